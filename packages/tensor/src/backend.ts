@@ -1,0 +1,156 @@
+import gpujs from 'gpu.js';
+import type { IKernelRunShortcut } from 'gpu.js';
+
+const { GPU } = gpujs;
+
+/** The gpu.js modes a Backend can wrap. `async` is webasm with its worker-pool threads in Node. */
+export type Mode = 'cpu' | 'webasm' | 'async' | 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu';
+export const MODES: readonly Mode[] = ['cpu', 'webasm', 'async', 'headlessgl', 'webgl2', 'webgl', 'webgpu'];
+
+/** What a kernel needs to be compiled: its JS source (shape constants inlined) and output grid. */
+export interface KernelSpec {
+  /** Short op name, for errors and benchmarks. */
+  readonly name: string;
+  /** A `function(...) { ... }` source string; every size is a literal, so one source = one shape. */
+  readonly source: string;
+  /** gpu.js output dims [x, y?, z?]. */
+  readonly output: readonly number[];
+  /** Values returned per thread: 1 (Number) or 2/4 (Array(n)), stored interleaved. */
+  readonly components?: 1 | 2 | 4;
+}
+
+interface CachedKernel {
+  readonly run: IKernelRunShortcut;
+  readonly cells: number;
+  readonly components: number;
+  checked: boolean;
+}
+
+/** Options for a Backend. */
+export interface BackendOptions {
+  /** Worker threads for `async` (webasm) kernels; defaults to the machine's cores. */
+  readonly poolSize?: number;
+}
+
+/**
+ * One gpu.js GPU instance in one mode, with a cache of compiled kernels keyed by source and
+ * argument sizes. Every op goes through run(), which returns a fresh flat Float32Array.
+ */
+export class Backend {
+  readonly mode: Mode;
+  private readonly gpu: InstanceType<typeof GPU>;
+  private readonly kernels = new Map<string, CachedKernel>();
+  private readonly poolSize: number | undefined;
+  /** Kernel-call counter, for benchmarks and the tape tests. */
+  calls = 0;
+  /** gpu.js kernel classes that have executed (one entry unless gpu.js fell back somewhere). */
+  readonly executed = new Set<string>();
+
+  constructor(mode: Mode, options: BackendOptions = {}) {
+    this.mode = mode;
+    this.poolSize = options.poolSize;
+    this.gpu = new GPU({ mode });
+  }
+
+  /** Runs a kernel (compiling it on first use) and returns its output flattened row-major. */
+  async run(spec: KernelSpec, args: readonly (Float32Array | number)[]): Promise<Float32Array> {
+    const kernel = this.kernelFor(spec, args);
+    this.calls++;
+
+    // gpu.js types its results loosely; the shape is known from spec, checked in flattenOutput
+    const raw: unknown = await (kernel.run as unknown as (...a: unknown[]) => unknown)(...args);
+    if (!kernel.checked) {
+      kernel.checked = true;
+      this.executed.add(this.executedBy(spec, args));
+    }
+    const flat = flattenOutput(raw, kernel.cells * kernel.components);
+    // the cpu backend may hand back a buffer it reuses; saved activations must survive the next call
+    return this.mode === 'cpu' ? flat.slice() : flat;
+  }
+
+  /** The compiled kernel for spec (built and cached on first call). */
+  kernelFor(spec: KernelSpec, args: readonly (Float32Array | number)[]): CachedKernel {
+    const key = `${spec.source}|${spec.output.join('x')}|${args.map((a) => (typeof a === 'number' ? 'n' : a.length)).join(',')}`;
+    let k = this.kernels.get(key);
+    if (!k) {
+      const components = spec.components ?? 1;
+      const run = this.gpu.createKernel(spec.source, {
+        output: [...spec.output],
+        returnType: components === 1 ? 'Number' : `Array(${components})`,
+        tactic: 'precision',
+        precision: 'single',
+        ...(this.mode === 'async' ? { asyncMode: true, poolSize: this.poolSize } : {}),
+        // sizes are literals in the source; this is only a guard for any loop bound we missed
+        loopMaxIterations: 1 << 24,
+      } as Record<string, unknown>) as IKernelRunShortcut;
+      k = { run, cells: spec.output.reduce((a, b) => a * b, 1), components, checked: false };
+      this.kernels.set(key, k);
+    }
+    return k;
+  }
+
+  /** The gpu.js kernel class that actually executed spec, e.g. "WebAssemblyKernel" (detects silent fallback). */
+  executedBy(spec: KernelSpec, args: readonly (Float32Array | number)[]): string {
+    const k = this.kernelFor(spec, args).run as unknown as { kernel?: { constructor: { name: string }; fallbackReason?: string } };
+    const inner = k.kernel;
+    if (!inner) return 'unknown';
+    return inner.fallbackReason ? `${inner.constructor.name} (fallback: ${inner.fallbackReason})` : inner.constructor.name;
+  }
+
+  /** Number of compiled kernels held. */
+  get cachedKernels(): number {
+    return this.kernels.size;
+  }
+
+  /** Frees every kernel and the GPU instance (worker threads included). */
+  destroy(): void {
+    this.kernels.clear();
+    (this.gpu as unknown as { destroy(): void }).destroy();
+  }
+}
+
+/** The kernel class each mode must run on; anything else means gpu.js fell back. */
+export const EXPECTED_KERNEL: Record<Mode, string> = {
+  cpu: 'CPUKernel',
+  webasm: 'WebAssemblyKernel',
+  async: 'WebAssemblyKernel',
+  headlessgl: 'HeadlessGLKernel',
+  webgl2: 'WebGL2Kernel',
+  webgl: 'WebGLKernel',
+  webgpu: 'WebGPUKernel',
+};
+
+/**
+ * gpu.js returns nested arrays (rows of Float32Array, or cells of Float32Array(n) for
+ * Array(n) returns). Flatten into one row-major array, zero-copy when the leaves are views
+ * of one contiguous buffer (webasm).
+ */
+export function flattenOutput(raw: unknown, total: number): Float32Array {
+  if (raw instanceof Float32Array) {
+    if (raw.length !== total) throw new Error(`kernel returned ${raw.length} values, expected ${total}`);
+    return raw;
+  }
+  const first = firstLeaf(raw);
+  if (first && first.byteOffset === 0 && first.buffer.byteLength === total * 4 && !(first.buffer instanceof SharedArrayBuffer)) {
+    return new Float32Array(first.buffer, 0, total);
+  }
+  const out = new Float32Array(total);
+  let pos = 0;
+  const walk = (v: unknown): void => {
+    if (v instanceof Float32Array || (Array.isArray(v) && typeof v[0] === 'number')) {
+      const leaf = v as ArrayLike<number>;
+      for (let i = 0; i < leaf.length; i++) out[pos++] = leaf[i];
+      return;
+    }
+    for (const c of v as unknown[]) walk(c);
+  };
+  walk(raw);
+  if (pos !== total) throw new Error(`kernel returned ${pos} values, expected ${total}`);
+  return out;
+}
+
+function firstLeaf(v: unknown): Float32Array | null {
+  let cur = v;
+  while (Array.isArray(cur)) cur = cur[0];
+  return cur instanceof Float32Array ? cur : null;
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs pnpm (pinned), the workspace's packages and, where missing, Debian's chromium for the browser tests.
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version)" != "10.34.9" ]; then
+  npm i -g pnpm@10.34.9 >/dev/null
+fi
+pnpm install --frozen-lockfile
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "warning: could not install chromium; browser tests will fail"
+  else
+    echo "warning: chromium missing and not root; browser tests will fail"
+  fi
+fi
