@@ -83,6 +83,7 @@ export class Backend {
         // sizes are literals in the source; this is only a guard for any loop bound we missed
         loopMaxIterations: 1 << 24,
       } as Record<string, unknown>) as IKernelRunShortcut;
+      if (this.mode === 'webasm' || this.mode === 'async') keepFlat(run);
       k = { run, cells: spec.output.reduce((a, b) => a * b, 1), components, checked: false };
       this.kernels.set(key, k);
     }
@@ -107,6 +108,18 @@ export class Backend {
     this.kernels.clear();
     (this.gpu as unknown as { destroy(): void }).destroy();
   }
+}
+
+/**
+ * webasm "erects" its flat result into nested arrays: for an Array(4) return that is one
+ * subarray object per output cell (~600k per conv layer call), which cost more than the
+ * convolution itself. Our ops want the flat row-major array anyway, so we skip the erecting.
+ * The hook is the backend's own `_shapeOutput(data, output, components)` (gpu.js 2.24.1);
+ * flattenOutput still validates the length, and the op tests catch any change of layout.
+ */
+function keepFlat(run: IKernelRunShortcut): void {
+  const inner = (run as unknown as { kernel?: Record<string, unknown> }).kernel;
+  if (inner && typeof inner._shapeOutput === 'function') inner._shapeOutput = (data: Float32Array) => data;
 }
 
 /** The kernel class each mode must run on; anything else means gpu.js fell back. */

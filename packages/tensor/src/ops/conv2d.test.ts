@@ -1,0 +1,27 @@
+import { describe, it } from 'vitest';
+import { checkOp } from '../testing/check-op.js';
+import { conv2d, convGeometry } from './conv2d.js';
+import { conv2dBackwardRef, conv2dRef } from './conv2d.ref.js';
+
+function convCase(name: string, x: number[], w: number[], stride: number, padding: number) {
+  const g = convGeometry(x, w, { stride, padding });
+  return checkOp({
+    name,
+    inputs: { x: { shape: x }, w: { shape: w }, b: { shape: [w[0]] } },
+    forward: (be, t) => conv2d(be, t.x, t.w, t.b, { stride, padding }),
+    reference: (t) => conv2dRef(t.x, t.w, t.b, g),
+    referenceBackward: (d, t) => {
+      const r = conv2dBackwardRef(d, t.x, t.w, g);
+      return { x: r.dx, w: r.dw, b: r.db };
+    },
+    fdSamples: 16,
+  });
+}
+
+describe('conv2d', () => {
+  it('valid 3x3, stride 1, output channels not a multiple of 4', () => convCase('conv 3x3 valid', [2, 3, 6, 7], [5, 3, 3, 3], 1, 0));
+  it('same-padded 5x5', () => convCase('conv 5x5 pad 2', [2, 2, 7, 6], [4, 2, 5, 5], 1, 2));
+  it('stride 2 with padding 1', () => convCase('conv 3x3 stride 2 pad 1', [2, 3, 7, 8], [6, 3, 3, 3], 2, 1));
+  it('a single input channel (the first layer on MNIST)', () => convCase('conv 1 channel', [3, 1, 8, 8], [8, 1, 3, 3], 1, 0));
+  it('a reduction longer than 1000 in every gradient', () => convCase('conv long reductions', [4, 8, 18, 18], [4, 8, 3, 3], 1, 1));
+});
