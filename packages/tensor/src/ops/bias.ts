@@ -1,0 +1,45 @@
+import type { Backend, KernelSpec } from '../backend.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
+
+/* bias_forward: y[r][n] = x[r][n] + b[n] over R rows of N. */
+function forwardSpec(R: number, N: number): KernelSpec {
+  return {
+    name: 'bias_forward',
+    source: `function(X, Bs) { const i = this.thread.x; return X[i] + Bs[i - Math.floor(i / ${N}) * ${N}]; }`,
+    output: [R * N],
+  };
+}
+
+/* bias_backward: db[n] = Σ_r dy[r][n] (dx is dy itself). */
+function backwardSpec(R: number, N: number): KernelSpec {
+  return {
+    name: 'bias_backward',
+    source: `function(D) { let s = 0; for (let r = 0; r < ${R}; r++) { s += D[r * ${N} + this.thread.x]; } return s; }`,
+    output: [N],
+  };
+}
+
+/** Adds a bias [N] to every row of x [..., N]. */
+export async function addBias(be: Backend, x: Tensor, b: Tensor): Promise<Tensor> {
+  const N = x.shape[x.shape.length - 1];
+  if (b.size !== N) throw new Error(`addBias: bias has ${b.size} values, input rows have ${N}`);
+  const R = x.size / N;
+  const y = new Tensor(x.shape, await be.run(forwardSpec(R, N), [x.data, b.data]));
+  return record(y, 'addBias', [x, b], async (dy) => {
+    if (x.requiresGrad) x.accumulateGrad(dy);
+    if (b.requiresGrad) b.accumulateGrad(await be.run(backwardSpec(R, N), [dy]));
+  });
+}
+
+/** Reference forward (float64). */
+export function addBiasRef(x: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
+  return Float64Array.from(x, (v, i) => v + b[i % b.length]);
+}
+
+/** Reference backward (float64). */
+export function addBiasBackwardRef(dy: ArrayLike<number>, N: number): { dx: Float64Array; db: Float64Array } {
+  const db = new Float64Array(N);
+  for (let i = 0; i < dy.length; i++) db[i % N] += dy[i];
+  return { dx: Float64Array.from(dy), db };
+}
