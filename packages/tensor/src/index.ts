@@ -11,3 +11,4 @@ export { addBias } from './ops/bias.js';
 export { reshape, flatten } from './ops/reshape.js';
 export { softmaxCrossEntropy, crossEntropyPerExample } from './ops/cross-entropy.js';
 export { Adam, Sgd, type Optimizer, type OptimizerState, type AdamOptions } from './optim.js';
+export { dropout } from './ops/dropout.js';
