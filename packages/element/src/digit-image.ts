@@ -1,0 +1,35 @@
+/**
+ * 28x28 intensities -> a small PNG data URL, drawn light-on-dark like the MNIST pictures.
+ * Shown scaled up with `image-rendering: pixelated`, so each of the 784 pixels stays visible.
+ */
+const SIDE = 28;
+const PIXELS = SIDE * SIDE;
+
+let scratch: HTMLCanvasElement | null = null;
+
+/** RGB triples for the background (0) and full ink (1); values between are blended. */
+export interface DigitPalette {
+  background: [number, number, number];
+  ink: [number, number, number];
+}
+
+export const MNIST_PALETTE: DigitPalette = { background: [15, 23, 42], ink: [255, 255, 255] };
+
+export function digitImageUrl(images: Float32Array, index: number, palette: DigitPalette = MNIST_PALETTE): string {
+  scratch ??= document.createElement('canvas');
+  scratch.width = SIDE;
+  scratch.height = SIDE;
+  const ctx = scratch.getContext('2d');
+  if (!ctx) return '';
+  const image = ctx.createImageData(SIDE, SIDE);
+  const { background: b, ink: k } = palette;
+  for (let i = 0; i < PIXELS; i++) {
+    const v = Math.min(1, Math.max(0, images[index * PIXELS + i]));
+    image.data[4 * i] = b[0] + (k[0] - b[0]) * v;
+    image.data[4 * i + 1] = b[1] + (k[1] - b[1]) * v;
+    image.data[4 * i + 2] = b[2] + (k[2] - b[2]) * v;
+    image.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(image, 0, 0);
+  return scratch.toDataURL('image/png');
+}

@@ -1,0 +1,156 @@
+/**
+ * Talks to the server's `POST /predict` and turns every way that can fail into a sentence a
+ * person understands. No DOM beyond `fetch`.
+ */
+
+/** One model's answer for one image. */
+export interface ModelAnswer {
+  digit: number;
+  /** Ten class probabilities, digit 0 first, summing to 1. */
+  probabilities: number[];
+}
+
+/** Both models' answers for one image, in input order. */
+export interface ImagePrediction {
+  index: number;
+  cnn: ModelAnswer;
+  vit: ModelAnswer;
+  agree: boolean;
+  /** The label the CSV gave this image, when it had a label column. */
+  label?: number | null;
+}
+
+/** The body of a successful `POST /predict` (see the server's OpenAPI docs at /docs). */
+export interface PredictResponse {
+  predictions: ImagePrediction[];
+  count: number;
+  timings?: Record<string, number>;
+  models?: unknown;
+}
+
+/** A request that did not give predictions; `message` is meant for people, as is. */
+export class PredictError extends Error {
+  /** HTTP status, or 0 when the server could not be reached or its answer not read. */
+  readonly status: number;
+  /** The server's machine-readable `error` field, when it sent one. */
+  readonly code?: string;
+
+  constructor(message: string, status: number, code?: string) {
+    super(message);
+    this.name = 'PredictError';
+    this.status = status;
+    if (code !== undefined) this.code = code;
+  }
+}
+
+export type PredictBody =
+  | { kind: 'csv'; text: string }
+  | { kind: 'pixels'; images: Float32Array; count: number };
+
+/** Sends images to `endpoint` and returns the checked response; throws `PredictError`. */
+export async function requestPrediction(
+  endpoint: string,
+  body: PredictBody,
+  signal?: AbortSignal,
+): Promise<PredictResponse> {
+  const init: RequestInit = { method: 'POST', headers: { accept: 'application/json' } };
+  if (signal) init.signal = signal;
+  if (body.kind === 'csv') {
+    init.headers = { ...init.headers, 'content-type': 'text/csv' };
+    init.body = body.text;
+  } else {
+    init.headers = { ...init.headers, 'content-type': 'application/json' };
+    init.body = pixelsJson(body.images, body.count);
+  }
+
+  let response: Response;
+  try {
+    response = await fetch(endpoint, init);
+  } catch (cause) {
+    if (isAbort(cause)) throw cause;
+    throw new PredictError(
+      `Could not reach the classifier at ${endpoint}. Check that the server is running and reachable, then try again.`,
+      0,
+    );
+  }
+
+  let payload: unknown;
+  try {
+    payload = await response.json();
+  } catch (cause) {
+    if (isAbort(cause)) throw cause;
+    payload = undefined;
+  }
+
+  if (!response.ok) throw errorFromResponse(response.status, payload);
+  const checked = checkResponse(payload, body.kind === 'pixels' ? body.count : undefined);
+  if (!checked) {
+    throw new PredictError('The classifier sent an answer this page does not understand. Is the endpoint right?', response.status);
+  }
+  return checked;
+}
+
+/** `{"pixels": [[784 values], ...]}`, values rounded to 4 decimals to keep the body small. */
+export function pixelsJson(images: Float32Array, count: number): string {
+  const rows: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const row = images.subarray(i * 784, (i + 1) * 784);
+    rows.push(`[${Array.from(row, (v) => (v === 0 ? '0' : String(Math.round(v * 1e4) / 1e4))).join(',')}]`);
+  }
+  return `{"pixels":[${rows.join(',')}]}`;
+}
+
+/** Words for a refused request: the server's own message when it sent one. */
+export function errorFromResponse(status: number, payload: unknown): PredictError {
+  const message = isRecord(payload) && typeof payload.message === 'string' ? payload.message : undefined;
+  const code = isRecord(payload) && typeof payload.error === 'string' ? payload.error : undefined;
+  if (status === 413) {
+    return new PredictError(message ?? 'That is more than the classifier accepts in one request. Try fewer images or a smaller file.', status, code);
+  }
+  if (status >= 500) {
+    return new PredictError(`The classifier had a problem on its side (HTTP ${status}). Please try again in a moment.`, status, code);
+  }
+  if (status === 404) {
+    return new PredictError(message ?? `There is no classifier at this address (HTTP 404). Check the endpoint attribute.`, status, code);
+  }
+  return new PredictError(message ?? `The classifier refused the request (HTTP ${status}).`, status, code);
+}
+
+/** The response if it has the promised shape (and `expected` predictions, when given), else null. */
+export function checkResponse(payload: unknown, expected?: number): PredictResponse | null {
+  if (!isRecord(payload) || !Array.isArray(payload.predictions)) return null;
+  const predictions: ImagePrediction[] = [];
+  for (const [i, p] of payload.predictions.entries()) {
+    if (!isRecord(p)) return null;
+    const cnn = checkAnswer(p.cnn), vit = checkAnswer(p.vit);
+    if (!cnn || !vit) return null;
+    const label = typeof p.label === 'number' ? p.label : null;
+    predictions.push({
+      ...p,
+      index: typeof p.index === 'number' ? p.index : i,
+      cnn,
+      vit,
+      agree: typeof p.agree === 'boolean' ? p.agree : cnn.digit === vit.digit,
+      label,
+    });
+  }
+  if (expected !== undefined && predictions.length !== expected) return null;
+  return { ...payload, predictions, count: typeof payload.count === 'number' ? payload.count : predictions.length };
+}
+
+function checkAnswer(value: unknown): ModelAnswer | null {
+  if (!isRecord(value)) return null;
+  const { digit, probabilities } = value;
+  if (typeof digit !== 'number' || !Number.isInteger(digit) || digit < 0 || digit > 9) return null;
+  if (!Array.isArray(probabilities) || probabilities.length !== 10) return null;
+  if (!probabilities.every((p): p is number => typeof p === 'number' && Number.isFinite(p))) return null;
+  return { ...value, digit, probabilities };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof DOMException && error.name === 'AbortError';
+}
