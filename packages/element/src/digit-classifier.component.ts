@@ -29,6 +29,8 @@ interface Problem {
   message?: string | undefined;
   /** What would be accepted instead. */
   hint?: string | undefined;
+  /** Sends the same request again (offered when the failure may pass: network, 5xx). */
+  retry?: (() => void) | undefined;
 }
 
 /** Detail of the `error` event. */
@@ -41,7 +43,8 @@ export interface DigitClassifierErrorDetail {
 }
 
 const DEFAULT_MAX_IMAGES = 1000;
-const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
+// The server's defaults (apps/server: 1000 images, 10 MiB bodies), so the element refuses what the server would.
+const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 /** Pause after a stroke before asking the models, so a two-stroke 4 or 7 is sent once. */
 const STROKE_PAUSE_MS = 250;
 
@@ -78,6 +81,7 @@ const MODELS = [
  * @csspart bars - Each model's ten probability bars.
  * @csspart bar - One probability bar.
  * @csspart error - The error message shown in place.
+ * @csspart retry-button - "Try again", offered in the error when the server could not be reached or failed.
  * @csspart grid - The grid of thumbnails for a batch.
  * @csspart thumbnail - One image of a batch (a button selecting it).
  *
@@ -225,10 +229,12 @@ export class DigitClassifier extends LitElement {
       this.refuseFile(error);
       return null;
     }
-    return this.showAndSend({ kind: 'csv', name: read.name, layout: read.layout, scale: read.scale }, read, {
+    const sent = this.showAndSend({ kind: 'csv', name: read.name, layout: read.layout, scale: read.scale }, read, {
       kind: 'csv',
       text: read.text,
     });
+    this.revealResults();
+    return sent;
   }
 
   /** Like `classifyFile`, for CSV text at hand (`name` is shown as its source). */
@@ -266,6 +272,23 @@ export class DigitClassifier extends LitElement {
     } else {
       this.showProblem({ title: 'This file could not be read.' }, 'UNREADABLE');
     }
+    this.revealResults();
+  }
+
+  /**
+   * On a phone the file chooser sits below the answers: after choosing a file, bring the
+   * answers (or the error) into view, unless they are already in view.
+   */
+  private revealResults(): void {
+    void this.updateComplete.then(() => {
+      const output = this.renderRoot.querySelector<HTMLElement>('.output');
+      if (!output) return;
+      const box = output.getBoundingClientRect();
+      if (box.top < 0 || box.top > window.innerHeight - 120) {
+        const smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+        output.scrollIntoView({ block: 'start', behavior: smooth ? 'smooth' : 'auto' });
+      }
+    });
   }
 
   private scheduleDrawingPrediction(): void {
@@ -314,7 +337,17 @@ export class DigitClassifier extends LitElement {
       if (id !== this.requestId || controller.signal.aborted) return null;
       this.response = null;
       if (error instanceof PredictError) {
-        this.showProblem(this.explain(error), error.code ?? (error.status === 0 ? 'NETWORK' : undefined), error.status || undefined);
+        const transient = error.status === 0 || error.status >= 500;
+        if (!transient && source.kind === 'csv') {
+          // The server refused this file: its images get no answers, so do not leave them up.
+          this.source = { kind: 'none' };
+          this.images = null;
+          this.labels = [];
+          this.thumbnails = [];
+        }
+        const problem = this.explain(error);
+        if (transient) problem.retry = () => void this.showAndSend(source, shown, body);
+        this.showProblem(problem, error.code ?? (error.status === 0 ? 'NETWORK' : undefined), error.status || undefined);
       } else {
         this.showProblem({ title: 'Something went wrong while asking the classifier.', message: 'Please try again.' });
       }
@@ -578,6 +611,9 @@ export class DigitClassifier extends LitElement {
           <strong class="error-title">${problem.title}</strong>
           ${problem.message ? html`<span class="error-message">${problem.message}</span>` : nothing}
           ${problem.hint ? html`<span class="error-hint">${problem.hint}</span>` : nothing}
+          ${problem.retry
+            ? html`<span><button class="button retry" part="retry-button" type="button" @click=${problem.retry}>Try again</button></span>`
+            : nothing}
         </div>
       </div>
     `;

@@ -619,6 +619,14 @@ export default css`
     font-weight: 700;
   }
 
+  .retry {
+    margin-top: 4px;
+    min-height: 30px;
+    padding: 4px 12px;
+    border-color: var(--digit-danger-border);
+    color: var(--digit-danger-text);
+  }
+
   .error-hint {
     font-size: 0.8rem;
     opacity: 0.9;
