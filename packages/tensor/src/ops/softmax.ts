@@ -1,0 +1,76 @@
+import type { Backend, KernelSpec } from '../backend.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
+import { EXP_TABLE, expCode } from './kernel-math.js';
+
+/*
+ * Softmax over the last dimension, R rows of N:
+ *   y[r][j] = e^(x[r][j] - max_r) / Σ_j' e^(x[r][j'] - max_r)
+ *   dx[r][j] = y[r][j] · (dy[r][j] - Σ_j' y[r][j'] · dy[r][j'])
+ * Row reductions run one thread per row in their own kernel; the elementwise kernels then read
+ * the row's values once per SIMD quad (thread.y = row, uniform across lanes).
+ */
+
+// X [R, N] -> MS [R, 2] = (max, 1/Σ e^(x - max)), one thread per row
+export function softmaxStatsSpec(R: number, N: number): KernelSpec {
+  const source = `function(X, ET) {
+  const base = this.thread.x * ${N};
+  let m = X[base];
+  for (let j = 1; j < ${N}; j++) {
+    m = Math.max(m, X[base + j]);
+  }
+  let s = 0;
+  for (let j = 0; j < ${N}; j++) {
+    ${expCode('e', `X[base + j] - m`)}
+    s += e;
+  }
+  return [m, 1.0 / s];
+}`;
+  return { name: 'softmax_stats', source, output: [R], components: 2 };
+}
+
+// X [R, N], MS [R, 2] -> Y [R, N]
+export function softmaxForwardSpec(R: number, N: number): KernelSpec {
+  const source = `function(X, MS, ET) {
+  const r = this.thread.y;
+  ${expCode('e', `X[r * ${N} + this.thread.x] - MS[r * 2]`)}
+  return e * MS[r * 2 + 1];
+}`;
+  return { name: 'softmax_forward', source, output: [N, R] };
+}
+
+// Y [R, N], DY [R, N] -> S [R] = Σ_j y·dy, one thread per row
+export function softmaxBackwardRowsSpec(R: number, N: number): KernelSpec {
+  const source = `function(Y, DY) {
+  const base = this.thread.x * ${N};
+  let s = 0;
+  for (let j = 0; j < ${N}; j++) {
+    s += Y[base + j] * DY[base + j];
+  }
+  return s;
+}`;
+  return { name: 'softmax_backward_rows', source, output: [R] };
+}
+
+// Y, DY, S -> DX [R, N] = y · (dy - s)
+export function softmaxBackwardInputSpec(R: number, N: number): KernelSpec {
+  const source = `function(Y, DY, S) {
+  const i = this.thread.y * ${N} + this.thread.x;
+  return Y[i] * (DY[i] - S[this.thread.y]);
+}`;
+  return { name: 'softmax_backward_input', source, output: [N, R] };
+}
+
+/** Softmax over the last dimension of x [..., N]. */
+export async function softmax(be: Backend, x: Tensor): Promise<Tensor> {
+  const N = x.shape[x.shape.length - 1];
+  if (x.shape.length < 1 || N === 0) throw new Error(`softmax: x needs a non-empty last dimension, got [${x.shape.join(',')}]`);
+  const R = x.size / N;
+  const ms = await be.run(softmaxStatsSpec(R, N), [x.data, EXP_TABLE]);
+  // backward needs only y, which the tape keeps anyway as this op's output
+  const out = new Tensor(x.shape, await be.run(softmaxForwardSpec(R, N), [x.data, ms, EXP_TABLE]));
+  return record(out, 'softmax', [x], async (dy) => {
+    const s = await be.run(softmaxBackwardRowsSpec(R, N), [out.data, dy]);
+    x.accumulateGrad(await be.run(softmaxBackwardInputSpec(R, N), [out.data, dy, s]));
+  });
+}
