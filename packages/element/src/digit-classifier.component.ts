@@ -383,11 +383,17 @@ export class DigitClassifier extends LitElement {
     const predictions = response.predictions;
     if (predictions.length === 1) {
       const [p] = predictions;
-      const both = `CNN reads ${p.cnn.digit}, ${percent(top(p.cnn))} sure. ViT reads ${p.vit.digit}, ${percent(top(p.vit))} sure.`;
-      return p.cnn.digit === p.vit.digit ? `${both} The models agree.` : `${both} The models disagree.`;
+      const say = (name: string, a: ModelAnswer | null) =>
+        a ? `${name} reads ${a.digit}, ${percent(top(a))} sure.` : `${name} is not available.`;
+      const both = `${say('CNN', p.cnn)} ${say('ViT', p.vit)}`;
+      if (p.cnn && p.vit) return p.cnn.digit === p.vit.digit ? `${both} The models agree.` : `${both} The models disagree.`;
+      return both;
     }
-    const agree = predictions.filter((p) => p.cnn.digit === p.vit.digit).length;
-    return `${plural(predictions.length, 'image')} classified. The models agree on ${agree} of ${predictions.length}.`;
+    const agree = predictions.filter((p) => bothRead(p) && p.cnn?.digit === p.vit?.digit).length;
+    const compared = predictions.filter(bothRead).length;
+    return compared > 0
+      ? `${plural(predictions.length, 'image')} classified. The models agree on ${agree} of ${compared}.`
+      : `${plural(predictions.length, 'image')} classified.`;
   }
 
   // ---- events ----
@@ -559,7 +565,7 @@ export class DigitClassifier extends LitElement {
           <div class="verdict">${this.renderVerdict(current)}</div>
         </div>
         ${this.problem ? this.renderProblem(this.problem) : nothing}
-        <div class="models">${MODELS.map((m) => this.renderModel(m, current?.[m.key]))}</div>
+        <div class="models">${MODELS.map((m) => this.renderModel(m, current?.[m.key], current !== undefined))}</div>
         ${count > 1 ? this.renderBatch(predictions) : nothing}
       </section>
     `;
@@ -576,19 +582,26 @@ export class DigitClassifier extends LitElement {
       `;
     }
     const label = p.label ?? this.labels[p.index] ?? this.labels[this.selected] ?? null;
+    const { cnn, vit } = p;
+    let verdict: TemplateResult;
+    if (cnn && vit && cnn.digit === vit.digit) {
+      verdict = html`<p class="agreement" part="agreement">${checkIcon}Both models read ${cnn.digit}</p>`;
+    } else if (cnn && vit) {
+      verdict = html`<p class="disagreement" part="disagreement" role="note">
+        ${warningIcon}<span>The models disagree: the CNN reads ${cnn.digit}, the ViT reads ${vit.digit}.</span>
+      </p>`;
+    } else {
+      const only = cnn ? { name: 'CNN', answer: cnn, missing: 'ViT' } : { name: 'ViT', answer: vit, missing: 'CNN' };
+      verdict = html`<p class="placeholder">The ${only.name} reads ${only.answer?.digit}; the ${only.missing} is not available on this server.</p>`;
+    }
     return html`
-      ${source}
-      ${p.cnn.digit === p.vit.digit
-        ? html`<p class="agreement" part="agreement">${checkIcon}Both models read ${p.cnn.digit}</p>`
-        : html`<p class="disagreement" part="disagreement" role="note">
-            ${warningIcon}<span>The models disagree: the CNN reads ${p.cnn.digit}, the ViT reads ${p.vit.digit}.</span>
-          </p>`}
+      ${source} ${verdict}
       ${label === null
         ? nothing
         : html`<p class="label-note">
             Label in the file: <strong>${label}</strong>
-            ${p.cnn.digit !== label ? html` · <span class="wrong">CNN wrong</span>` : nothing}
-            ${p.vit.digit !== label ? html` · <span class="wrong">ViT wrong</span>` : nothing}
+            ${cnn && cnn.digit !== label ? html` · <span class="wrong">CNN wrong</span>` : nothing}
+            ${vit && vit.digit !== label ? html` · <span class="wrong">ViT wrong</span>` : nothing}
           </p>`}
     `;
   }
@@ -619,7 +632,8 @@ export class DigitClassifier extends LitElement {
     `;
   }
 
-  private renderModel(model: (typeof MODELS)[number], answer: ModelAnswer | undefined): TemplateResult {
+  /** One model's panel; `answered` with no answer means the server lacks this model. */
+  private renderModel(model: (typeof MODELS)[number], answer: ModelAnswer | null | undefined, answered: boolean): TemplateResult {
     const probabilities = answer?.probabilities ?? new Array<number>(10).fill(0);
     return html`
       <section class="model model--${model.key}" part="model ${model.key}" aria-label=${model.name}>
@@ -630,7 +644,11 @@ export class DigitClassifier extends LitElement {
           <span class="digit ${answer ? '' : 'digit--none'}" part="${model.key}-digit" aria-label="${model.name} prediction"
             >${answer ? answer.digit : '–'}</span
           >
-          ${answer ? html`<span class="confidence">${percent(top(answer))} sure</span>` : nothing}
+          ${answer
+            ? html`<span class="confidence">${percent(top(answer))} sure</span>`
+            : answered
+              ? html`<span class="confidence">not available on this server</span>`
+              : nothing}
         </div>
         <ol class="bars" part="bars" aria-label="${model.name} probability per digit">
           ${probabilities.map(
@@ -649,17 +667,21 @@ export class DigitClassifier extends LitElement {
   private renderBatch(predictions: ImagePrediction[]): TemplateResult {
     const total = this.thumbnails.length;
     const answered = predictions.length;
-    const agree = predictions.filter((p) => p.cnn.digit === p.vit.digit).length;
+    const compared = predictions.filter(bothRead).length;
+    const agree = predictions.filter((p) => bothRead(p) && p.cnn?.digit === p.vit?.digit).length;
     const labelOf = (i: number): number | null => predictions[i]?.label ?? this.labels[i] ?? null;
     const labelled = predictions.filter((_, i) => labelOf(i) !== null).length;
-    const right = (key: 'cnn' | 'vit') => predictions.filter((p, i) => p[key].digit === labelOf(i)).length;
+    const right = (key: 'cnn' | 'vit') => {
+      if (!predictions.some((p) => p[key])) return '–';
+      return `${predictions.filter((p, i) => p[key]?.digit === labelOf(i)).length}/${labelled}`;
+    };
     return html`
       <div class="batch">
         <div class="batch-head">
           <strong>${plural(total, 'image')}</strong>
           ${answered > 0
             ? html`<span class="batch-stats">
-                agree on ${agree}/${answered}${labelled > 0 ? ` · correct: CNN ${right('cnn')}/${labelled}, ViT ${right('vit')}/${labelled}` : ''}
+                ${compared > 0 ? `agree on ${agree}/${compared}` : `${answered} answered`}${labelled > 0 ? ` · correct: CNN ${right('cnn')}, ViT ${right('vit')}` : ''}
               </span>`
             : nothing}
         </div>
@@ -673,10 +695,10 @@ export class DigitClassifier extends LitElement {
           ${this.thumbnails.map((url, i) => {
             const p = predictions[i];
             const label = labelOf(i);
-            const disagree = p !== undefined && p.cnn.digit !== p.vit.digit;
-            const wrong = p !== undefined && label !== null && (p.cnn.digit !== label || p.vit.digit !== label);
+            const disagree = p !== undefined && bothRead(p) && p.cnn?.digit !== p.vit?.digit;
+            const wrong = p !== undefined && label !== null && [p.cnn, p.vit].some((a) => a && a.digit !== label);
             const name = p
-              ? `Image ${i + 1}: CNN ${p.cnn.digit}, ViT ${p.vit.digit}${label !== null ? `, label ${label}` : ''}`
+              ? `Image ${i + 1}: CNN ${p.cnn?.digit ?? 'not available'}, ViT ${p.vit?.digit ?? 'not available'}${label !== null ? `, label ${label}` : ''}`
               : `Image ${i + 1}`;
             return html`
               <button
@@ -692,7 +714,7 @@ export class DigitClassifier extends LitElement {
                 <img src=${url} alt="" width="28" height="28" />
                 <span class="thumb-answers" aria-hidden="true">
                   ${p
-                    ? html`<span class="thumb-cnn">${p.cnn.digit}</span><span class="thumb-vit">${p.vit.digit}</span>`
+                    ? html`<span class="thumb-cnn">${p.cnn?.digit ?? '–'}</span><span class="thumb-vit">${p.vit?.digit ?? '–'}</span>`
                     : html`<span>…</span>`}
                 </span>
               </button>
@@ -702,6 +724,10 @@ export class DigitClassifier extends LitElement {
       </div>
     `;
   }
+}
+
+function bothRead(p: ImagePrediction): boolean {
+  return p.cnn !== null && p.vit !== null;
 }
 
 function top(answer: ModelAnswer): number {

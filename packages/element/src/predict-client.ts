@@ -13,9 +13,11 @@ export interface ModelAnswer {
 /** Both models' answers for one image, in input order. */
 export interface ImagePrediction {
   index: number;
-  cnn: ModelAnswer;
-  vit: ModelAnswer;
-  agree: boolean;
+  /** null when the server has no such model loaded (e.g. not trained yet). */
+  cnn: ModelAnswer | null;
+  vit: ModelAnswer | null;
+  /** Whether both digits are the same; null when a model is missing. */
+  agree: boolean | null;
   /** The label the CSV gave this image, when it had a label column. */
   label?: number | null;
 }
@@ -122,15 +124,17 @@ export function checkResponse(payload: unknown, expected?: number): PredictRespo
   const predictions: ImagePrediction[] = [];
   for (const [i, p] of payload.predictions.entries()) {
     if (!isRecord(p)) return null;
-    const cnn = checkAnswer(p.cnn), vit = checkAnswer(p.vit);
-    if (!cnn || !vit) return null;
+    // A model may be absent (null); anything else must be a proper answer.
+    const cnn = p.cnn === null ? null : checkAnswer(p.cnn);
+    const vit = p.vit === null ? null : checkAnswer(p.vit);
+    if ((p.cnn !== null && !cnn) || (p.vit !== null && !vit) || (!cnn && !vit)) return null;
     const label = typeof p.label === 'number' ? p.label : null;
     predictions.push({
       ...p,
       index: typeof p.index === 'number' ? p.index : i,
       cnn,
       vit,
-      agree: typeof p.agree === 'boolean' ? p.agree : cnn.digit === vit.digit,
+      agree: cnn && vit ? cnn.digit === vit.digit : null,
       label,
     });
   }

@@ -24,6 +24,12 @@ describe('checkResponse', () => {
     expect(r.predictions[0]).toMatchObject({ index: 0, agree: false, label: null });
   });
 
+  it('accepts a model the server does not have (null), but not both missing', () => {
+    const r = checkResponse({ predictions: [{ index: 0, cnn: answer(3), vit: null, agree: null, label: 3 }], count: 1 })!;
+    expect(r.predictions[0]).toMatchObject({ vit: null, agree: null, label: 3 });
+    expect(checkResponse({ predictions: [{ cnn: null, vit: null }] })).toBeNull();
+  });
+
   it('refuses anything else, or the wrong number of predictions', () => {
     expect(checkResponse(null)).toBeNull();
     expect(checkResponse({ predictions: [{ cnn: answer(3) }] })).toBeNull();
@@ -73,7 +79,7 @@ describe('requestPrediction against a real socket', () => {
 
   it('sends drawings as JSON pixels and CSV as text/csv', async () => {
     const r = await requestPrediction(`${base}/predict`, { kind: 'pixels', images: new Float32Array(784), count: 1 });
-    expect(r.predictions[0].cnn.digit).toBe(7);
+    expect(r.predictions[0].cnn?.digit).toBe(7);
     await requestPrediction(`${base}/predict`, { kind: 'csv', text: '1,2,3\n' });
     expect(seen.at(-2)?.type).toBe('application/json');
     expect(seen.at(-1)).toEqual({ type: 'text/csv', body: '1,2,3\n' });

@@ -1,0 +1,238 @@
+/**
+ * <digit-classifier> end to end: the bundle built fresh, the REAL server (real weights) on a
+ * loopback port, and Debian's headless chromium clicking, drawing and uploading like a person.
+ * Screenshots go to test/screenshots/ (committed; look at them after a change to the looks).
+ */
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildServer } from '@digitlab/server';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ImagePrediction, ModelAnswer, PredictResponse } from '../src/predict-client.ts';
+import { buildElement } from '../scripts/build.ts';
+import { drawWithMouse, launchBrowser, watchErrors, type Browser } from './browser.ts';
+import { mnistCsv, mnistTestSamples } from './mnist-test-images.ts';
+
+const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
+const DESKTOP = { width: 1100, height: 900 };
+const PHONE = { width: 375, height: 812 };
+/** The server's image limit in these tests, so the 413 path is cheap to reach. */
+const SERVER_MAX_IMAGES = 50;
+
+/** The page the tests open: the element alone, as an embedding site would use it. */
+const TEST_PAGE = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>digit-classifier e2e</title>
+    <style>
+      body { margin: 0; padding: 24px 16px; background: #f1f5f9; }
+      main { max-width: 920px; margin: 0 auto; }
+    </style>
+    <script type="module" src="/element.js"></script>
+  </head>
+  <body>
+    <main><digit-classifier endpoint="/predict" max-images="200"></digit-classifier></main>
+    <script>
+      window.__events = [];
+      const el = document.querySelector('digit-classifier');
+      el.addEventListener('prediction', (e) => window.__events.push({ type: 'prediction', detail: e.detail }));
+      el.addEventListener('error', (e) => window.__events.push({ type: 'error', detail: e.detail }));
+    </script>
+  </body>
+</html>`;
+
+type Recorded = { type: 'prediction'; detail: PredictResponse } | { type: 'error'; detail: { message: string; code?: string; status?: number } };
+
+const EL = 'digit-classifier';
+const part = (name: string) => `${EL} [part~="${name}"]`;
+
+let base: string;
+let browser: Browser;
+let closeServer: () => Promise<void>;
+
+beforeAll(async () => {
+  await buildElement(); // never test a stale bundle
+  const server = await buildServer({ logger: false, maxImages: SERVER_MAX_IMAGES });
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
+  closeServer = () => server.close();
+  browser = await launchBrowser();
+  await browser.context.route(`${base}/e2e.html`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: TEST_PAGE }),
+  );
+  mkdirSync(SCREENSHOTS, { recursive: true });
+}, 600_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await closeServer?.();
+});
+
+let page: Page;
+let pageErrors: string[];
+
+beforeEach(async () => {
+  page = await browser.context.newPage();
+  pageErrors = watchErrors(page);
+  await page.setViewportSize(DESKTOP);
+  await page.goto(`${base}/e2e.html`);
+  await page.locator(part('canvas')).waitFor();
+  return async () => {
+    await page.close();
+  };
+});
+
+/** Both models' answers; the real server with the shipped weights has both. */
+function both(p: ImagePrediction): { cnn: ModelAnswer; vit: ModelAnswer } {
+  if (!p.cnn || !p.vit) throw new Error(`the server answered without the ${p.cnn ? 'ViT' : 'CNN'}: are both models shipped in weights/?`);
+  return { cnn: p.cnn, vit: p.vit };
+}
+
+const events = () => page.evaluate(() => (window as unknown as { __events: Recorded[] }).__events);
+
+async function upload(name: string, text: string): Promise<void> {
+  await page.locator(`${EL} input[type=file]`).setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(text) });
+}
+
+async function shoot(name: string, size: { width: number; height: number }): Promise<void> {
+  await page.setViewportSize(size);
+  await page.waitForTimeout(150); // let the container query and the pad's ResizeObserver settle
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+describe('<digit-classifier> against the real server', () => {
+  it('shows the right digits for a CSV of real MNIST test images, and fires `prediction`', async () => {
+    const samples = mnistTestSamples(20);
+    const predictRequests: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/predict')) predictRequests.push(r.headers()['content-type'] ?? '');
+    });
+    await upload('mnist-test-first-20.csv', mnistCsv(samples));
+    await expect.poll(async () => (await events()).length, { timeout: 60_000 }).toBe(1);
+
+    // The event carries the /predict response, one prediction per image.
+    const [event] = await events();
+    expect(event.type).toBe('prediction');
+    const response = (event as Extract<Recorded, { type: 'prediction' }>).detail;
+    expect(response.predictions).toHaveLength(20);
+    expect(predictRequests).toEqual(['text/csv']);
+
+    // Every thumbnail shows both models' digits, the same as the server said.
+    const thumbs = page.locator(part('thumbnail'));
+    await expect.poll(() => thumbs.count()).toBe(20);
+    const shown = await thumbs.evaluateAll((buttons) => buttons.map((b) => b.getAttribute('aria-label')));
+    const answers = response.predictions.map(both);
+    answers.forEach(({ cnn, vit }, i) => {
+      expect(shown[i]).toBe(`Image ${i + 1}: CNN ${cnn.digit}, ViT ${vit.digit}, label ${samples[i].label}`);
+    });
+
+    // And they are the right digits: trained models get (nearly) all of these right.
+    const cnnRight = answers.filter((a, i) => a.cnn.digit === samples[i].label).length;
+    const vitRight = answers.filter((a, i) => a.vit.digit === samples[i].label).length;
+    expect(cnnRight).toBeGreaterThanOrEqual(19);
+    expect(vitRight).toBeGreaterThanOrEqual(19);
+
+    // The first image is selected: its digits and label are in the detail panel.
+    await expect.poll(() => page.locator(part('cnn-digit')).textContent()).toBe(String(answers[0].cnn.digit));
+    await expect.poll(() => page.locator(part('vit-digit')).textContent()).toBe(String(answers[0].vit.digit));
+    await expect.poll(() => page.locator(`${EL} .label-note`).textContent()).toMatch(`Label in the file: ${samples[0].label}`);
+
+    // Choosing another thumbnail (by keyboard) shows that image's answers.
+    await thumbs.nth(0).focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => thumbs.nth(2).getAttribute('aria-pressed')).toBe('true');
+    await expect.poll(() => page.locator(part('cnn-digit')).textContent()).toBe(String(answers[2].cnn.digit));
+
+    // Announced to screen readers.
+    await expect.poll(() => page.locator(`${EL} [aria-live]`).textContent()).toMatch(/20 images classified/);
+
+    await shoot('desktop-csv', DESKTOP);
+    await shoot('phone-csv', PHONE);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('predicts a digit drawn with the mouse', async () => {
+    // A "7": the top bar, then the long diagonal down to the left.
+    await drawWithMouse(page, part('canvas'), [
+      [0.25, 0.2],
+      [0.72, 0.2],
+      [0.45, 0.85],
+    ]);
+    await expect.poll(async () => (await events()).length, { timeout: 60_000 }).toBe(1);
+    const [event] = await events();
+    expect(event.type).toBe('prediction');
+    const p = both((event as Extract<Recorded, { type: 'prediction' }>).detail.predictions[0]);
+    await expect.poll(() => page.locator(part('cnn-digit')).textContent()).toBe(String(p.cnn.digit));
+    await expect.poll(() => page.locator(part('vit-digit')).textContent()).toBe(String(p.vit.digit));
+    expect([p.cnn.digit, p.vit.digit]).toEqual([7, 7]);
+
+    // The preview shows the 28x28 image that was sent.
+    await expect(page.locator(`${part('preview')} img`).getAttribute('src')).resolves.toMatch(/^data:image\/png/);
+    await expect.poll(() => page.locator(`${EL} [aria-live]`).textContent()).toMatch(/CNN reads 7.*ViT reads 7/);
+
+    await shoot('desktop-drawing', DESKTOP);
+    await shoot('phone-drawing', PHONE);
+
+    // Clear empties the pad and the answers.
+    await page.locator(part('clear-button')).click();
+    await expect.poll(() => page.locator(part('cnn-digit')).textContent()).toBe('–');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('can be drawn on with the keyboard alone', async () => {
+    await page.locator(part('canvas')).focus();
+    // A "1": pen to the top, down, then a long stroke downwards, pen up.
+    for (let i = 0; i < 9; i++) await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('Space');
+    for (let i = 0; i < 18; i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Space');
+    await expect.poll(async () => (await events()).length, { timeout: 60_000 }).toBe(1);
+    const [event] = await events();
+    expect(event.type).toBe('prediction');
+    const p = both((event as Extract<Recorded, { type: 'prediction' }>).detail.predictions[0]);
+    expect([p.cnn.digit, p.vit.digit]).toEqual([1, 1]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('explains a bad CSV in place, without asking the server', async () => {
+    let asked = 0;
+    page.on('request', (r) => {
+      if (r.url().endsWith('/predict')) asked++;
+    });
+    const row = (values: number) => Array.from({ length: values }, (_, i) => i % 256).join(',');
+    await upload('ragged.csv', `${row(784)}\n${row(784)}\n${row(700)}\n`);
+    const error = page.locator(part('error'));
+    await expect.poll(() => error.textContent()).toMatch(/This file can't be used\.\s*Row 3/);
+    await expect.poll(() => error.textContent()).toMatch(/700 values/);
+    expect(await error.getAttribute('role')).toBe('alert');
+    const [event] = await events();
+    expect(event).toMatchObject({ type: 'error', detail: { code: 'RAGGED_ROWS', message: expect.stringMatching(/Row 3/) } });
+    expect(asked).toBe(0);
+
+    await shoot('desktop-error', DESKTOP);
+    await shoot('phone-error', PHONE);
+
+    // A good file afterwards replaces the error with answers.
+    await upload('one.csv', mnistCsv(mnistTestSamples(1)));
+    await expect.poll(() => page.locator(part('cnn-digit')).textContent(), { timeout: 60_000 }).toBe('7');
+    expect(await error.count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("shows the server's refusal in plain words (more images than the server takes)", async () => {
+    const samples = mnistTestSamples(SERVER_MAX_IMAGES + 10);
+    await upload('too-many.csv', mnistCsv(samples));
+    const error = page.locator(part('error'));
+    await expect.poll(() => error.textContent(), { timeout: 60_000 }).toMatch(/Too much for the classifier at once/);
+    const [event] = await events();
+    expect(event).toMatchObject({ type: 'error', detail: { status: 413 } });
+    // The refused batch shows no answers.
+    expect(await page.locator(`${part('thumbnail')} .thumb-cnn`).count()).toBe(0);
+    expect(pageErrors.filter((e) => !e.includes('413'))).toEqual([]);
+  });
+});
