@@ -21,6 +21,7 @@ export async function buildElement(): Promise<{ path: string; bytes: number }> {
     target: ['es2021', 'chrome100', 'firefox100', 'safari15'],
     minify: true,
     legalComments: 'none',
+    sourcemap: 'linked', // dist/element.js.map, served beside the bundle
     tsconfig: join(packageDir, 'tsconfig.json'),
     logLevel: 'warning',
   });

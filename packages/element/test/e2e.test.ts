@@ -224,6 +224,19 @@ describe('<digit-classifier> against the real server', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('works on the demo page the server serves at /', async () => {
+    await page.goto(`${base}/`);
+    await expect.poll(() => page.evaluate(() => customElements.get('digit-classifier') !== undefined)).toBe(true);
+    await drawWithMouse(page, part('canvas'), [
+      [0.5, 0.15],
+      [0.5, 0.85],
+    ]);
+    await expect.poll(() => page.locator(part('cnn-digit')).textContent(), { timeout: 60_000 }).toBe('1');
+    await shoot('demo-page-desktop', DESKTOP);
+    await shoot('demo-page-phone', PHONE);
+    expect(pageErrors).toEqual([]);
+  });
+
   it("shows the server's refusal in plain words (more images than the server takes)", async () => {
     const samples = mnistTestSamples(SERVER_MAX_IMAGES + 10);
     await upload('too-many.csv', mnistCsv(samples));
