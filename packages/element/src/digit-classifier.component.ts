@@ -641,9 +641,7 @@ export class DigitClassifier extends LitElement {
           <span class="model-name">${model.name}</span><span class="model-kind">${model.kind}</span>
         </div>
         <div class="model-answer">
-          <span class="digit ${answer ? '' : 'digit--none'}" part="${model.key}-digit" aria-label="${model.name} prediction"
-            >${answer ? answer.digit : '–'}</span
-          >
+          <span class="digit ${answer ? '' : 'digit--none'}" part="${model.key}-digit">${answer ? answer.digit : '–'}</span>
           ${answer
             ? html`<span class="confidence">${percent(top(answer))} sure</span>`
             : answered

@@ -156,6 +156,21 @@ describe('<digit-classifier> against the real server', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('takes a CSV file dropped anywhere on the element', async () => {
+    const csv = mnistCsv(mnistTestSamples(3));
+    await page.locator(EL).evaluate((el, text) => {
+      const data = new DataTransfer();
+      data.items.add(new File([text], 'dropped.csv', { type: 'text/csv' }));
+      for (const type of ['dragenter', 'dragover', 'drop']) {
+        el.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+      }
+    }, csv);
+    await expect.poll(async () => (await events()).length, { timeout: 60_000 }).toBe(1);
+    await expect.poll(() => page.locator(part('thumbnail')).count()).toBe(3);
+    await expect.poll(() => page.locator(`${EL} .source`).textContent()).toMatch(/dropped\.csv · 3 images/);
+    expect(pageErrors).toEqual([]);
+  });
+
   it('predicts a digit drawn with the mouse', async () => {
     // A "7": the top bar, then the long diagonal down to the left.
     await drawWithMouse(page, part('canvas'), [
