@@ -1,0 +1,16 @@
+export { buildServer } from './app.js';
+export {
+  configFromEnv,
+  resolveConfig,
+  ConfigError,
+  REPO_ROOT,
+  MODEL_NAMES,
+  DEFAULT_BODY_LIMIT,
+  DEFAULT_MAX_IMAGES,
+  type ServerConfig,
+  type ResolvedConfig,
+  type EnvConfig,
+  type PredictingModel,
+} from './config.js';
+export { loadModels, WeightsError, type ModelSet } from './models.js';
+export { ACCEPTED_TYPES, HttpError, errorBody, type ErrorBody } from './errors.js';

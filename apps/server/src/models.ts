@@ -1,0 +1,42 @@
+// Loads the shipped models once at start. A model whose card is absent is "not shipped" and
+// reported as unavailable; a model whose card exists must load, or the server refuses to start.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadClassifier, WeightsError, type ModelName } from '@digitlab/models';
+import { MODEL_NAMES, type PredictingModel, type ResolvedConfig } from './config.js';
+
+export interface ModelSet {
+  readonly models: Partial<Record<ModelName, PredictingModel>>;
+  /** Why each missing model is missing, in words. */
+  readonly unavailable: Partial<Record<ModelName, string>>;
+  /** Milliseconds each loaded-from-disk model took to load (injected models are absent). */
+  readonly loadMs: Partial<Record<ModelName, number>>;
+}
+
+export { WeightsError };
+
+/** Loads every model not given in config.classifiers; throws WeightsError when none is available or one is corrupt. */
+export async function loadModels(config: ResolvedConfig): Promise<ModelSet> {
+  const models: Partial<Record<ModelName, PredictingModel>> = {};
+  const unavailable: Partial<Record<ModelName, string>> = {};
+  const loadMs: Partial<Record<ModelName, number>> = {};
+  for (const name of MODEL_NAMES) {
+    const given = config.classifiers[name];
+    if (given !== undefined) {
+      models[name] = given;
+      continue;
+    }
+    const card = join(config.weightsDir, `${name}.json`);
+    if (!existsSync(card)) {
+      unavailable[name] = `the ${name} is not shipped: ${card} is missing (train and ship it, see the README)`;
+      continue;
+    }
+    const started = performance.now();
+    models[name] = await loadClassifier(name, { weightsDir: config.weightsDir, backend: config.backend });
+    loadMs[name] = performance.now() - started;
+  }
+  if (models.cnn === undefined && models.vit === undefined) {
+    throw new WeightsError(`no model could be loaded from ${config.weightsDir}: ${Object.values(unavailable).join('; ')}`);
+  }
+  return { models, unavailable, loadMs };
+}

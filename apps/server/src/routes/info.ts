@@ -1,0 +1,115 @@
+// GET /health and GET /models: is the server ready, and what are the models (their cards).
+import type { ModelName } from '@digitlab/models';
+import type { FastifyInstance } from 'fastify';
+import { MODEL_NAMES } from '../config.js';
+import { HttpError } from '../errors.js';
+import type { ModelSet } from '../models.js';
+
+export interface InfoRouteOptions {
+  readonly models: ModelSet;
+  readonly backend: string;
+}
+
+const modelStatus = {
+  type: 'object',
+  required: ['available'],
+  properties: {
+    available: { type: 'boolean' },
+    version: { type: 'string' },
+    loadMs: { type: 'number' },
+    reason: { type: 'string', description: 'Why the model is unavailable.' },
+  },
+} as const;
+
+const card = {
+  type: 'object',
+  additionalProperties: true,
+  description: 'The model card: config, params, FLOPs, training, weights sha256, validation and test metrics (accuracy, loss, confusion matrix).',
+} as const;
+
+/** Registers GET /health, GET /models and GET /models/:name. */
+export async function infoRoutes(fastify: FastifyInstance, options: InfoRouteOptions): Promise<void> {
+  const { models, backend } = options;
+  const startedAt = Date.now();
+
+  fastify.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Readiness: 200 once the models are loaded',
+        description: '"status" is "ok" when both models answer, "degraded" when one is unavailable (the other still answers).',
+        tags: ['info'],
+        response: {
+          200: {
+            type: 'object',
+            required: ['status', 'models', 'backend', 'uptimeS'],
+            properties: {
+              status: { type: 'string', enum: ['ok', 'degraded'] },
+              models: { type: 'object', properties: { cnn: modelStatus, vit: modelStatus } },
+              backend: { type: 'string' },
+              uptimeS: { type: 'number' },
+            },
+          },
+        },
+      },
+    },
+    async () => {
+      const status: Record<string, { available: boolean; version?: string; loadMs?: number; reason?: string }> = {};
+      for (const name of MODEL_NAMES) {
+        const model = models.models[name];
+        const loadMs = models.loadMs[name];
+        status[name] =
+          model === undefined
+            ? { available: false, reason: models.unavailable[name] ?? 'not loaded' }
+            : { available: true, version: model.card.version, ...(loadMs === undefined ? {} : { loadMs: Math.round(loadMs) }) };
+      }
+      const degraded = MODEL_NAMES.some((name) => models.models[name] === undefined);
+      return { status: degraded ? 'degraded' : 'ok', models: status, backend, uptimeS: (Date.now() - startedAt) / 1000 };
+    },
+  );
+
+  fastify.get(
+    '/models',
+    {
+      schema: {
+        summary: 'The model cards of both models',
+        tags: ['info'],
+        response: {
+          200: {
+            type: 'object',
+            required: ['models'],
+            properties: {
+              models: { type: 'object', properties: { cnn: { ...card, nullable: true }, vit: { ...card, nullable: true } } },
+              unavailable: { type: 'object', additionalProperties: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+    async () => ({
+      models: { cnn: models.models.cnn?.card ?? null, vit: models.models.vit?.card ?? null },
+      unavailable: models.unavailable,
+    }),
+  );
+
+  fastify.get<{ Params: { name: string } }>(
+    '/models/:name',
+    {
+      schema: {
+        summary: "One model's card",
+        tags: ['info'],
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string', description: 'cnn or vit' } } },
+        response: { 200: card, 404: { $ref: 'Error#' } },
+      },
+    },
+    async (request) => {
+      const name = request.params.name;
+      const model = name === 'cnn' || name === 'vit' ? models.models[name as ModelName] : undefined;
+      if (model === undefined) {
+        const reason = name === 'cnn' || name === 'vit' ? (models.unavailable[name] ?? 'not loaded') : 'the models are "cnn" and "vit"';
+        throw new HttpError(404, 'MODEL_NOT_FOUND', `There is no model "${name}" here: ${reason}.`);
+      }
+      return model.card;
+    },
+  );
+}
