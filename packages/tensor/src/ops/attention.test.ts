@@ -35,6 +35,10 @@ describe('attention', () => {
     await checkOp(attentionCase('attention B1 T7 D8 H4', 1, 7, 8, 4, 2));
   });
 
+  it('the ViT token count T = 17 with 3 heads (a head split that is not a shift)', async () => {
+    await checkOp(attentionCase('attention B2 T17 D6 H3', 2, 17, 6, 3, 2));
+  });
+
   it('hands the probabilities [B, heads, T, T] to onProbs', async () => {
     const [B, T, D, H] = [2, 5, 6, 3];
     const q = Tensor.from([B, T, D], Array.from({ length: B * T * D }, (_, i) => Math.sin(i)));

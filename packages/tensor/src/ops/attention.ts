@@ -13,8 +13,8 @@ import { EXP_TABLE, expCode, idiv, imin, imod, lit, roundUp4 } from './kernel-ma
  *   dS[b,h,i,j] = P · (dP[b,h,i,j] - Σ_c dO[b,i,hc] · O[b,i,hc]) / √dh
  *   dq[b,i] = Σ_j dS[b,h,i,j] k[b,j]    dk[b,j] = Σ_i dS[b,h,i,j] q[b,i]    dv[b,j] = Σ_i P[b,h,i,j] dO[b,i]
  *
- * Kernels (8 calls per forward+backward, each covering the whole batch):
- *   forward:  stats (row max and 1/Σe per (b, h, i)), probs P, output O
+ * Kernels (9 calls per forward+backward, each covering the whole batch):
+ *   forward:  scores S, stats (row max and 1/Σe per (b, h, i)), probs P, output O
  *   backward: rowdot (Σ_c dO·O), dS, dq, dk, dv (dk and dv share one kernel source)
  * Layout choices for webasm's f32x4 body (4 neighbouring thread.x per quad, thread.y/z uniform):
  *  - T is padded to TP (a multiple of 4) wherever it is an x axis, so rows split into whole
@@ -58,34 +58,13 @@ const X = 'this.thread.x';
 const Y = 'this.thread.y';
 const Z = 'this.thread.z';
 
-// Q, K [B, T, D] -> MS [B, H, TP, 2] = (max_j S, 1/Σ_j e^(S - max)) for row (b = z, h = y, i = x).
-// Lanes are 4 query rows i: the row's q slice sits in dh registers, k values are uniform loads.
-export function attentionStatsSpec(d: AttentionDims): KernelSpec {
-  const { T, D, H, dh, TP, scale } = d;
-  const qRow = `(${Z} * ${T} + ${imin(X, T - 1)}) * ${D} + ${Y} * ${dh}`;
-  const kBase = `${Z} * ${T * D} + ${Y} * ${dh}`;
-  const qRegs = Array.from({ length: dh }, (_, c) => `const q${c} = Q[${qRow} + ${c}];`).join('\n  ');
-  const scores = Array.from({ length: T }, (_, j) => `const s${j} = (${sumOf(dh, (c) => `q${c} * K[${kBase} + ${j * D + c}]`)}) * ${lit(scale)};`).join('\n  ');
-  const max = Array.from({ length: T - 1 }, (_, j) => `m = Math.max(m, s${j + 1});`).join('\n  ');
-  const exps = Array.from({ length: T }, (_, j) => expCode(`e${j}`, `s${j} - m`)).join('\n  ');
-  const source = `function(Q, K, ET) {
-  ${qRegs}
-  ${scores}
-  let m = s0;
-  ${max}
-  ${exps}
-  return [m, 1.0 / (${sumOf(T, (j) => `e${j}`)})];
-}`;
-  return { name: 'attention_stats', source, output: [TP, H, d.B], components: 2 };
-}
-
 /*
- * The probability-shaped arrays P and dS are stored "row-quad interleaved", padded to TP x TP
- * per (b, h) block: A[b·H + h][ib][j][r] = M[i = 4·ib + r][j] (padding 0). That is the natural
- * output of a kernel that holds one k (or v) row in registers and returns 4 query rows as
- * Array(4), and every consumer reads it with uniform loads. Per-token outputs (O, dq, dk, dv)
- * come from threads (x = c, y = tb·H + h, z = b) returning 4 token rows 4·tb..4·tb+3, so one
- * gathered value feeds 4 multiply-adds; unpackTokenRows() puts them back into [B, T, D].
+ * The probability-shaped arrays S, P and dS are stored "row-quad interleaved", padded to TP x TP
+ * per (b, h) block: A[b·H + h][ib][j][r] = M[i = 4·ib + r][j]. That is the natural output of a
+ * kernel that holds one k (or v) row in registers and returns 4 query rows as Array(4), and
+ * every consumer reads it with uniform loads. Per-token outputs (O, dq, dk, dv) come from
+ * threads (x = c, y = tb·H + h, z = b) returning 4 token rows 4·tb..4·tb+3, so one gathered
+ * value feeds 4 multiply-adds; unpackTokenRows() puts them back into [B, T, D].
  */
 
 /** Flat index of M[i][j] in a row-quad interleaved block layout; every argument an i32 expression. */
@@ -93,22 +72,49 @@ function quadIndex(d: AttentionDims, bh: string, i: string, j: string): string {
   return `((${bh}) * ${d.TP * d.TP} + ((${i}) >> 2) * ${d.TP * 4} + (${j}) * 4 + ((${i}) & 3))`;
 }
 
-// Q, K, MS -> P (row-quad interleaved); thread (x = j, y = ib, z = b·H + h) returns P[4ib..4ib+3][j]
-export function attentionProbsSpec(d: AttentionDims): KernelSpec {
+// Q, K [B, T, D] -> S (row-quad) = q·kᵀ/√dh; thread (x = j, y = ib, z = b·H + h) returns S[4ib..4ib+3][j].
+// Scores are computed once and kept: the stats and the probabilities both need them.
+export function attentionScoresSpec(d: AttentionDims): KernelSpec {
   const { T, D, H, dh, TP, scale } = d;
   const b = idiv(Z, H);
   const h = imod(Z, H);
   const kRow = `(${b} * ${T} + ${imin(X, T - 1)}) * ${D} + ${h} * ${dh}`;
   const rows = [0, 1, 2, 3].map((r) => {
+    const qRow = `(${b} * ${T} + ${imin(`${Y} * 4 + ${r}`, T - 1)}) * ${D} + ${h} * ${dh}`;
+    return `(${sumOf(dh, (c) => `Q[${qRow} + ${c}] * k${c}`)}) * ${lit(scale)}`;
+  });
+  const source = `function(Q, K) {
+  ${Array.from({ length: dh }, (_, c) => `const k${c} = K[${kRow} + ${c}];`).join('\n  ')}
+  return [${rows.join(',\n    ')}];
+}`;
+  return { name: 'attention_scores', source, output: [TP, TP / 4, d.B * H], components: 4 };
+}
+
+// S -> MS [B, H, TP, 2] = (max_j S, 1/Σ_j e^(S - max)) for row (b = z, h = y, i = x); lanes are 4 rows
+export function attentionStatsSpec(d: AttentionDims): KernelSpec {
+  const { T, H, TP } = d;
+  const bh = `${Z} * ${H} + ${Y}`;
+  const i = imin(X, T - 1);
+  const source = `function(S, ET) {
+  ${Array.from({ length: T }, (_, j) => `const s${j} = S[${quadIndex(d, bh, i, String(j))}];`).join('\n  ')}
+  let m = s0;
+  ${Array.from({ length: T - 1 }, (_, j) => `m = Math.max(m, s${j + 1});`).join('\n  ')}
+  ${Array.from({ length: T }, (_, j) => expCode(`e${j}`, `s${j} - m`)).join('\n  ')}
+  return [m, 1.0 / (${sumOf(T, (j) => `e${j}`)})];
+}`;
+  return { name: 'attention_stats', source, output: [TP, H, d.B], components: 2 };
+}
+
+// S, MS -> P (row-quad), padding 0; thread (x = j, y = ib, z = b·H + h)
+export function attentionProbsSpec(d: AttentionDims): KernelSpec {
+  const { T, H, TP } = d;
+  const rows = [0, 1, 2, 3].map((r) => {
     const i = `${Y} * 4 + ${r}`;
-    const qRow = `(${b} * ${T} + ${imin(i, T - 1)}) * ${D} + ${h} * ${dh}`;
     const ms = `(${Z} * ${TP} + ${i}) * 2`;
-    return `const s${r} = (${sumOf(dh, (c) => `Q[${qRow} + ${c}] * k${c}`)}) * ${lit(scale)};
-  ${expCode(`e${r}`, `s${r} - MS[${ms}]`)}
+    return `${expCode(`e${r}`, `S[${quadIndex(d, Z, i, X)}] - MS[${ms}]`)}
   const p${r} = ${i} < ${T} ? e${r} * MS[${ms} + 1] : 0.0;`;
   });
-  const source = `function(Q, K, MS, ET) {
-  ${Array.from({ length: dh }, (_, c) => `const k${c} = K[${kRow} + ${c}];`).join('\n  ')}
+  const source = `function(S, MS, ET) {
   ${rows.join('\n  ')}
   if (${X} < ${T}) {
     return [p0, p1, p2, p3];
@@ -233,9 +239,10 @@ export async function attention(be: Backend, q: Tensor, k: Tensor, v: Tensor, he
   }
   if (!Number.isInteger(heads) || heads < 1 || D % heads !== 0) throw new Error(`attention: D = ${D} is not divisible into ${heads} heads`);
   const d = attentionDims(B, T, D, heads);
-  const ms = await be.run(attentionStatsSpec(d), [q.data, k.data, EXP_TABLE]);
+  const s = await be.run(attentionScoresSpec(d), [q.data, k.data]);
+  const ms = await be.run(attentionStatsSpec(d), [s, EXP_TABLE]);
   // P is kept (padded, row-quad layout) for backward: dS and dv both need it
-  const p = await be.run(attentionProbsSpec(d), [q.data, k.data, ms, EXP_TABLE]);
+  const p = await be.run(attentionProbsSpec(d), [s, ms, EXP_TABLE]);
   const out = new Tensor([B, T, D], unpackTokenRows(await be.run(attentionOutputSpec(d), [p, v.data]), d));
   options.onProbs?.(compactProbs(p, d));
   return record(out, 'attention', [q, k, v], async (dout) => {

@@ -35,11 +35,10 @@ export function geluForwardSpec(n: number): KernelSpec {
 // X [n], DY [n] -> DX [n]
 export function geluBackwardSpec(n: number): KernelSpec {
   const source = `function(X, DY, ET) {
-  const i = this.thread.x;
-  const x = X[i];
+  const x = X[this.thread.x];
   ${tanhCode('x')}
   const du = ${lit(C)} * (1.0 + ${lit(3 * A)} * x * x);
-  return DY[i] * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du);
+  return DY[this.thread.x] * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du);
 }`;
   return { name: 'gelu_backward', source, output: [n] };
 }

@@ -1,7 +1,7 @@
 import type { Backend, KernelSpec } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
-import { EXP_TABLE, expCode } from './kernel-math.js';
+import { EXP_TABLE, expCode, repeat } from './kernel-math.js';
 
 /*
  * Softmax over the last dimension, R rows of N:
@@ -13,17 +13,13 @@ import { EXP_TABLE, expCode } from './kernel-math.js';
 
 // X [R, N] -> MS [R, 2] = (max, 1/Σ e^(x - max)), one thread per row
 export function softmaxStatsSpec(R: number, N: number): KernelSpec {
+  const row = `this.thread.x * ${N}`;
   const source = `function(X, ET) {
-  const base = this.thread.x * ${N};
-  let m = X[base];
-  for (let j = 1; j < ${N}; j++) {
-    m = Math.max(m, X[base + j]);
-  }
+  let m = X[${row}];
+  ${repeat(N, (j) => `m = Math.max(m, X[${row} + ${j}]);`)}
   let s = 0;
-  for (let j = 0; j < ${N}; j++) {
-    ${expCode('e', `X[base + j] - m`)}
-    s += e;
-  }
+  ${repeat(N, (j) => `${expCode(`e${j}`, `X[${row} + ${j}] - m`)}
+    s += e${j};`)}
   return [m, 1.0 / s];
 }`;
   return { name: 'softmax_stats', source, output: [R], components: 2 };
@@ -32,21 +28,18 @@ export function softmaxStatsSpec(R: number, N: number): KernelSpec {
 // X [R, N], MS [R, 2] -> Y [R, N]
 export function softmaxForwardSpec(R: number, N: number): KernelSpec {
   const source = `function(X, MS, ET) {
-  const r = this.thread.y;
-  ${expCode('e', `X[r * ${N} + this.thread.x] - MS[r * 2]`)}
-  return e * MS[r * 2 + 1];
+  ${expCode('e', `X[this.thread.y * ${N} + this.thread.x] - MS[this.thread.y * 2]`)}
+  return e * MS[this.thread.y * 2 + 1];
 }`;
   return { name: 'softmax_forward', source, output: [N, R] };
 }
 
 // Y [R, N], DY [R, N] -> S [R] = Σ_j y·dy, one thread per row
 export function softmaxBackwardRowsSpec(R: number, N: number): KernelSpec {
+  const row = `this.thread.x * ${N}`;
   const source = `function(Y, DY) {
-  const base = this.thread.x * ${N};
   let s = 0;
-  for (let j = 0; j < ${N}; j++) {
-    s += Y[base + j] * DY[base + j];
-  }
+  ${repeat(N, (j) => `s += Y[${row} + ${j}] * DY[${row} + ${j}];`)}
   return s;
 }`;
   return { name: 'softmax_backward_rows', source, output: [R] };
@@ -54,9 +47,9 @@ export function softmaxBackwardRowsSpec(R: number, N: number): KernelSpec {
 
 // Y, DY, S -> DX [R, N] = y · (dy - s)
 export function softmaxBackwardInputSpec(R: number, N: number): KernelSpec {
+  const i = `this.thread.y * ${N} + this.thread.x`;
   const source = `function(Y, DY, S) {
-  const i = this.thread.y * ${N} + this.thread.x;
-  return Y[i] * (DY[i] - S[this.thread.y]);
+  return Y[${i}] * (DY[${i}] - S[this.thread.y]);
 }`;
   return { name: 'softmax_backward_input', source, output: [N, R] };
 }
