@@ -1,8 +1,7 @@
-// CSV text -> validated 28x28 images. csv-parse splits fields (quotes, delimiters, BOM);
-// everything about digits (layout, header, numbers, ranges, scale, limits) is decided here.
-// The browser ESM build of csv-parse runs in Node too, so one import serves server and element.
-import { parse } from 'csv-parse/browser/esm/sync';
+// CSV text -> validated 28x28 images. table.ts splits the text into fields; everything about
+// digits (layout, header, numbers, ranges, scale, limits) is decided here.
 import { DigitCsvError, quote } from './errors.js';
+import { readTable } from './table.js';
 
 /** Side of an MNIST image. */
 export const SIDE = 28;
@@ -38,13 +37,6 @@ export interface ParsedDigits {
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const NOT_FINITE_WORD = /^[+-]?(?:nan|inf|infinity)$/i;
 const LETTER = /[A-Za-z]/;
-
-interface Table {
-  /** Fields per record, a trailing empty field (from a trailing delimiter) dropped. */
-  readonly records: string[][];
-  /** 1-based input line of each record. */
-  readonly lines: number[];
-}
 
 /** Parses CSV text into validated 28x28 images in [0, 1]; throws DigitCsvError naming row, column and value. */
 export function parseDigitCsv(text: string, options: ParseOptions = {}): ParsedDigits {
@@ -175,49 +167,6 @@ function checkLineCount(text: string, maxImages: number): void {
       `The input has ${lines} rows; at most ${maxImages} images (one per row, plus a header) are accepted per request.`,
     );
   }
-}
-
-/** Splits the text into records with csv-parse, remembering each record's input line. */
-function readTable(text: string): Table {
-  const lines: number[] = [];
-  let records: string[][];
-  try {
-    records = parse(text, {
-      delimiter: delimiterOf(text),
-      bom: true,
-      trim: true,
-      skip_empty_lines: true,
-      skip_records_with_empty_values: true,
-      relax_column_count: true,
-      on_record: (record: string[], context: { lines: number }) => {
-        lines.push(context.lines);
-        return record;
-      },
-    });
-  } catch (error) {
-    const line = lineOf(error);
-    const reason = error instanceof Error ? error.message.replace(/^Invalid /, 'invalid ') : String(error);
-    throw new DigitCsvError('MALFORMED_CSV', `The CSV could not be read (${reason}).`, line === undefined ? {} : { row: line });
-  }
-  for (const record of records) {
-    if (record.length > 1 && record[record.length - 1] === '') record.pop();
-  }
-  return { records, lines };
-}
-
-function lineOf(error: unknown): number | undefined {
-  if (typeof error === 'object' && error !== null && 'lines' in error && typeof error.lines === 'number') return error.lines;
-  return undefined;
-}
-
-/** The delimiter of the first non-blank line: comma, else tab, else semicolon. */
-function delimiterOf(text: string): string {
-  const match = /[^\s][^\n]*/.exec(text);
-  const firstLine = match === null ? '' : match[0];
-  if (firstLine.includes(',')) return ',';
-  if (firstLine.includes('\t')) return '\t';
-  if (firstLine.includes(';')) return ';';
-  return ',';
 }
 
 /** A first row is a header when none of its fields is a number and some field is a name. */
