@@ -8,7 +8,7 @@ import { repeat } from './kernel-math.js';
  *   dx = dOut (passed on as is: a copy kernel would only add a pass)      dpos = Σ_b dOut[b]
  */
 
-// X [B, T·D], P [T·D] -> [B, T·D]; thread (x = t·D + d, y = b)
+/** X [B, T·D], P [T·D] -> [B, T·D]; thread (x = t·D + d, y = b) */
 export function addPositionalForwardSpec(B: number, TD: number): KernelSpec {
   const source = `function(X, P) {
   return X[this.thread.y * ${TD} + this.thread.x] + P[this.thread.x];
@@ -16,7 +16,7 @@ export function addPositionalForwardSpec(B: number, TD: number): KernelSpec {
   return { name: 'add_positional_forward', source, output: [TD, B] };
 }
 
-// dOut [B, T·D] -> dPos [T·D] = Σ_b dOut[b]
+/** dOut [B, T·D] -> dPos [T·D] = Σ_b dOut[b] */
 export function addPositionalBackwardPosSpec(B: number, TD: number): KernelSpec {
   const source = `function(G) {
   let s = 0;

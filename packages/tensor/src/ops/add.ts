@@ -7,7 +7,7 @@ import { Tensor } from '../tensor.js';
  * unchanged; a kernel there would only copy it.
  */
 
-// A [n], B [n] -> [n]
+/** A [n], B [n] -> [n] */
 export function addForwardSpec(n: number): KernelSpec {
   const source = `function(A, B) {
   return A[this.thread.x] + B[this.thread.x];

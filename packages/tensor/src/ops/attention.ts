@@ -72,8 +72,10 @@ function quadIndex(d: AttentionDims, bh: string, i: string, j: string): string {
   return `((${bh}) * ${d.TP * d.TP} + ((${i}) >> 2) * ${d.TP * 4} + (${j}) * 4 + ((${i}) & 3))`;
 }
 
-// Q, K [B, T, D] -> S (row-quad) = q·kᵀ/√dh; thread (x = j, y = ib, z = b·H + h) returns S[4ib..4ib+3][j].
-// Scores are computed once and kept: the stats and the probabilities both need them.
+/**
+ * Q, K [B, T, D] -> S (row-quad) = q·kᵀ/√dh; thread (x = j, y = ib, z = b·H + h) returns S[4ib..4ib+3][j].
+ * Scores are computed once and kept: the stats and the probabilities both need them.
+ */
 export function attentionScoresSpec(d: AttentionDims): KernelSpec {
   const { T, D, H, dh, TP, scale } = d;
   const b = idiv(Z, H);
@@ -90,7 +92,7 @@ export function attentionScoresSpec(d: AttentionDims): KernelSpec {
   return { name: 'attention_scores', source, output: [TP, TP / 4, d.B * H], components: 4 };
 }
 
-// S -> MS [B, H, TP, 2] = (max_j S, 1/Σ_j e^(S - max)) for row (b = z, h = y, i = x); lanes are 4 rows
+/** S -> MS [B, H, TP, 2] = (max_j S, 1/Σ_j e^(S - max)) for row (b = z, h = y, i = x); lanes are 4 rows */
 export function attentionStatsSpec(d: AttentionDims): KernelSpec {
   const { T, H, TP } = d;
   const bh = `${Z} * ${H} + ${Y}`;
@@ -105,7 +107,7 @@ export function attentionStatsSpec(d: AttentionDims): KernelSpec {
   return { name: 'attention_stats', source, output: [TP, H, d.B], components: 2 };
 }
 
-// S, MS -> P (row-quad), padding 0; thread (x = j, y = ib, z = b·H + h)
+/** S, MS -> P (row-quad), padding 0; thread (x = j, y = ib, z = b·H + h) */
 export function attentionProbsSpec(d: AttentionDims): KernelSpec {
   const { T, H, TP } = d;
   const rows = [0, 1, 2, 3].map((r) => {
@@ -145,14 +147,14 @@ function tokenRowsSource(d: AttentionDims, mIndex: (r: number, u: number) => str
 }`;
 }
 
-// P (row-quad), V [B, T, D] -> O rows (x = c, y = tb·H + h, z = b) x 4; O[i] = Σ_j P[i][j] · v[j]
+/** P (row-quad), V [B, T, D] -> O rows (x = c, y = tb·H + h, z = b) x 4; O[i] = Σ_j P[i][j] · v[j] */
 export function attentionOutputSpec(d: AttentionDims): KernelSpec {
   const { tb, bh } = tokenThread(d);
   const source = tokenRowsSource(d, (r, j) => quadIndex(d, bh, `${tb} * 4 + ${r}`, String(j)));
   return { name: 'attention_output', source, output: [d.dh, (d.TP / 4) * d.H, d.B], components: 4 };
 }
 
-// dO, O [B, T, D] -> RD [B, H, TP] = Σ_c dO·O over each head's slice (= Σ_j P·dP); lanes are rows i
+/** dO, O [B, T, D] -> RD [B, H, TP] = Σ_c dO·O over each head's slice (= Σ_j P·dP); lanes are rows i */
 export function attentionBackwardRowdotSpec(d: AttentionDims): KernelSpec {
   const { T, D, H, dh, TP } = d;
   const row = `(${Z} * ${T} + ${imin(X, T - 1)}) * ${D} + ${Y} * ${dh}`;
@@ -162,7 +164,7 @@ export function attentionBackwardRowdotSpec(d: AttentionDims): KernelSpec {
   return { name: 'attention_backward_rowdot', source, output: [TP, H, d.B] };
 }
 
-// P (row-quad), V, dO, RD -> dS (row-quad) = P · (dO·vᵀ - RD) / √dh; thread (x = j, y = ib, z = b·H + h)
+/** P (row-quad), V, dO, RD -> dS (row-quad) = P · (dO·vᵀ - RD) / √dh; thread (x = j, y = ib, z = b·H + h) */
 export function attentionBackwardScoresSpec(d: AttentionDims): KernelSpec {
   const { T, D, H, dh, TP, scale } = d;
   const b = idiv(Z, H);
@@ -180,14 +182,14 @@ export function attentionBackwardScoresSpec(d: AttentionDims): KernelSpec {
   return { name: 'attention_backward_scores', source, output: [TP, TP / 4, d.B * H], components: 4 };
 }
 
-// dS (row-quad), K -> dq rows; dq[i] = Σ_j dS[i][j] · k[j]
+/** dS (row-quad), K -> dq rows; dq[i] = Σ_j dS[i][j] · k[j] */
 export function attentionBackwardQuerySpec(d: AttentionDims): KernelSpec {
   const { tb, bh } = tokenThread(d);
   const source = tokenRowsSource(d, (r, j) => quadIndex(d, bh, `${tb} * 4 + ${r}`, String(j)));
   return { name: 'attention_backward_query', source, output: [d.dh, (d.TP / 4) * d.H, d.B], components: 4 };
 }
 
-// dS (row-quad), Q -> dk rows (and P, dO -> dv rows: the same kernel); dk[j] = Σ_i dS[i][j] · q[i]
+/** dS (row-quad), Q -> dk rows (and P, dO -> dv rows: the same kernel); dk[j] = Σ_i dS[i][j] · q[i] */
 export function attentionBackwardKeySpec(d: AttentionDims): KernelSpec {
   const { tb, bh } = tokenThread(d);
   const source = tokenRowsSource(d, (r, i) => quadIndex(d, bh, String(i), `${tb} * 4 + ${r}`));

@@ -10,7 +10,8 @@ import { EXP_TABLE, expCode, lit } from './kernel-math.js';
  * tanh(u) = 1 - 2/(e^{2u} + 1) through the inlined exp (kernel-math.ts), because Math.tanh
  * leaves webasm's SIMD body for a JS call per lane. Its absolute error near u = 0 (~1e-7) is
  * scaled by x/2 there, so gelu keeps f32 accuracy. Backward recomputes tanh from x instead of
- * saving it: one exp per element is cheaper than another activation-sized array on the tape.
+ * saving gelu'(x) from the forward pass: returning it as a second component and splitting the
+ * pair in JS measured slower under async (the split is single-threaded, the kernel is not).
  */
 
 const C = Math.sqrt(2 / Math.PI);
@@ -22,7 +23,7 @@ function tanhCode(x: string): string {
   const t = 1.0 - 2.0 / (e2u + 1.0);`;
 }
 
-// X [n] -> Y [n]
+/** X [n] -> Y [n] */
 export function geluForwardSpec(n: number): KernelSpec {
   const source = `function(X, ET) {
   const x = X[this.thread.x];
@@ -32,7 +33,7 @@ export function geluForwardSpec(n: number): KernelSpec {
   return { name: 'gelu_forward', source, output: [n] };
 }
 
-// X [n], DY [n] -> DX [n]
+/** X [n], DY [n] -> DX [n] */
 export function geluBackwardSpec(n: number): KernelSpec {
   const source = `function(X, DY, ET) {
   const x = X[this.thread.x];

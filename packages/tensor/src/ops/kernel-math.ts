@@ -17,6 +17,7 @@ export function lit(v: number): string {
 
 /** The inlined exp clamps its argument to [EXP_MIN, EXP_MAX]: e^x stays a finite, normal f32. */
 export const EXP_MIN = -87;
+/** See EXP_MIN. */
 export const EXP_MAX = 88;
 /** Table steps per unit of x: a finer table leaves a shorter polynomial (measured 20% faster than steps of 1). */
 const EXP_STEPS = 8;

@@ -12,7 +12,7 @@ import { chunkFor, deinterleave, lit, repeat, sumBlocks } from './kernel-math.js
  * parallelism to hide it) that is paid in full.
  */
 
-// X [R, D] -> MS [R, 2] = (mean, rstd), one thread per row; two passes for an accurate variance
+/** X [R, D] -> MS [R, 2] = (mean, rstd), one thread per row; two passes for an accurate variance */
 export function layerNormStatsSpec(R: number, D: number, eps: number): KernelSpec {
   const row = `this.thread.x * ${D}`;
   const source = `function(X) {
@@ -26,7 +26,7 @@ export function layerNormStatsSpec(R: number, D: number, eps: number): KernelSpe
   return { name: 'layernorm_stats', source, output: [R], components: 2 };
 }
 
-// X [R, D], MS [R, 2], G [D], B [D] -> Y [R, D]; thread.y = row, so the row's stats load once per SIMD quad
+/** X [R, D], MS [R, 2], G [D], B [D] -> Y [R, D]; thread.y = row, so the row's stats load once per SIMD quad */
 export function layerNormForwardSpec(R: number, D: number): KernelSpec {
   const source = `function(X, MS, G, B) {
   return (X[this.thread.y * ${D} + this.thread.x] - MS[this.thread.y * 2]) * MS[this.thread.y * 2 + 1] * G[this.thread.x] + B[this.thread.x];
@@ -34,7 +34,7 @@ export function layerNormForwardSpec(R: number, D: number): KernelSpec {
   return { name: 'layernorm_forward', source, output: [D, R] };
 }
 
-// X [R, D], MS [R, 2], G [D], DY [R, D] -> AB [R, 2] = (Σ_d g·dy, Σ_d g·dy·xhat), one thread per row
+/** X [R, D], MS [R, 2], G [D], DY [R, D] -> AB [R, 2] = (Σ_d g·dy, Σ_d g·dy·xhat), one thread per row */
 export function layerNormBackwardRowsSpec(R: number, D: number): KernelSpec {
   const row = `this.thread.x * ${D}`;
   const source = `function(X, MS, G, DY) {
@@ -49,7 +49,7 @@ export function layerNormBackwardRowsSpec(R: number, D: number): KernelSpec {
   return { name: 'layernorm_backward_rows', source, output: [R], components: 2 };
 }
 
-// X, MS, G, DY, AB -> DX [R, D] = rstd · (g·dy - mean_d(g·dy) - xhat · mean_d(g·dy·xhat))
+/** X, MS, G, DY, AB -> DX [R, D] = rstd · (g·dy - mean_d(g·dy) - xhat · mean_d(g·dy·xhat)) */
 export function layerNormBackwardInputSpec(R: number, D: number): KernelSpec {
   const i = `this.thread.y * ${D} + this.thread.x`;
   const r2 = 'this.thread.y * 2';
@@ -61,8 +61,10 @@ export function layerNormBackwardInputSpec(R: number, D: number): KernelSpec {
   return { name: 'layernorm_backward_input', source, output: [D, R] };
 }
 
-// X, MS, DY -> [RC, D, 2] partial (dgamma, dbeta) = (Σ dy·xhat, Σ dy) over chunk y of C rows.
-// Chunks give the reduction short unrolled bodies and enough cells to thread; JS adds the RC partials.
+/**
+ * X, MS, DY -> [RC, D, 2] partial (dgamma, dbeta) = (Σ dy·xhat, Σ dy) over chunk y of C rows.
+ * Chunks give the reduction short unrolled bodies and enough cells to thread; JS adds the RC partials.
+ */
 export function layerNormBackwardParamsSpec(R: number, D: number): KernelSpec {
   const C = chunkFor(R);
   const r = (i: string) => `(this.thread.y * ${C} + ${i})`;

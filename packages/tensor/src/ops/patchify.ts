@@ -11,7 +11,7 @@ import { idiv, imod } from './kernel-math.js';
  * Every input pixel lands in exactly one patch, so backward is the inverse gather, not a scatter.
  */
 
-// X [B, C, H, W] -> [B, NP, E]; thread (x = e, y = n, z = b)
+/** X [B, C, H, W] -> [B, NP, E]; thread (x = e, y = n, z = b) */
 export function patchifyForwardSpec(B: number, C: number, H: number, W: number, p: number): KernelSpec {
   const PW = W / p;
   const c = idiv('this.thread.x', p * p);
@@ -25,7 +25,7 @@ export function patchifyForwardSpec(B: number, C: number, H: number, W: number, 
   return { name: 'patchify_forward', source, output: [C * p * p, (H / p) * PW, B] };
 }
 
-// dOut [B, NP, E] -> dX [B, C, H, W]; thread (x = column, y = row, z = b·C + c)
+/** dOut [B, NP, E] -> dX [B, C, H, W]; thread (x = column, y = row, z = b·C + c) */
 export function patchifyBackwardSpec(B: number, C: number, H: number, W: number, p: number): KernelSpec {
   const PW = W / p;
   const b = idiv('this.thread.z', C);

@@ -8,7 +8,7 @@ import { repeat } from './kernel-math.js';
  *   dx[b][t] = dOut[b][t+1]      dtoken = Σ_b dOut[b][0]
  */
 
-// X [B, T, D], TOK [D] -> [B, T+1, D]; thread (x = d, y = t, z = b): the branch is on y, uniform per quad
+/** X [B, T, D], TOK [D] -> [B, T+1, D]; thread (x = d, y = t, z = b): the branch is on y, uniform per quad */
 export function prependTokenForwardSpec(B: number, T: number, D: number): KernelSpec {
   const source = `function(X, TOK) {
   if (this.thread.y === 0) {
@@ -19,7 +19,7 @@ export function prependTokenForwardSpec(B: number, T: number, D: number): Kernel
   return { name: 'prepend_token_forward', source, output: [D, T + 1, B] };
 }
 
-// dOut [B, T+1, D] -> dX [B, T, D]
+/** dOut [B, T+1, D] -> dX [B, T, D] */
 export function prependTokenBackwardInputSpec(B: number, T: number, D: number): KernelSpec {
   const source = `function(G) {
   return G[(this.thread.z * ${T + 1} + this.thread.y + 1) * ${D} + this.thread.x];
@@ -27,7 +27,7 @@ export function prependTokenBackwardInputSpec(B: number, T: number, D: number): 
   return { name: 'prepend_token_backward_input', source, output: [D, T, B] };
 }
 
-// dOut [B, T+1, D] -> dToken [D] = Σ_b dOut[b][0]
+/** dOut [B, T+1, D] -> dToken [D] = Σ_b dOut[b][0] */
 export function prependTokenBackwardTokenSpec(B: number, T: number, D: number): KernelSpec {
   const source = `function(G) {
   let s = 0;

@@ -7,7 +7,7 @@ import { Tensor } from '../tensor.js';
  *   out[b] = x[b][index]      dx[b][t] = t == index ? dOut[b] : 0
  */
 
-// X [B, T, D] -> [B, D]; thread (x = d, y = b)
+/** X [B, T, D] -> [B, D]; thread (x = d, y = b) */
 export function selectTokenForwardSpec(B: number, T: number, D: number, index: number): KernelSpec {
   const source = `function(X) {
   return X[(this.thread.y * ${T} + ${index}) * ${D} + this.thread.x];
@@ -15,7 +15,7 @@ export function selectTokenForwardSpec(B: number, T: number, D: number, index: n
   return { name: 'select_token_forward', source, output: [D, B] };
 }
 
-// dOut [B, D] -> dX [B, T, D]; thread (x = d, y = t, z = b): the branch is on y, uniform per quad
+/** dOut [B, D] -> dX [B, T, D]; thread (x = d, y = t, z = b): the branch is on y, uniform per quad */
 export function selectTokenBackwardSpec(B: number, T: number, D: number, index: number): KernelSpec {
   const source = `function(G) {
   if (this.thread.y === ${index}) {

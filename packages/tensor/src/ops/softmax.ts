@@ -11,7 +11,7 @@ import { EXP_TABLE, expCode, repeat } from './kernel-math.js';
  * the row's values once per SIMD quad (thread.y = row, uniform across lanes).
  */
 
-// X [R, N] -> MS [R, 2] = (max, 1/Σ e^(x - max)), one thread per row
+/** X [R, N] -> MS [R, 2] = (max, 1/Σ e^(x - max)), one thread per row */
 export function softmaxStatsSpec(R: number, N: number): KernelSpec {
   const row = `this.thread.x * ${N}`;
   const source = `function(X, ET) {
@@ -25,7 +25,7 @@ export function softmaxStatsSpec(R: number, N: number): KernelSpec {
   return { name: 'softmax_stats', source, output: [R], components: 2 };
 }
 
-// X [R, N], MS [R, 2] -> Y [R, N]
+/** X [R, N], MS [R, 2] -> Y [R, N] */
 export function softmaxForwardSpec(R: number, N: number): KernelSpec {
   const source = `function(X, MS, ET) {
   ${expCode('e', `X[this.thread.y * ${N} + this.thread.x] - MS[this.thread.y * 2]`)}
@@ -34,7 +34,7 @@ export function softmaxForwardSpec(R: number, N: number): KernelSpec {
   return { name: 'softmax_forward', source, output: [N, R] };
 }
 
-// Y [R, N], DY [R, N] -> S [R] = Σ_j y·dy, one thread per row
+/** Y [R, N], DY [R, N] -> S [R] = Σ_j y·dy, one thread per row */
 export function softmaxBackwardRowsSpec(R: number, N: number): KernelSpec {
   const row = `this.thread.x * ${N}`;
   const source = `function(Y, DY) {
@@ -45,7 +45,7 @@ export function softmaxBackwardRowsSpec(R: number, N: number): KernelSpec {
   return { name: 'softmax_backward_rows', source, output: [R] };
 }
 
-// Y, DY, S -> DX [R, N] = y · (dy - s)
+/** Y, DY, S -> DX [R, N] = y · (dy - s) */
 export function softmaxBackwardInputSpec(R: number, N: number): KernelSpec {
   const i = `this.thread.y * ${N} + this.thread.x`;
   const source = `function(Y, DY, S) {
