@@ -43,6 +43,8 @@ export class Backend {
   private readonly poolSize: number | undefined;
   /** Kernel-call counter, for benchmarks and the tape tests. */
   calls = 0;
+  /** Per-kernel call counts and milliseconds, when profiling is switched on (benchmarks). */
+  profile: Map<string, { calls: number; ms: number }> | null = null;
   /** gpu.js kernel classes that have executed (one entry unless gpu.js fell back somewhere). */
   readonly executed = new Set<string>();
 
@@ -58,7 +60,14 @@ export class Backend {
     this.calls++;
 
     // gpu.js types its results loosely; the shape is known from spec, checked in flattenOutput
+    const t0 = this.profile ? performance.now() : 0;
     const raw: unknown = await (kernel.run as unknown as (...a: unknown[]) => unknown)(...args);
+    if (this.profile) {
+      const p = this.profile.get(spec.name) ?? { calls: 0, ms: 0 };
+      p.calls++;
+      p.ms += performance.now() - t0;
+      this.profile.set(spec.name, p);
+    }
     if (!kernel.checked) {
       kernel.checked = true;
       this.executed.add(this.executedBy(spec, args));

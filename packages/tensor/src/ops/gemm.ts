@@ -1,4 +1,5 @@
 import type { Backend, KernelSpec } from '../backend.js';
+import { idiv, imod } from './kernel-math.js';
 
 /**
  * The one general matrix product every dense op is built on:
@@ -20,55 +21,85 @@ export interface GemmShape {
 /** Rows of C each thread accumulates: one gathered B value feeds ROWS multiply-adds. */
 export const ROWS = 4;
 
+/** Longest reduction a kernel unrolls; longer ones are split into chunks of at most this. */
+const MAX_CHUNK = 128;
+
 /**
- * Each thread owns 4 rows m..m+3 of one column n (returned as Array(4)). Lanes of webasm's
- * f32x4 SIMD are neighbouring n, so A's loads are uniform across lanes (one splat) and only
- * B is gathered lane by lane: 1 gather per 4 multiply-adds instead of 1 per 1.
+ * How the reduction is cut: `chunks` pieces of `len` (len · chunks = K). Each piece is fully
+ * unrolled, so every index is an i32 expression of thread ids and literals (a loop counter
+ * would be an f32 local in gpu.js's webasm: one f32→i32 conversion per load). Chunks also
+ * multiply the grid, which lets webasm's threads engage on small outputs with long
+ * reductions (weight gradients: 64×64 outputs summed over 2176 tokens).
+ */
+export function gemmChunks(K: number): { chunks: number; len: number } {
+  for (let c = Math.ceil(K / MAX_CHUNK); c <= K; c++) if (K % c === 0) return { chunks: c, len: K / c };
+  return { chunks: K, len: 1 };
+}
+
+/**
+ * Each thread owns 4 rows m..m+3 of one column n (returned as Array(4)) over one chunk of the
+ * reduction. SIMD lanes of webasm's f32x4 are neighbouring n, so A's loads are uniform across
+ * lanes (one splat) and only B is gathered lane by lane: 1 gather per 4 multiply-adds.
+ * M must be a multiple of 4 (gemm() pads A otherwise).
  */
 export function gemmSpec(s: GemmShape): KernelSpec {
   const { batch, M, N, K, a, b } = s;
-  const MB = Math.ceil(M / ROWS);
-  // rows past M are clamped to M-1 (valid memory) and dropped when unpacking
-  const src = `function(A, B) {
-  const n = this.thread.x;
-  const m = this.thread.y * ${ROWS};
-  const z = this.thread.z;
-  const a0 = z * ${a[0]} + m * ${a[1]};
-  const a1 = z * ${a[0]} + Math.min(m + 1, ${M - 1}) * ${a[1]};
-  const a2 = z * ${a[0]} + Math.min(m + 2, ${M - 1}) * ${a[1]};
-  const a3 = z * ${a[0]} + Math.min(m + 3, ${M - 1}) * ${a[1]};
-  const b0 = z * ${b[0]} + n * ${b[2]};
-  let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0;
-  for (let k = 0; k < ${K}; k++) {
-    const bv = B[b0 + k * ${b[1]}];
-    const ak = k * ${a[2]};
-    s0 += A[a0 + ak] * bv;
-    s1 += A[a1 + ak] * bv;
-    s2 += A[a2 + ak] * bv;
-    s3 += A[a3 + ak] * bv;
+  if (M % ROWS !== 0) throw new Error(`gemmSpec: M=${M} must be a multiple of ${ROWS}`);
+  const { chunks, len } = gemmChunks(K);
+  const z = chunks === 1 ? 'this.thread.z' : idiv('this.thread.z', chunks);
+  const kc = chunks === 1 ? '0' : imod('this.thread.z', chunks);
+  const aBase = `${z} * ${a[0]} + ${kc} * ${len * a[2]} + this.thread.y * ${ROWS * a[1]}`;
+  const bBase = `${z} * ${b[0]} + ${kc} * ${len * b[1]} + this.thread.x * ${b[2]}`;
+  const body: string[] = [];
+  for (let k = 0; k < len; k++) {
+    body.push(`bv = B[${bBase} + ${k * b[1]}];`);
+    for (let j = 0; j < ROWS; j++) body.push(`s${j} += A[${aBase} + ${j * a[1] + k * a[2]}] * bv;`);
   }
+  const src = `function(A, B) {
+  let s0 = 0.0; let s1 = 0.0; let s2 = 0.0; let s3 = 0.0;
+  let bv = 0.0;
+  ${body.join('\n  ')}
   return [s0, s1, s2, s3];
 }`;
-  return { name: 'gemm', source: src, output: [N, MB, batch], components: ROWS };
+  return { name: 'gemm', source: src, output: [N, M / ROWS, batch * chunks], components: ROWS };
 }
 
 /** Runs the gemm kernel and returns C as [batch, M, N] row-major. */
 export async function gemm(be: Backend, A: Float32Array, B: Float32Array, s: GemmShape): Promise<Float32Array> {
+  if (s.M % ROWS !== 0) {
+    // materialise A with M padded to a multiple of 4 so the kernel needs no per-load clamps
+    const Mp = Math.ceil(s.M / ROWS) * ROWS;
+    const padded = new Float32Array(s.batch * Mp * s.K);
+    for (let z = 0; z < s.batch; z++)
+      for (let m = 0; m < s.M; m++)
+        for (let k = 0; k < s.K; k++) padded[(z * Mp + m) * s.K + k] = A[z * s.a[0] + m * s.a[1] + k * s.a[2]];
+    const full = await gemm(be, padded, B, { ...s, M: Mp, a: [Mp * s.K, s.K, 1] });
+    const out = new Float32Array(s.batch * s.M * s.N);
+    for (let z = 0; z < s.batch; z++) out.set(full.subarray(z * Mp * s.N, (z * Mp + s.M) * s.N), z * s.M * s.N);
+    return out;
+  }
+  const { chunks } = gemmChunks(s.K);
   const raw = await be.run(gemmSpec(s), [A, B]);
-  return unpackRows(raw, s.batch, s.M, s.N);
+  return unpackRows(raw, s.batch, s.M, s.N, chunks);
 }
 
-/** Undoes the [batch][m/4][n][4] interleave of a rows-per-thread kernel into [batch][m][n]. */
-export function unpackRows(raw: Float32Array, batch: number, M: number, N: number): Float32Array {
+/**
+ * Undoes the [z][m/4][n][4] interleave of a rows-per-thread kernel into [batch][m][n],
+ * summing the `parts` partial results (reduction chunks) of each batch entry.
+ */
+export function unpackRows(raw: Float32Array, batch: number, M: number, N: number, parts = 1): Float32Array {
   const MB = Math.ceil(M / ROWS);
   const out = new Float32Array(batch * M * N);
   for (let z = 0; z < batch; z++) {
-    for (let mb = 0; mb < MB; mb++) {
-      const src = ((z * MB + mb) * N) * ROWS;
-      const rows = Math.min(ROWS, M - mb * ROWS);
-      for (let j = 0; j < rows; j++) {
-        const dst = (z * M + mb * ROWS + j) * N;
-        for (let n = 0; n < N; n++) out[dst + n] = raw[src + n * ROWS + j];
+    for (let p = 0; p < parts; p++) {
+      for (let mb = 0; mb < MB; mb++) {
+        const src = (((z * parts + p) * MB + mb) * N) * ROWS;
+        const rows = Math.min(ROWS, M - mb * ROWS);
+        for (let j = 0; j < rows; j++) {
+          const dst = (z * M + mb * ROWS + j) * N;
+          if (p === 0) for (let n = 0; n < N; n++) out[dst + n] = raw[src + n * ROWS + j];
+          else for (let n = 0; n < N; n++) out[dst + n] += raw[src + n * ROWS + j];
+        }
       }
     }
   }

