@@ -3,6 +3,7 @@ import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import type { ConvGeometry } from './conv2d.ref.js';
 import { ROWS, unpackRows } from './gemm.js';
+import { idiv, imod } from './kernel-math.js';
 
 /** Stride and zero padding of a convolution. */
 export interface Conv2dOptions {
@@ -78,6 +79,44 @@ function forwardSpec(g: ConvGeometry): KernelSpec {
   return [s0, s1, s2, s3];
 }`;
   return { name: 'conv2d_forward', source: src, output: [OH * OW, Math.ceil(OC / ROWS), g.B], components: ROWS };
+}
+
+/**
+ * Taps (C·KH·KW) up to which the forward kernel is fully unrolled. Past it the unrolled source
+ * compiles slowly (1.5 s for 800 taps, 4 s for 1600) and measured no faster than the loop.
+ */
+const UNROLL_TAPS = 256;
+
+/*
+ * conv2d_forward, unpadded with OC a multiple of 4 (every layer of our CNNs, and the
+ * gradient of the input, which runs as an unpadded convolution). Thread (ox, oy, b·OC/4+o-block).
+ * Every index is an i32 expression of thread ids and literals, the channel and tap loops fully
+ * unrolled: gpu.js's webasm keeps locals (loop counters too) as f32, which costs an f32→i32
+ * conversion per load.
+ */
+function forwardSpecUnpadded(g: ConvGeometry): KernelSpec {
+  const { C, H, W, OC, KH, KW, stride: S, OH, OW } = g;
+  const KK = KH * KW;
+  const OB = OC / ROWS;
+  const b = idiv('this.thread.z', OB);
+  const ob = imod('this.thread.z', OB);
+  const xBase = `${b} * ${C * H * W} + this.thread.y * ${S * W} + this.thread.x * ${S}`;
+  const body: string[] = [];
+  for (let c = 0; c < C; c++)
+    for (let ky = 0; ky < KH; ky++)
+      for (let kx = 0; kx < KW; kx++) {
+        const t = c * KK + ky * KW + kx;
+        body.push(`xv = X[${xBase} + ${c * H * W + ky * W + kx}];`);
+        for (let j = 0; j < ROWS; j++) body.push(`s${j} += Wt[${ob} * ${ROWS * C * KK} + ${j * C * KK + t}] * xv;`);
+      }
+  const init = Array.from({ length: ROWS }, (_, j) => `let s${j} = Bs[${ob} * ${ROWS} + ${j}];`).join(' ');
+  const src = `function(X, Wt, Bs) {
+  ${init}
+  let xv = 0.0;
+  ${body.join('\n  ')}
+  return [s0, s1, s2, s3];
+}`;
+  return { name: 'conv2d_forward', source: src, output: [OW, OH, g.B * OB], components: ROWS };
 }
 
 /*
@@ -224,7 +263,8 @@ function backwardBiasSpec(g: ConvGeometry): KernelSpec {
 
 /** conv2d forward on the backend: x [B,C,H,W], w [OC,C,KH,KW], bias [OC] → [B,OC,OH,OW]. */
 export async function conv2dForward(be: Backend, x: Float32Array, w: Float32Array, bias: Float32Array, g: ConvGeometry): Promise<Float32Array> {
-  const raw = await be.run(forwardSpec(g), [x, w, bias]);
+  const spec = g.pad === 0 && g.OC % ROWS === 0 && g.C * g.KH * g.KW <= UNROLL_TAPS ? forwardSpecUnpadded(g) : forwardSpec(g);
+  const raw = await be.run(spec, [x, w, bias]);
   // rows-per-thread interleave → [B][OC][OH·OW]
   return unpackRows(raw, g.B, g.OC, g.OH * g.OW);
 }
