@@ -33,6 +33,8 @@ export interface ServerConfig {
   readonly elementBundle?: string;
   /** Directory of the report served at /report. Default <repo>/reports. */
   readonly reportsDir?: string;
+  /** Run one blank image through each model before answering, so no request pays for kernel compilation. Default true. */
+  readonly warmup?: boolean;
 }
 
 /** ServerConfig with every default filled in. */
@@ -47,6 +49,7 @@ export interface ResolvedConfig {
   readonly publicDir: string;
   readonly elementBundle: string;
   readonly reportsDir: string;
+  readonly warmup: boolean;
 }
 
 export const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024;
@@ -65,6 +68,7 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
     publicDir: config.publicDir ?? resolve(REPO_ROOT, 'apps/server/public'),
     elementBundle: config.elementBundle ?? resolve(REPO_ROOT, 'packages/element/dist/element.js'),
     reportsDir: config.reportsDir ?? resolve(REPO_ROOT, 'reports'),
+    warmup: config.warmup ?? true,
   };
 }
 

@@ -11,6 +11,8 @@ export interface ModelSet {
   readonly unavailable: Partial<Record<ModelName, string>>;
   /** Milliseconds each loaded-from-disk model took to load (injected models are absent). */
   readonly loadMs: Partial<Record<ModelName, number>>;
+  /** Milliseconds each model's warm-up prediction took (kernel compilation, mostly). */
+  readonly warmupMs: Partial<Record<ModelName, number>>;
 }
 
 export { WeightsError };
@@ -38,5 +40,14 @@ export async function loadModels(config: ResolvedConfig): Promise<ModelSet> {
   if (models.cnn === undefined && models.vit === undefined) {
     throw new WeightsError(`no model could be loaded from ${config.weightsDir}: ${Object.values(unavailable).join('; ')}`);
   }
-  return { models, unavailable, loadMs };
+  const warmupMs: Partial<Record<ModelName, number>> = {};
+  if (config.warmup) {
+    for (const model of Object.values(models)) {
+      if (model === undefined) continue;
+      const started = performance.now();
+      await model.predict(new Float32Array(784), 1);
+      warmupMs[model.name] = performance.now() - started;
+    }
+  }
+  return { models, unavailable, loadMs, warmupMs };
 }

@@ -52,7 +52,7 @@ describe('POST /predict with the real weights', () => {
   });
 
   it('answers exactly what the classifier itself answers', async () => {
-    const cnn = await loadClassifier('cnn', { weightsDir: WEIGHTS_DIR, backend: 'cpu' });
+    const cnn = await loadClassifier('cnn', { weightsDir: WEIGHTS_DIR, backend: 'webasm' });
     try {
       const direct = await cnn.predict(testDigits(8).images, 8);
       const body = expectPredictions(await post(app, 'text/csv', digitsCsv(testDigits(8))), 8);

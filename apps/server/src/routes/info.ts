@@ -17,6 +17,7 @@ const modelStatus = {
     available: { type: 'boolean' },
     version: { type: 'string' },
     loadMs: { type: 'number' },
+    warmupMs: { type: 'number', description: 'The first prediction at start (kernel compilation).' },
     reason: { type: 'string', description: 'Why the model is unavailable.' },
   },
 } as const;
@@ -54,14 +55,20 @@ export async function infoRoutes(fastify: FastifyInstance, options: InfoRouteOpt
       },
     },
     async () => {
-      const status: Record<string, { available: boolean; version?: string; loadMs?: number; reason?: string }> = {};
+      const status: Record<string, { available: boolean; version?: string; loadMs?: number; warmupMs?: number; reason?: string }> = {};
       for (const name of MODEL_NAMES) {
         const model = models.models[name];
         const loadMs = models.loadMs[name];
+        const warmupMs = models.warmupMs[name];
         status[name] =
           model === undefined
             ? { available: false, reason: models.unavailable[name] ?? 'not loaded' }
-            : { available: true, version: model.card.version, ...(loadMs === undefined ? {} : { loadMs: Math.round(loadMs) }) };
+            : {
+                available: true,
+                version: model.card.version,
+                ...(loadMs === undefined ? {} : { loadMs: Math.round(loadMs) }),
+                ...(warmupMs === undefined ? {} : { warmupMs: Math.round(warmupMs) }),
+              };
       }
       const degraded = MODEL_NAMES.some((name) => models.models[name] === undefined);
       return { status: degraded ? 'degraded' : 'ok', models: status, backend, uptimeS: (Date.now() - startedAt) / 1000 };
