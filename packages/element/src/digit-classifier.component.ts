@@ -360,13 +360,23 @@ export class DigitClassifier extends LitElement {
     }
   }
 
+  /** A failed request as a title (what happened) and a message (details, or what to do). */
   private explain(error: PredictError): Problem {
+    const { status } = error;
+    if (status === 0) {
+      return { title: 'Could not reach the classifier.', message: `Check that the server at ${this.endpoint} is running and reachable.` };
+    }
+    if (status >= 500) {
+      return { title: 'The classifier had a problem.', message: `It answered HTTP ${status}. Please try again in a moment.` };
+    }
+    if (status === 404) {
+      return { title: 'There is no classifier at this address.', message: `${this.endpoint} answered HTTP 404; check the endpoint attribute.` };
+    }
+    // The server's own words, with digit-csv's list of accepted shapes split off as a hint.
     const at = error.message.indexOf(' Accepted:');
     const message = at < 0 ? error.message : error.message.slice(0, at);
     const hint = at < 0 ? undefined : error.message.slice(at + 1);
-    if (error.status === 0) return { title: 'Could not reach the classifier.', message, hint };
-    if (error.status === 413) return { title: 'Too much for the classifier at once.', message, hint };
-    if (error.status >= 500) return { title: 'The classifier had a problem.', message, hint };
+    if (status === 413) return { title: 'Too much for the classifier at once.', message, hint };
     return { title: 'The classifier refused this input.', message, hint };
   }
 

@@ -481,6 +481,7 @@ export default css`
 
   .model {
     --model-color: var(--digit-cnn-color);
+    container: model / inline-size;
     padding: 12px;
     border: 1px solid var(--digit-border);
     border-radius: 12px;
@@ -513,7 +514,7 @@ export default css`
     text-overflow: ellipsis;
   }
 
-  @container (min-width: 480px) {
+  @container model (min-width: 230px) {
     .model-kind {
       display: inline;
     }
