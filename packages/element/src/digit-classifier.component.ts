@@ -618,11 +618,13 @@ export class DigitClassifier extends LitElement {
 
   private sourceLine(): TemplateResult | typeof nothing {
     const s = this.source;
+    const ms = this.response?.timings?.totalMs;
+    const timing = typeof ms === 'number' && !this.busy ? ` · answered in ${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms` : '';
     if (s.kind === 'csv') {
       const layout = s.layout === 'grid' ? 'one 28×28 grid' : s.layout === 'labelled-rows' ? 'rows with labels' : 'rows of 784 values';
-      return html`<p class="source">${s.name} · ${plural(this.thumbnails.length, 'image')} · ${layout}, ${s.scale}</p>`;
+      return html`<p class="source">${s.name} · ${plural(this.thumbnails.length, 'image')} · ${layout}, ${s.scale}${timing}</p>`;
     }
-    if (s.kind === 'drawing') return html`<p class="source">Your drawing</p>`;
+    if (s.kind === 'drawing') return html`<p class="source">Your drawing${timing}</p>`;
     return nothing;
   }
 
@@ -744,7 +746,7 @@ function top(answer: ModelAnswer): number {
 
 function percent(p: number): string {
   const v = Math.min(1, Math.max(0, p)) * 100;
-  if (v >= 99.95) return '100%';
+  if (v >= 99.95) return '>99.9%'; // a softmax is never exactly 1
   return v >= 10 ? `${v.toFixed(1)}%` : v >= 0.1 ? `${v.toFixed(1)}%` : v > 0 ? '<0.1%' : '0%';
 }
 
