@@ -32,6 +32,15 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
     return503OnClosing: true,
   });
   app.decorate('digitModels', models);
+  // Graceful close: requests in flight finish, and their keep-alive connections close after the
+  // answer instead of holding the server open until they time out.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onClose', async () => {
     for (const model of Object.values(models.models)) {
       // Only close what this server loaded; injected models belong to the caller.

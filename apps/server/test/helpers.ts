@@ -7,8 +7,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { buildServer, REPO_ROOT, type ServerConfig } from '../src/index.js';
 
-/** The shipped weights the tests run against. */
-export const WEIGHTS_DIR = resolve(REPO_ROOT, 'weights');
+/** The shipped weights the tests run against (WEIGHTS_DIR, as for the server, picks another set). */
+export const WEIGHTS_DIR = resolve(process.env.WEIGHTS_DIR ?? resolve(REPO_ROOT, 'weights'));
 
 /** Whether weights/<name>.json is shipped (the ViT may come later than the CNN). */
 export function shipped(name: 'cnn' | 'vit'): boolean {

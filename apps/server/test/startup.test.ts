@@ -142,7 +142,7 @@ describe('main.ts as a process', () => {
       await new Promise((r) => setTimeout(r, 50));
       kill('SIGTERM');
     });
-    expect(run.code, run.stderr).toBe(0);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain('SIGTERM');
     const response = await inFlight;
     expect(response?.status).toBe(200);
