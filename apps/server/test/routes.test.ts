@@ -64,6 +64,8 @@ describe('GET /docs', () => {
     const ui = await app.inject({ method: 'GET', url: '/docs' });
     expect(ui.statusCode).toBe(200);
     expect(ui.body).toContain('Swagger UI');
+    const bundle = await app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' });
+    expect(bundle.statusCode).toBe(200);
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json<{
       openapi: string;
       paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> }; responses: Record<string, unknown> }>>;
