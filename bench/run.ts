@@ -1,0 +1,147 @@
+// digitlab's benchmarks: every kernel, forward and backward, at the shipped models' shapes on every
+// gpu.js backend that runs here, beside the float64 reference and TensorFlow.js; then training
+// and inference end to end. Writes bench/results/<run>.json, <run>.md, <run>-kernels.svg and
+// <run>-e2e.svg, and prints the Markdown.
+//
+//   pnpm bench                  quick run (a few minutes): reference, webasm, async, tfjs-wasm
+//   pnpm bench:full             adds gpu.js's cpu mode and TF.js's cpu backend, and samples longer
+//   pnpm bench --only 'conv|attention' --impls reference,webasm --no-e2e
+//
+// Run it on an idle machine (or under `nice -n 19` beside other work, knowing the figures suffer).
+import { execSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg, release, totalmem, type } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Mode } from '@digitlab/tensor';
+import type { ModelName } from '@digitlab/models';
+import { kernelCases } from './src/cases.js';
+import { runEndToEnd, type E2eResult } from './src/e2e.js';
+import { FULL, QUICK } from './src/measure.js';
+import { e2eChart, kernelChart, markdown, type BenchResults } from './src/report.js';
+import { presetShapes } from './src/shapes.js';
+import { runKernelSuite, ValidationError, type Impl, type KernelResult } from './src/suite.js';
+import type { TfBackend } from './src/tfjs.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..');
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    full: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    impls: { type: 'string' },
+    'no-e2e': { type: 'boolean', default: false },
+    'no-kernels': { type: 'boolean', default: false },
+    out: { type: 'string', default: join(HERE, 'results') },
+    name: { type: 'string' },
+    pool: { type: 'string' },
+  },
+});
+
+const full = args.full && !args.quick;
+const run = args.name ?? (full ? 'full' : 'quick');
+// headlessgl needs a gl build and a display (xvfb-run); opt in like the op tests do
+const gl: Impl[] = process.env.DIGITLAB_HEADLESSGL === '1' ? ['headlessgl'] : [];
+const impls: Impl[] = args.impls
+  ? (args.impls.split(',') as Impl[])
+  : full
+    ? ['reference', 'cpu', 'webasm', 'async', ...gl, 'tfjs-cpu', 'tfjs-wasm']
+    : ['reference', 'webasm', 'async', ...gl, 'tfjs-wasm'];
+const modes = impls.filter((i): i is Mode & Impl => i === 'cpu' || i === 'webasm' || i === 'async' || i === 'headlessgl');
+const tfBackends = impls.filter((i) => i.startsWith('tfjs-')).map((i) => i.slice(5) as TfBackend);
+const poolSize = args.pool ? Number(args.pool) : cpus().length;
+const measureOpts = full ? FULL : QUICK;
+// a call slower than this is timed once, not sampled (TF.js cpu's filter gradient takes a minute a call)
+const slowCallMs = full ? 20_000 : 1_500;
+
+function version(from: string, pkg: string): string {
+  try {
+    return (createRequire(join(ROOT, from, 'package.json'))(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
+function commit(): string {
+  try {
+    const sha = execSync('git rev-parse --short HEAD', { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execSync('git status --porcelain -- packages bench', { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return dirty ? `${sha}+changes` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const loadStart = loadavg()[0];
+  const log = (line: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+  log(`${run} run: ${impls.join(', ')}; async pool ${poolSize}; load ${loadStart.toFixed(2)} on ${cpus().length} cores`);
+  if (loadStart > cpus().length / 2) log('the machine is busy: figures will be low and noisy');
+
+  let kernels: KernelResult[] = [];
+  if (!args['no-kernels']) {
+    const only = args.only ? new RegExp(args.only) : null;
+    const cases = kernelCases(presetShapes()).filter((c) => !only || only.test(c.id));
+    log(`kernels: ${cases.length} cases`);
+    kernels = await runKernelSuite(cases, { impls, measure: measureOpts, slowCallMs, poolSize, log });
+  }
+  let e2e: E2eResult[] = [];
+  if (!args['no-e2e']) {
+    log('end to end');
+    e2e = await runEndToEnd({
+      models: ['cnn', 'vit'] as ModelName[],
+      modes,
+      tfBackends,
+      inferBatches: [1, 256],
+      measure: measureOpts,
+      slowCallMs,
+      weightsDir: join(ROOT, 'weights'),
+      poolSize,
+      log,
+    });
+  }
+
+  const cpu = cpus()[0];
+  const results: BenchResults = {
+    info: {
+      run,
+      date: new Date().toISOString(),
+      commit: commit(),
+      machine: { cpu: cpu?.model.trim() ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), os: `${type()} ${release()}`, node: process.versions.node },
+      load: { start: loadStart, end: loadavg()[0] },
+      versions: {
+        'gpu.js': version('packages/tensor', 'gpu.js'),
+        '@tensorflow/tfjs': version('bench', '@tensorflow/tfjs'),
+        '@tensorflow/tfjs-backend-wasm': version('bench', '@tensorflow/tfjs-backend-wasm'),
+        benchmark: version('bench', 'benchmark'),
+      },
+      options: { impls, poolSize, measure: measureOpts, slowCallMs, only: args.only ?? null },
+      seconds: (performance.now() - started) / 1000,
+    },
+    kernels,
+    e2e,
+  };
+  mkdirSync(args.out, { recursive: true });
+  const md = markdown(results);
+  writeFileSync(join(args.out, `${run}.json`), `${JSON.stringify(results, null, 1)}\n`);
+  writeFileSync(join(args.out, `${run}.md`), md);
+  if (kernels.length) writeFileSync(join(args.out, `${run}-kernels.svg`), kernelChart(kernels, `digitlab kernels (${run} run, ${results.info.date.slice(0, 10)})`));
+  if (e2e.length) writeFileSync(join(args.out, `${run}-e2e.svg`), e2eChart(e2e, `digitlab end to end (${run} run, ${results.info.date.slice(0, 10)})`));
+  console.log(`\n${md}`);
+  log(`wrote ${join(args.out, run)}.{json,md,svg}`);
+}
+
+main().then(
+  // gpu.js worker pools and TF.js's wasm module keep handles open
+  () => process.exit(0),
+  (e: unknown) => {
+    // print only the message: TF.js's wasm glue rethrows uncaught errors with its whole source
+    console.error(e instanceof ValidationError ? `\nVALIDATION FAILED: ${e.message}` : `\nbench failed: ${(e as Error)?.stack ?? String(e)}`);
+    process.exit(1);
+  },
+);

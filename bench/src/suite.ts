@@ -1,0 +1,209 @@
+/**
+ * The kernel suite: for every case, the float64 reference first (its outputs are the expected
+ * values), then each implementation in turn: compile (first call), check its outputs against the
+ * reference and which gpu.js kernel class ran, one more warm-up call, then benchmark.js.
+ * A wrong output or a silent gpu.js fallback throws ValidationError and stops the run.
+ */
+import { Backend, EXPECTED_KERNEL, type Mode } from '@digitlab/tensor';
+import type { KernelCase, Outputs, RefOutputs } from './cases.js';
+import { measureOrOnce, singleCall, timeOnce, type MeasureOptions, type Timing } from './measure.js';
+import { tf, unsupportedKernel, useTfBackend, type TfBackend } from './tfjs.js';
+
+/** Who computes a case: the reference, an engine mode, or a TF.js backend. */
+export type Impl = 'reference' | 'cpu' | 'webasm' | 'async' | 'headlessgl' | 'tfjs-cpu' | 'tfjs-wasm';
+export const ENGINE_IMPLS: readonly Impl[] = ['cpu', 'webasm', 'async', 'headlessgl'];
+export const ALL_IMPLS: readonly Impl[] = ['reference', 'cpu', 'webasm', 'async', 'tfjs-cpu', 'tfjs-wasm'];
+
+/** One row of the results: a case on one implementation. */
+export interface KernelResult {
+  readonly id: string;
+  readonly model: string;
+  readonly op: string;
+  readonly pass: string;
+  readonly shape: string;
+  readonly impl: Impl;
+  /**
+   * ok; unsupported (TF.js lacks the kernel on that backend); mismatch (TF.js's output differs
+   * from the reference: timed, but flagged; the engine never gets here, it throws instead).
+   */
+  readonly status: 'ok' | 'unsupported' | 'mismatch';
+  /** What actually executed: the gpu.js kernel class, TF.js backend, or "float64 loops". */
+  readonly ran: string;
+  readonly note?: string;
+  /** Largest deviation from the reference over the outputs, relative to max(1, |reference|∞). */
+  readonly maxError: number | null;
+  readonly flops: number | null;
+  readonly timing: Timing | null;
+  /** flops / median time. */
+  readonly gflops: number | null;
+}
+
+/** How the suite runs. */
+export interface SuiteOptions {
+  readonly impls: readonly Impl[];
+  readonly measure: MeasureOptions;
+  /** A call slower than this (ms) is timed once instead of sampled (TF.js cpu's filter gradient: a minute). */
+  readonly slowCallMs: number;
+  /** Worker threads of the async mode (default: all cores). */
+  readonly poolSize?: number;
+  /** Threads of TF.js's wasm backend where it can use them. */
+  readonly tfThreads?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** An implementation disagreed with the reference, or gpu.js ran a kernel on another backend. */
+export class ValidationError extends Error {
+  override readonly name = 'ValidationError';
+}
+
+/** Largest |got − expected| relative to max(1, |expected|∞); Infinity on a length mismatch or NaN. */
+export function relativeError(got: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (got.length !== expected.length) return Infinity;
+  let err = 0;
+  let scale = 1;
+  for (let i = 0; i < got.length; i++) {
+    const d = Math.abs(got[i] - expected[i]);
+    if (!(d <= err)) err = Number.isNaN(d) ? Infinity : d;
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return err / scale;
+}
+
+/** Checks every output of a case against the reference; returns the largest error or throws. */
+export function validate(c: KernelCase, impl: string, got: Outputs, expected: RefOutputs): number {
+  let worst = 0;
+  for (const name of c.outputs) {
+    const g = got[name];
+    const e = expected[name];
+    if (!e) throw new Error(`${c.id}: the reference gave no output "${name}"`);
+    if (!g) throw new ValidationError(`${c.id} on ${impl}: no output "${name}"`);
+    if (g.length !== e.length) throw new ValidationError(`${c.id} on ${impl}: output "${name}" has ${g.length} values, the reference ${e.length}`);
+    const err = relativeError(g, e);
+    if (!(err <= c.tolerance)) {
+      throw new ValidationError(`${c.id} on ${impl}: output "${name}" differs from the float64 reference by ${err.toExponential(3)} (tolerance ${c.tolerance})`);
+    }
+    worst = Math.max(worst, err);
+  }
+  return worst;
+}
+
+/** Throws unless every kernel class that ran is the one the mode promises (gpu.js falls back silently). */
+export function checkExecuted(id: string, mode: Mode, executed: ReadonlySet<string>): string {
+  if (executed.size === 0) throw new ValidationError(`${id} on ${mode}: no gpu.js kernel ran`);
+  const expected = EXPECTED_KERNEL[mode];
+  for (const ran of executed) {
+    if (ran !== expected) throw new ValidationError(`${id} on ${mode}: a kernel ran as ${ran}, expected ${expected} (gpu.js fell back)`);
+  }
+  return [...executed].join(', ');
+}
+
+function gflops(flops: number | null, t: Timing | null): number | null {
+  return flops !== null && t !== null && t.medianMs > 0 ? flops / (t.medianMs * 1e6) : null;
+}
+
+/** A human line for the log. */
+export function describe(r: KernelResult): string {
+  const t = r.timing;
+  const time = !t ? r.status : t.sampled ? `${t.medianMs.toPrecision(3)} ms (±${t.rme?.toFixed(1)}%, ${t.samples} samples)` : `${t.medianMs.toPrecision(3)} ms (1 call)`;
+  const gf = r.gflops !== null ? `  ${r.gflops.toPrecision(3)} GFLOP/s` : '';
+  return `${r.id.padEnd(28)} ${r.impl.padEnd(10)} ${time}${gf}  [${r.ran}${r.note ? `; ${r.note}` : ''}]`;
+}
+
+/** Runs every case on every implementation asked for. */
+export async function runKernelSuite(cases: readonly KernelCase[], opts: SuiteOptions): Promise<KernelResult[]> {
+  const log = opts.log ?? (() => {});
+  const results: KernelResult[] = [];
+  const refs = new Map<string, { outputs: RefOutputs; timing: Timing | null }>();
+  const tfDescription = new Map<TfBackend, string>();
+
+  for (const c of cases) {
+    const x = c.inputs();
+    const head = { id: c.id, model: c.model, op: c.op, pass: c.pass, shape: c.shape };
+    let ref = refs.get(c.reference.key);
+    if (!ref) {
+      let outputs: RefOutputs = {};
+      const first = await timeOnce(() => (outputs = c.reference.run(x)));
+      // the reference is timed once per key; cases sharing it (conv grad input / grad weight) show the same row
+      let timing: Timing | null = null;
+      if (opts.impls.includes('reference')) {
+        timing = first > opts.slowCallMs ? singleCall(first) : await measureOrOnce(`${c.id} reference`, () => c.reference.run(x), opts.measure, opts.slowCallMs);
+      }
+      ref = { outputs, timing };
+      refs.set(c.reference.key, ref);
+    }
+    const expected = ref.outputs;
+    if (opts.impls.includes('reference')) {
+      const r: KernelResult = {
+        ...head, impl: 'reference', status: 'ok', ran: 'float64 loops', note: c.reference.note,
+        maxError: 0, flops: c.reference.flops, timing: ref.timing, gflops: gflops(c.reference.flops, ref.timing),
+      };
+      results.push(r);
+      log(describe(r));
+    }
+
+    for (const impl of opts.impls) {
+      if (impl === 'reference') continue;
+      let r: KernelResult;
+      if (impl.startsWith('tfjs-')) {
+        if (!c.tfjs) continue;
+        const backend = impl.slice(5) as TfBackend;
+        if (!tfDescription.has(backend)) tfDescription.set(backend, await useTfBackend(backend, opts.tfThreads));
+        else await useTfBackend(backend);
+        const ran = tfDescription.get(backend)!;
+        let run: ReturnType<NonNullable<KernelCase['tfjs']>> | null = null;
+        let out: Outputs;
+        try {
+          run = c.tfjs(tf, x);
+          out = run.outputs();
+        } catch (e) {
+          run?.dispose();
+          const why = unsupportedKernel(e);
+          if (!why) throw e;
+          r = { ...head, impl, status: 'unsupported', ran, note: why, maxError: null, flops: c.flops, timing: null, gflops: null };
+          results.push(r);
+          log(describe(r));
+          continue;
+        }
+        try {
+          // a wrong TF.js kernel is a finding about TF.js, not a broken benchmark: flag it, keep going
+          let status: KernelResult['status'] = 'ok';
+          let note: string | undefined;
+          let maxError: number;
+          try {
+            maxError = validate(c, impl, out, expected);
+          } catch (e) {
+            if (!(e instanceof ValidationError)) throw e;
+            status = 'mismatch';
+            note = `WRONG OUTPUT: ${e.message}`;
+            maxError = Math.max(...c.outputs.map((n) => relativeError(out[n] ?? [], expected[n])));
+            log(`WARNING ${e.message}`);
+          }
+          const tfRunner = run;
+          const timing = await measureOrOnce(`${c.id} ${impl}`, () => tfRunner.run(), opts.measure, opts.slowCallMs);
+          r = { ...head, impl, status, ran, note, maxError, flops: c.flops, timing, gflops: gflops(c.flops, timing) };
+        } finally {
+          run.dispose();
+        }
+      } else {
+        const mode = impl as Mode;
+        const be = new Backend(mode, { poolSize: opts.poolSize });
+        try {
+          const call = await c.engine(be, x);
+          const maxError = validate(c, impl, await call(), expected);
+          checkExecuted(c.id, mode, be.executed);
+          // the first call compiled the kernels; measureOrOnce's own first call is the warm-up
+          const timing = await measureOrOnce(`${c.id} ${impl}`, call, opts.measure, opts.slowCallMs);
+          // once more after timing: a fallback mid-run would show here
+          const ran = checkExecuted(c.id, mode, be.executed);
+          const note = mode === 'async' ? `worker pool of ${opts.poolSize ?? 'all cores'}` : undefined;
+          r = { ...head, impl, status: 'ok', ran, note, maxError, flops: c.flops, timing, gflops: gflops(c.flops, timing) };
+        } finally {
+          be.destroy();
+        }
+      }
+      results.push(r);
+      log(describe(r));
+    }
+  }
+  return results;
+}

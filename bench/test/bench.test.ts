@@ -1,0 +1,94 @@
+// The benchmark machinery on tiny shapes: every case validates and is timed on the reference,
+// webasm and TF.js cpu; a wrong kernel and a gpu.js fallback are caught; end to end and the
+// reports work. Keeps `pnpm bench` from rotting between full runs.
+import type { KernelSpec } from '@digitlab/tensor';
+import { describe, expect, it } from 'vitest';
+import { kernelCases, type KernelCase } from '../src/cases.js';
+import { runEndToEnd } from '../src/e2e.js';
+import { TINY } from '../src/measure.js';
+import { e2eChart, kernelChart, markdown, type BenchResults } from '../src/report.js';
+import { presetShapes } from '../src/shapes.js';
+import { checkExecuted, runKernelSuite, ValidationError } from '../src/suite.js';
+
+const shapes = presetShapes('tiny-cnn', 'tiny-vit', 4);
+const cases = kernelCases(shapes);
+const opts = { measure: TINY, slowCallMs: 5000, poolSize: 2 };
+
+/** A matmul whose reduction stops one term short: the kind of bug validation exists for. */
+function shortReduction(c: KernelCase): KernelCase {
+  return {
+    ...c,
+    engine: async (be, x) => {
+      const [M, K] = x.x.shape;
+      const N = x.w.shape[1];
+      const spec: KernelSpec = {
+        name: 'matmul_short',
+        source: `function(A, B) { let s = 0; for (let k = 0; k < ${K - 1}; k++) { s += A[this.thread.y * ${K} + k] * B[k * ${N} + this.thread.x]; } return s; }`,
+        output: [N, M],
+      };
+      return async () => ({ y: await be.run(spec, [x.x.data, x.w.data]) });
+    },
+  };
+}
+
+describe('kernel suite', () => {
+  it('validates and times every case on the reference, webasm and TF.js cpu', async () => {
+    const results = await runKernelSuite(cases, { ...opts, impls: ['reference', 'webasm', 'tfjs-cpu'] });
+    expect(new Set(results.map((r) => r.id)).size).toBe(cases.length);
+    for (const r of results) {
+      expect(r.status, `${r.id} ${r.impl}`).toBe('ok');
+      expect(r.timing!.medianMs).toBeGreaterThan(0);
+      if (r.impl === 'webasm') expect(r.ran).toBe('WebAssemblyKernel');
+    }
+    const md = markdown({ info: info(), kernels: results, e2e: [] });
+    expect(md).toContain('| cnn/conv0 forward |');
+    expect(kernelChart(results, 'test')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
+  });
+
+  it('stops the run when a kernel disagrees with the reference', async () => {
+    const matmul = cases.find((c) => c.id === 'cnn/dense0 forward')!;
+    await expect(runKernelSuite([shortReduction(matmul)], { ...opts, impls: ['webasm'] })).rejects.toThrow(ValidationError);
+    await expect(runKernelSuite([shortReduction(matmul)], { ...opts, impls: ['webasm'] })).rejects.toThrow(/differs from the float64 reference/);
+  });
+
+  it('rejects a kernel that ran on another gpu.js backend', () => {
+    expect(() => checkExecuted('x', 'webasm', new Set(['CPUKernel (fallback: no wasm)']))).toThrow(/fell back/);
+    expect(() => checkExecuted('x', 'async', new Set())).toThrow(/no gpu.js kernel ran/);
+    expect(checkExecuted('x', 'webasm', new Set(['WebAssemblyKernel']))).toBe('WebAssemblyKernel');
+  });
+});
+
+describe('end to end', () => {
+  it('trains and infers both tiny models, TF.js agreeing with the engine', async () => {
+    const lines: string[] = [];
+    const e2e = await runEndToEnd({
+      models: ['cnn', 'vit'],
+      presets: { cnn: 'tiny-cnn', vit: 'tiny-vit' },
+      modes: ['webasm'],
+      tfBackends: ['cpu'],
+      inferBatches: [1, 4],
+      trainBatch: 4,
+      weightsDir: '/nonexistent',
+      ...opts,
+      log: (l) => lines.push(l),
+    });
+    expect(e2e).toHaveLength(2 * (1 + 2 + 2));
+    for (const r of e2e) {
+      expect(r.imagesPerSecond).toBeGreaterThan(0);
+      expect(r.note).toBeUndefined();
+      expect(r.weights).toBe('random init');
+    }
+    const train = e2e.find((r) => r.task === 'train')!;
+    expect(train.breakdown!.reduce((s, k) => s + k.share, 0)).toBeCloseTo(1, 6);
+    const res: BenchResults = { info: info(), kernels: [], e2e };
+    expect(markdown(res)).toContain('### Where a training step');
+    expect(e2eChart(e2e, 'test')).toContain('</svg>');
+  });
+});
+
+function info(): BenchResults['info'] {
+  return {
+    run: 'test', date: new Date().toISOString(), commit: 'test', seconds: 0, versions: {}, options: {},
+    machine: { cpu: 'test', cores: 2, memoryGiB: 1, os: 'test', node: process.versions.node }, load: { start: 0, end: 0 },
+  };
+}
