@@ -102,6 +102,8 @@ async function shoot(name: string, size: { width: number; height: number }): Pro
   await page.setViewportSize(size);
   await page.waitForTimeout(150); // let the container query and the pad's ResizeObserver settle
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  // Nothing sticks out sideways, at phone width included.
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(size.width);
 }
 
 describe('<digit-classifier> against the real server', () => {
