@@ -6,10 +6,11 @@
 //   pnpm bench                  quick run (a few minutes): reference, webasm, async, tfjs-wasm
 //   pnpm bench:full             adds gpu.js's cpu mode and TF.js's cpu backend, and samples longer
 //   pnpm bench --only 'conv|attention' --impls reference,webasm --no-e2e
+//   pnpm bench --render bench/results/quick.json     re-renders the Markdown and SVGs of a run
 //
 // Run it on an idle machine (or under `nice -n 19` beside other work, knowing the figures suffer).
 import { execSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: join(HERE, 'results') },
     name: { type: 'string' },
     pool: { type: 'string' },
+    render: { type: 'string' },
   },
 });
 
@@ -76,7 +78,24 @@ function commit(): string {
   }
 }
 
+/** Writes a run's JSON, Markdown and charts into dir; returns the Markdown. */
+function writeReports(results: BenchResults, dir: string): string {
+  const { run, date } = results.info;
+  mkdirSync(dir, { recursive: true });
+  const md = markdown(results);
+  writeFileSync(join(dir, `${run}.json`), `${JSON.stringify(results, null, 1)}\n`);
+  writeFileSync(join(dir, `${run}.md`), md);
+  if (results.kernels.length) writeFileSync(join(dir, `${run}-kernels.svg`), kernelChart(results.kernels, `digitlab kernels (${run} run, ${date.slice(0, 10)})`));
+  if (results.e2e.length) writeFileSync(join(dir, `${run}-e2e.svg`), e2eChart(results.e2e, `digitlab end to end (${run} run, ${date.slice(0, 10)})`));
+  return md;
+}
+
 async function main(): Promise<void> {
+  if (args.render) {
+    const results = JSON.parse(readFileSync(args.render, 'utf8')) as BenchResults;
+    console.log(writeReports(results, dirname(resolve(args.render))));
+    return;
+  }
   const started = performance.now();
   const loadStart = loadavg()[0];
   const log = (line: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
@@ -126,12 +145,7 @@ async function main(): Promise<void> {
     kernels,
     e2e,
   };
-  mkdirSync(args.out, { recursive: true });
-  const md = markdown(results);
-  writeFileSync(join(args.out, `${run}.json`), `${JSON.stringify(results, null, 1)}\n`);
-  writeFileSync(join(args.out, `${run}.md`), md);
-  if (kernels.length) writeFileSync(join(args.out, `${run}-kernels.svg`), kernelChart(kernels, `digitlab kernels (${run} run, ${results.info.date.slice(0, 10)})`));
-  if (e2e.length) writeFileSync(join(args.out, `${run}-e2e.svg`), e2eChart(e2e, `digitlab end to end (${run} run, ${results.info.date.slice(0, 10)})`));
+  const md = writeReports(results, args.out);
   console.log(`\n${md}`);
   log(`wrote ${join(args.out, run)}.{json,md,svg}`);
 }

@@ -181,7 +181,7 @@ function cnnCases(s: ModelShapes): KernelCase[] {
     const backwardRef: Reference = {
       key: `cnn.conv${i}.backward`,
       flops: 4 * macs,
-      note: 'dx and dw (and db) in one call',
+      note: 'dx, dw and db together',
       run: (x) => {
         const r = conv2dBackwardRef(x.dy.data, x.x.data, x.w.data, g);
         return { dx: r.dx, dw: r.dw };

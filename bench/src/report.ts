@@ -33,6 +33,11 @@ const COLORS: Readonly<Record<string, string>> = {
   reference: '#8c8c8c', cpu: '#e6a03c', webasm: '#3c78d8', async: '#1c4587', headlessgl: '#6aa84f', 'tfjs-cpu': '#e06666', 'tfjs-wasm': '#990000',
 };
 
+/** 3 significant figures without exponents: 0.123, 12.3, 1234. */
+export function formatRate(v: number): string {
+  return v >= 100 ? Math.round(v).toString() : v.toPrecision(3);
+}
+
 /** "12.3 ms", "1.52 s", "85.1 µs". */
 export function formatMs(ms: number): string {
   if (ms >= 1000) return `${(ms / 1000).toPrecision(3)} s`;
@@ -117,7 +122,7 @@ export function e2eTable(e2e: readonly E2eResult[]): string {
     const cells = impls.map((i) => {
       const r = m.get(i);
       if (!r) return '—';
-      return `${r.note?.startsWith('WRONG') ? '✗² ' : ''}**${r.imagesPerSecond.toPrecision(3)}** (${formatMs(r.timing.medianMs)} ${spread(r.timing)})`;
+      return `${r.note?.startsWith('WRONG') ? '✗² ' : ''}**${formatRate(r.imagesPerSecond)}** (${formatMs(r.timing.medianMs)} ${spread(r.timing)})`;
     });
     lines.push(`| ${key} | ${cells.join(' | ')} |`);
   }
@@ -185,9 +190,18 @@ function kernelSection(res: BenchResults, unsupported: readonly string[], wrong:
     '',
     `What ran: ${ranLegend(res.kernels, [])}.`,
     '',
+    ...refNotes(res.kernels),
     ...(unsupported.length ? [`¹ not available: ${unsupported.join('; ')}.`, ''] : []),
     ...(wrong.length ? [`² output differs from the reference (timed anyway, flagged): ${wrong.join('; ')}`, ''] : []),
   ];
+}
+
+/** Notes of reference rows that time more than their case (a conv's gradients come from one reference call). */
+function refNotes(kernels: readonly KernelResult[]): string[] {
+  const ids = kernels.filter((k) => k.impl === 'reference' && k.note).map((k) => k.id);
+  if (!ids.length) return [];
+  const note = kernels.find((k) => k.impl === 'reference' && k.note)!.note;
+  return [`The reference rows of ${ids.join(', ')} time one call that computes ${note}; their GF/s count all of it.`, ''];
 }
 
 function e2eSection(res: BenchResults): string[] {
@@ -212,7 +226,8 @@ function esc(s: string): string {
 
 /** Horizontal grouped bars of each kernel's speed relative to the reference, on a log scale. */
 export function kernelChart(kernels: readonly KernelResult[], title: string): string {
-  const impls = implsOf(kernels);
+  // the reference is the 1× line itself
+  const impls = implsOf(kernels).filter((i) => i !== 'reference');
   const cases = byCase(kernels);
   const bar = 7;
   const gap = 10;
