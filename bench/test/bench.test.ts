@@ -1,6 +1,6 @@
 // The benchmark machinery on tiny shapes: every case validates and is timed on the reference,
-// webasm and TF.js cpu; a wrong kernel and a gpu.js fallback are caught; end to end and the
-// reports work. Keeps `pnpm bench` from rotting between full runs.
+// every engine mode and TF.js cpu; a wrong kernel and a gpu.js fallback are caught; end to end
+// and the reports work. Keeps `pnpm bench` from rotting between full runs.
 import type { KernelSpec } from '@digitlab/tensor';
 import { describe, expect, it } from 'vitest';
 import { kernelCases, type KernelCase } from '../src/cases.js';
@@ -32,13 +32,14 @@ function shortReduction(c: KernelCase): KernelCase {
 }
 
 describe('kernel suite', () => {
-  it('validates and times every case on the reference, webasm and TF.js cpu', async () => {
-    const results = await runKernelSuite(cases, { ...opts, impls: ['reference', 'webasm', 'tfjs-cpu'] });
+  it('validates and times every case on the reference, every engine mode and TF.js cpu', async () => {
+    const results = await runKernelSuite(cases, { ...opts, impls: ['reference', 'cpu', 'webasm', 'async', 'tfjs-cpu'] });
     expect(new Set(results.map((r) => r.id)).size).toBe(cases.length);
     for (const r of results) {
       expect(r.status, `${r.id} ${r.impl}`).toBe('ok');
       expect(r.timing!.medianMs).toBeGreaterThan(0);
-      if (r.impl === 'webasm') expect(r.ran).toBe('WebAssemblyKernel');
+      if (r.impl === 'webasm' || r.impl === 'async') expect(r.ran).toBe('WebAssemblyKernel');
+      if (r.impl === 'cpu') expect(r.ran).toBe('CPUKernel');
     }
     const md = markdown({ info: info(), kernels: results, e2e: [] });
     expect(md).toContain('| cnn/conv0 forward |');
