@@ -35,6 +35,8 @@ export interface E2eOptions {
   readonly models: readonly ModelName[];
   /** Engine modes for training and inference. */
   readonly modes: readonly Mode[];
+  /** Inference only, at these batches (gpu.js's cpu mode: a ViT training step there would take ~15 minutes). */
+  readonly inferOnly?: readonly { readonly mode: Mode; readonly batch: number }[];
   /** TF.js backends for inference (TF.js cannot train the CNN on wasm, and takes minutes a step on cpu). */
   readonly tfBackends: readonly TfBackend[];
   readonly inferBatches: readonly number[];
@@ -92,6 +94,7 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult[]> {
         engineLogits.set(batch, r.logits);
       }
     }
+    for (const { mode, batch } of opts.inferOnly ?? []) push((await inference(name, model, mode, batch, weights, opts)).result);
     for (const backend of opts.tfBackends) {
       const ran = await useTfBackend(backend);
       for (const batch of opts.inferBatches) push(await tfInference(name, model, backend, ran, batch, weights, engineLogits.get(batch), opts));
