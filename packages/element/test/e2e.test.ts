@@ -201,6 +201,23 @@ describe('<digit-classifier> against the real server', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('predicts a digit drawn with a finger (touch pointer events)', async () => {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
+    const box = (await page.locator(part('canvas')).boundingBox())!;
+    const at = (x: number, y: number) => [{ x: box.x + x * box.width, y: box.y + y * box.height }];
+    // A "1": one stroke straight down.
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: at(0.5, 0.15) });
+    for (let i = 1; i <= 20; i++) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: at(0.5, 0.15 + (0.7 * i) / 20) });
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    await expect.poll(async () => (await events()).length, { timeout: 60_000 }).toBe(1);
+    const [event] = await events();
+    const p = both((event as Extract<Recorded, { type: 'prediction' }>).detail.predictions[0]);
+    expect([p.cnn.digit, p.vit.digit]).toEqual([1, 1]);
+    await cdp.detach();
+    expect(pageErrors).toEqual([]);
+  });
+
   it('can be drawn on with the keyboard alone', async () => {
     await page.locator(part('canvas')).focus();
     // A "1": pen to the top, down, then a long stroke downwards, pen up.
