@@ -226,7 +226,7 @@ export class DigitClassifier extends LitElement {
     try {
       read = await readCsvFile(file, this.limits());
     } catch (error) {
-      this.refuseFile(error);
+      this.refuseFile(error, file.name);
       return null;
     }
     const sent = this.showAndSend({ kind: 'csv', name: read.name, layout: read.layout, scale: read.scale }, read, {
@@ -238,15 +238,15 @@ export class DigitClassifier extends LitElement {
   }
 
   /** Like `classifyFile`, for CSV text at hand (`name` is shown as its source). */
-  async classifyCsv(text: string, name = 'CSV'): Promise<PredictResponse | null> {
+  async classifyCsv(text: string, name?: string): Promise<PredictResponse | null> {
     let parsed;
     try {
       parsed = checkCsvText(text, this.limits());
     } catch (error) {
-      this.refuseFile(error);
+      this.refuseFile(error, name);
       return null;
     }
-    return this.showAndSend({ kind: 'csv', name, layout: parsed.layout, scale: parsed.scale }, parsed, { kind: 'csv', text });
+    return this.showAndSend({ kind: 'csv', name: name ?? 'CSV', layout: parsed.layout, scale: parsed.scale }, parsed, { kind: 'csv', text });
   }
 
   // ---- flow ----
@@ -255,7 +255,7 @@ export class DigitClassifier extends LitElement {
     return { maxImages: positive(this.maxImages, DEFAULT_MAX_IMAGES), maxBytes: positive(this.maxBytes, DEFAULT_MAX_BYTES) };
   }
 
-  private refuseFile(error: unknown): void {
+  private refuseFile(error: unknown, name?: string): void {
     // Whatever was shown belonged to another input: clear it, so the error stands alone.
     this.inFlight?.abort();
     this.inFlight = null;
@@ -268,7 +268,8 @@ export class DigitClassifier extends LitElement {
     this.response = null;
     this.selected = 0;
     if (error instanceof CsvProblem) {
-      this.showProblem({ title: "This file can't be used.", message: error.message, hint: error.hint }, error.code);
+      const what = name ? `"${name}"` : 'This file';
+      this.showProblem({ title: `${what} can't be used.`, message: error.message, hint: error.hint }, error.code);
     } else {
       this.showProblem({ title: 'This file could not be read.' }, 'UNREADABLE');
     }
@@ -655,7 +656,7 @@ export class DigitClassifier extends LitElement {
         <div class="model-answer">
           <span class="digit ${answer ? '' : 'digit--none'}" part="${model.key}-digit">${answer ? answer.digit : '–'}</span>
           ${answer
-            ? html`<span class="confidence">${percent(top(answer))} sure</span>`
+            ? html`<span class="confidence">${percent(top(answer))}<span class="sure"> sure</span></span>`
             : answered
               ? html`<span class="confidence">not available on this server</span>`
               : nothing}

@@ -482,6 +482,8 @@ export default css`
   .model {
     --model-color: var(--digit-cnn-color);
     container: model / inline-size;
+    display: flex;
+    flex-direction: column;
     padding: 12px;
     border: 1px solid var(--digit-border);
     border-radius: 12px;
@@ -543,13 +545,25 @@ export default css`
     color: var(--digit-muted);
     font-size: 0.85rem;
     font-variant-numeric: tabular-nums;
+    white-space: nowrap;
+  }
+
+  /* In a narrow panel, "99.8%" alone says enough. */
+  .sure {
+    display: none;
+  }
+
+  @container model (min-width: 170px) {
+    .sure {
+      display: inline;
+    }
   }
 
   .bars {
     display: grid;
     grid-template-columns: repeat(10, minmax(0, 1fr));
     gap: 3px;
-    margin: 0;
+    margin: auto 0 0; /* bottom of the panel, so both panels' bars line up */
     padding: 0;
     list-style: none;
   }

@@ -241,7 +241,7 @@ describe('<digit-classifier> against the real server', () => {
     const row = (values: number) => Array.from({ length: values }, (_, i) => i % 256).join(',');
     await upload('ragged.csv', `${row(784)}\n${row(784)}\n${row(700)}\n`);
     const error = page.locator(part('error'));
-    await expect.poll(() => error.textContent()).toMatch(/This file can't be used\.\s*Row 3/);
+    await expect.poll(() => error.textContent()).toMatch(/"ragged\.csv" can't be used\.\s*Row 3/);
     await expect.poll(() => error.textContent()).toMatch(/700 values/);
     expect(await error.getAttribute('role')).toBe('alert');
     const [event] = await events();
