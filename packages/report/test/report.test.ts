@@ -1,0 +1,246 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Backend, Tensor, noGrad } from '@digitlab/tensor';
+import { type EpochLog, type MnistData, type Model, type ModelCard, type ModelName, buildModel, countParams, loadClassifier, loadMnist, loadPreset } from '@digitlab/models';
+import { GALLERY_LIMIT, REPO, type ReportData, type ReportModel, collectReport, crc32, encodePng, inputSaliency, renderReport, shippedLog } from '../src/index.js';
+
+/**
+ * The report's numbers against an independent pass over a slice of the test set: forward
+ * passes run here, softmax, argmax, confusion and loss counted here, then compared with what
+ * the HTML says (its data- attributes and embedded JSON). Uses the shipped weights when both are
+ * in weights/, otherwise untrained models built from the presets (the numbers must add up either way).
+ */
+
+const SLICE = 500;
+const WEIGHTS = join(REPO, 'weights');
+const SHIPPED = existsSync(join(WEIGHTS, 'cnn.json')) && existsSync(join(WEIGHTS, 'vit.json'));
+
+function fakeCard(name: ModelName, model: Model): ModelCard {
+  return {
+    name,
+    version: 'test',
+    config: model.config as unknown as Record<string, unknown>,
+    params: countParams(model),
+    flopsPerImage: model.flopsPerImage,
+    training: { seed: 0, epochs: 2, bestEpoch: 2, seconds: 60, backend: 'async', machine: 'test', recipe: {}, data: 'none' },
+    weights: { file: `${name}.safetensors`, sha256: '0'.repeat(64), bytes: 0 },
+    metrics: { validation: { accuracy: 0, loss: 0, count: 0 }, test: { count: 0, accuracy: 0, loss: 0, confusion: [], mostConfused: [], misclassified: [] } },
+    createdAt: new Date(0).toISOString(),
+  };
+}
+
+const fakeLog: EpochLog[] = [1, 2].map((epoch) => ({ epoch, lr: 0.001, trainLoss: 1 / epoch, trainAccuracy: 0.8 + 0.05 * epoch, valLoss: 0.8 / epoch, valAccuracy: 0.85 + 0.05 * epoch, seconds: 10, imagesPerSecond: 100, best: true }));
+
+async function reportModels(): Promise<ReportModel[]> {
+  const out: ReportModel[] = [];
+  for (const name of ['cnn', 'vit'] as const) {
+    if (SHIPPED) {
+      const clf = await loadClassifier(name, { weightsDir: WEIGHTS, backend: 'cpu' });
+      clf.close();
+      out.push({ name, card: clf.card, model: clf.model, log: shippedLog(WEIGHTS, name) });
+    } else {
+      const model = buildModel(loadPreset(name).model, 0);
+      out.push({ name, card: fakeCard(name, model), model, log: fakeLog });
+    }
+  }
+  return out;
+}
+
+/** Predictions and mean loss by plain forward passes and float64 softmax, nothing from the report. */
+async function independent(model: Model, data: MnistData): Promise<{ predictions: number[]; loss: number }> {
+  const be = new Backend('async', { poolSize: 2 });
+  try {
+    const predictions: number[] = [];
+    let loss = 0;
+    const B = 500;
+    for (let s = 0; s < data.count; s += B) {
+      const m = Math.min(B, data.count - s);
+      const buf = new Float32Array(B * 784);
+      buf.set(data.images.subarray(s * 784, (s + m) * 784));
+      const logits = await noGrad(() => model.forward(be, new Tensor([B, 1, 28, 28], buf), { training: false }));
+      for (let i = 0; i < m; i++) {
+        const row = Array.from(logits.data.subarray(i * 10, i * 10 + 10));
+        const top = Math.max(...row);
+        const lse = top + Math.log(row.reduce((a, v) => a + Math.exp(v - top), 0));
+        predictions.push(row.indexOf(top));
+        loss += lse - row[data.labels[s + i]];
+      }
+    }
+    return { predictions, loss: loss / data.count };
+  } finally {
+    be.destroy();
+  }
+}
+
+const attr = (tag: string, name: string): string | undefined => new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
+/** Opening tags in html that carry class="cls" (exactly, or among others). */
+const tagsWithClass = (html: string, cls: string): string[] => [...html.matchAll(new RegExp(`<[a-z]+[^>]*class="(?:[^"]* )?${cls}(?: [^"]*)?"[^>]*>`, 'g'))].map((m) => m[0]);
+/** The part of html from the first match of start up to the next match of end. */
+function between(html: string, start: string, end: string): string {
+  const i = html.indexOf(start);
+  expect(i, `${start} is in the report`).toBeGreaterThanOrEqual(0);
+  const j = html.indexOf(end, i + start.length);
+  return html.slice(i, j < 0 ? undefined : j);
+}
+
+describe(`the report on the first ${SLICE} test images (${SHIPPED ? 'shipped weights' : 'untrained preset models: no shipped weights yet'})`, () => {
+  let data: MnistData;
+  let report: ReportData;
+  let html: string;
+  const truth: Record<string, { predictions: number[]; loss: number }> = {};
+
+  beforeAll(async () => {
+    const test = loadMnist('test');
+    data = { ...test, count: SLICE, images: test.images.subarray(0, SLICE * 784), labels: test.labels.subarray(0, SLICE) };
+    const models = await reportModels();
+    report = await collectReport({ models, data, dataName: 'test slice', backend: 'async', poolSize: 2, explainCount: 8, latencyRuns: 3 });
+    html = renderReport(report);
+    for (const m of models) truth[m.name] = await independent(m.model, data);
+  });
+
+  it('each confusion heat map sums to the slice size, its diagonal is the number right, every cell matches', () => {
+    for (const name of ['cnn', 'vit']) {
+      const svg = between(html, `<svg class="confusion" data-model="${name}"`, '</svg>');
+      const cells = tagsWithClass(svg, 'cell').map((t) => ({ t: Number(attr(t, 'data-true')), p: Number(attr(t, 'data-predicted')), n: Number(attr(t, 'data-count')) }));
+      expect(cells).toHaveLength(100);
+      const expected = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
+      truth[name].predictions.forEach((p, i) => expected[data.labels[i]][p]++);
+      const right = truth[name].predictions.filter((p, i) => p === data.labels[i]).length;
+      expect(cells.reduce((s, c) => s + c.n, 0)).toBe(SLICE);
+      expect(cells.filter((c) => c.t === c.p).reduce((s, c) => s + c.n, 0)).toBe(right);
+      for (const c of cells) expect(c.n, `${name} true ${c.t} predicted ${c.p}`).toBe(expected[c.t][c.p]);
+      // the comparison table states the same accuracy and loss
+      const acc = html.match(new RegExp(`data-model="${name}" data-metric="accuracy" data-value="([^"]+)"`))?.[1];
+      expect(Number(acc)).toBeCloseTo(right / SLICE, 12);
+      const loss = html.match(new RegExp(`data-model="${name}" data-metric="loss" data-value="([^"]+)"`))?.[1];
+      expect(Number(loss)).toBeCloseTo(truth[name].loss, 3);
+      const errors = html.match(new RegExp(`data-model="${name}" data-metric="errors" data-value="([^"]+)"`))?.[1];
+      expect(Number(errors)).toBe(SLICE - right);
+      // the most-confused list starts with the largest off-diagonal cell
+      const maxOff = Math.max(0, ...cells.filter((c) => c.t !== c.p).map((c) => c.n));
+      const first = between(html, `<ol class="pairs" data-model="${name}">`, '</ol>').match(/data-count="(\d+)"/)?.[1];
+      if (maxOff > 0) expect(Number(first)).toBe(maxOff);
+    }
+  });
+
+  it('the misclassified galleries list exactly the wrong images, most confident first, with true and predicted digits', () => {
+    for (const name of ['cnn', 'vit']) {
+      const wrong = truth[name].predictions.flatMap((p, i) => (p !== data.labels[i] ? [i] : []));
+      const block = between(html, `<div class="gallery" data-model="${name}"`, '</div>');
+      expect(Number(attr(block.slice(0, block.indexOf('>') + 1), 'data-total'))).toBe(wrong.length);
+      const tiles = tagsWithClass(block, 'tile').map((t) => ({ i: Number(attr(t, 'data-index')), t: Number(attr(t, 'data-true')), p: Number(attr(t, 'data-predicted')), c: Number(attr(t, 'data-confidence')) }));
+      expect(tiles).toHaveLength(Math.min(wrong.length, GALLERY_LIMIT));
+      const wrongSet = new Set(wrong);
+      for (const tile of tiles) {
+        expect(wrongSet.has(tile.i)).toBe(true);
+        expect(tile.t).toBe(data.labels[tile.i]);
+        expect(tile.p).toBe(truth[name].predictions[tile.i]);
+        expect(tile.p).not.toBe(tile.t);
+        expect(tile.c).toBeGreaterThan(0);
+        expect(tile.c).toBeLessThanOrEqual(1);
+      }
+      for (let k = 1; k < tiles.length; k++) expect(tiles[k].c).toBeLessThanOrEqual(tiles[k - 1].c);
+    }
+  });
+
+  it('the disagreement gallery holds every image where the two models differ', () => {
+    const differ = truth.cnn.predictions.flatMap((p, i) => (p !== truth.vit.predictions[i] ? [i] : []));
+    const block = between(html, '<div class="gallery" data-disagreements=', '</div>');
+    expect(Number(attr(block.slice(0, block.indexOf('>') + 1), 'data-disagreements'))).toBe(differ.length);
+    const tiles = tagsWithClass(block, 'tile');
+    expect(tiles.map((t) => Number(attr(t, 'data-index')))).toEqual(differ.slice(0, GALLERY_LIMIT));
+    for (const t of tiles) {
+      const i = Number(attr(t, 'data-index'));
+      expect(Number(attr(t, 'data-cnn'))).toBe(truth.cnn.predictions[i]);
+      expect(Number(attr(t, 'data-vit'))).toBe(truth.vit.predictions[i]);
+    }
+  });
+
+  it('the embedded JSON carries the same numbers', () => {
+    const json = JSON.parse(between(html, '<script type="application/json" id="report-data">', '</script>').replace(/^[^>]*>/, '')) as {
+      count: number;
+      models: Array<{ name: string; accuracy: number; confusion: number[][]; misclassified: number[] }>;
+    };
+    expect(json.count).toBe(SLICE);
+    for (const m of json.models) {
+      expect(m.misclassified).toEqual(truth[m.name].predictions.flatMap((p, i) => (p !== data.labels[i] ? [i] : [])));
+      expect(m.confusion.flat().reduce((a, b) => a + b, 0)).toBe(SLICE);
+    }
+  });
+
+  it('explains eight digits: ViT attention rows are distributions, CNN saliency is a real gradient map', () => {
+    expect(report.explained).toHaveLength(8);
+    const layers = (report.models.find((m) => m.name === 'vit')!.card.config as { layers: number }).layers;
+    for (const d of report.explained) {
+      const att = d.attention.vit;
+      expect(att.layers).toHaveLength(layers);
+      att.layers.forEach((map, l) => {
+        expect(map).toHaveLength(16);
+        // the class token's softmax row: itself plus the 16 patches sum to 1
+        expect(att.self[l] + map.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+      });
+      const sal = d.saliency.cnn;
+      expect(sal).toHaveLength(784);
+      expect(sal.every((v) => Number.isFinite(v) && v >= 0)).toBe(true);
+      expect(Math.max(...sal)).toBeGreaterThan(0);
+      expect(d.predictions.cnn.digit).toBe(truth.cnn.predictions[d.index]);
+    }
+    expect(tagsWithClass(html, 'meta')).toHaveLength(8);
+  });
+
+  it('is self-contained: every src is a data: URL, every href an anchor, no http(s) anywhere, no external scripts or styles', () => {
+    expect(html).not.toMatch(/https?:\/\//i);
+    const srcs = [...html.matchAll(/\ssrc\s*=\s*["']?([^"'\s>]+)/gi)].map((m) => m[1]);
+    expect(srcs.length).toBeGreaterThan(50);
+    for (const s of srcs) expect(s.startsWith('data:image/png;base64,')).toBe(true);
+    for (const m of html.matchAll(/\shref\s*=\s*["']?([^"'\s>]+)/gi)) expect(m[1].startsWith('#')).toBe(true);
+    expect(html).not.toMatch(/<link\b|<script\b[^>]*\ssrc=|<iframe\b|@import|url\(/i);
+  });
+});
+
+describe('saliency', () => {
+  it('matches central finite differences of the winning logit on a tiny CNN', async () => {
+    const model = buildModel(loadPreset('tiny-cnn').model, 3);
+    // a noise image: on MNIST's flat black background max-pool windows tie, and there the gradient
+    // is one of several one-sided derivatives, which central differences average
+    const image = Float32Array.from({ length: 784 }, (_, i) => 0.5 + 0.5 * ((Math.sin(i * 12.9898) * 43758.5453) % 1));
+    const be = new Backend('cpu');
+    try {
+      const [sal] = await inputSaliency(be, model, image, 1);
+      for (const p of model.params.values()) expect(p.grad).toBeNull();
+      const logitsOf = async (img: Float32Array) => (await noGrad(() => model.forward(be, new Tensor([1, 1, 28, 28], img), { training: false }))).data;
+      const base = await logitsOf(image);
+      const winner = base.indexOf(Math.max(...base));
+      const pixels = [...sal.keys()].sort((a, b) => sal[b] - sal[a]).slice(0, 5);
+      const eps = 1e-3;
+      for (const px of pixels) {
+        const up = image.slice();
+        const down = image.slice();
+        up[px] += eps;
+        down[px] -= eps;
+        const fd = ((await logitsOf(up))[winner] - (await logitsOf(down))[winner]) / (2 * eps);
+        expect(Math.abs(Math.abs(fd) - sal[px]), `pixel ${px}`).toBeLessThan(0.03 * sal[pixels[0]] + 1e-3);
+      }
+    } finally {
+      be.destroy();
+    }
+  });
+});
+
+describe('png', () => {
+  it('encodes rows with filter 0 and a valid CRC', () => {
+    const px = Uint8Array.from({ length: 3 * 2 }, (_, i) => i * 40);
+    const png = encodePng(px, 3, 2, 1);
+    expect(Array.from(png.subarray(1, 4))).toEqual([0x50, 0x4e, 0x47]);
+    const view = new DataView(png.buffer, png.byteOffset);
+    expect(view.getUint32(16)).toBe(3);
+    expect(view.getUint32(20)).toBe(2);
+    expect(view.getUint32(29)).toBe(crc32(png.subarray(12, 29)));
+    const idatLength = view.getUint32(33);
+    const raw = inflateSync(png.subarray(41, 41 + idatLength));
+    expect(Array.from(raw)).toEqual([0, 0, 40, 80, 0, 120, 160, 200]);
+    expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+  });
+});
