@@ -1,7 +1,8 @@
 // Load benchmark of the prediction server: single-image POST /predict on loopback, with autocannon.
 // Starts the real server (apps/server/src/main.ts, the shipped weights) as a child process on
 // 127.0.0.1, warms it up, then runs each scenario for a bounded time and request count, and reports
-// requests/s plus client latency and server time (the response's timings.totalMs) at p50/p99.
+// requests/s plus client latency and server time (the response's timings.totalMs) at p50/p99,
+// split into each model's time and the rest (HTTP, parsing, validation, JSON).
 //
 //   pnpm bench:server [--duration 10] [--max-requests 20000] [--connections 1,4] [--backend async] [--json out.json]
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,7 +32,8 @@ interface Row {
   readonly seconds: number;
   readonly requestsPerSecond: number;
   readonly latencyMs: { p50: number; p99: number; mean: number };
-  readonly serverMs: { p50: number; p99: number; cnnP50: number | null; vitP50: number | null };
+  /** Server time from the responses' timings; overhead = total - cnn - vit (HTTP, parsing, JSON). */
+  readonly serverMs: { p50: number; p99: number; cnnP50: number | null; vitP50: number | null; overheadP50: number };
   readonly errors: number;
   readonly non2xx: number;
 }
@@ -85,6 +87,7 @@ async function run(url: string, scenario: Scenario, duration: number, maxRequest
   const serverTotal: number[] = [];
   const cnn: number[] = [];
   const vit: number[] = [];
+  const overhead: number[] = [];
   const latencies: number[] = [];
   const result = await autocannon({
     url: `${url}/predict`,
@@ -106,6 +109,7 @@ async function run(url: string, scenario: Scenario, duration: number, maxRequest
           serverTotal.push(timings.totalMs);
           if (timings.cnnMs !== null) cnn.push(timings.cnnMs);
           if (timings.vitMs !== null) vit.push(timings.vitMs);
+          overhead.push(timings.totalMs - (timings.cnnMs ?? 0) - (timings.vitMs ?? 0));
         },
       },
     ],
@@ -127,6 +131,7 @@ async function run(url: string, scenario: Scenario, duration: number, maxRequest
       p99: percentile(serverTotal, 99),
       cnnP50: cnn.length === 0 ? null : percentile(cnn, 50),
       vitP50: vit.length === 0 ? null : percentile(vit, 50),
+      overheadP50: percentile(overhead, 50),
     },
     errors: result.errors,
     non2xx: result.non2xx,
@@ -180,12 +185,12 @@ async function main(): Promise<void> {
     }
     const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg()[0].toFixed(2)}, node ${process.version}`;
     console.log(`\nPOST /predict, one MNIST test image per request, loopback, backend ${values.backend} (${models}); ${machine}\n`);
-    console.log('| input | connections | requests | req/s | latency p50 ms | latency p99 ms | server p50 ms | server p99 ms | cnn p50 ms | vit p50 ms | errors |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('| input | connections | requests | req/s | latency p50 ms | latency p99 ms | server p50 ms | server p99 ms | cnn p50 ms | vit p50 ms | rest p50 ms | errors |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of rows) {
       console.log(
         `| ${r.scenario} | ${r.connections} | ${r.requests} | ${r.requestsPerSecond.toFixed(0)} | ${fixed(r.latencyMs.p50)} | ${fixed(r.latencyMs.p99)} | ` +
-          `${fixed(r.serverMs.p50)} | ${fixed(r.serverMs.p99)} | ${fixed(r.serverMs.cnnP50)} | ${fixed(r.serverMs.vitP50)} | ${r.errors + r.non2xx} |`,
+          `${fixed(r.serverMs.p50)} | ${fixed(r.serverMs.p99)} | ${fixed(r.serverMs.cnnP50)} | ${fixed(r.serverMs.vitP50)} | ${fixed(r.serverMs.overheadP50)} | ${r.errors + r.non2xx} |`,
       );
     }
     if (values.json !== undefined) {
