@@ -227,26 +227,39 @@ function gallery(data: ReportData, m: ModelResult, pngs: (i: number) => string):
 <div class="gallery" data-model="${esc(m.name)}" data-total="${wrong.length}">${tiles}</div>${more}`;
 }
 
+/** Most tiles each group of the disagreement gallery shows. */
+export const DISAGREEMENT_GROUP_LIMIT = 120;
+
 function disagreementGallery(data: ReportData, pngs: (i: number) => string): string {
   const [a, b] = data.models;
   if (!a || !b) return '<p class="muted">Only one model: nothing to compare.</p>';
+  const labels = data.data.labels;
   const list = [...data.disagreements];
-  const aRight = list.filter((i) => a.predictions[i] === data.data.labels[i]).length;
-  const bRight = list.filter((i) => b.predictions[i] === data.data.labels[i]).length;
-  const shown = list.slice(0, GALLERY_LIMIT);
-  const tiles = shown
-    .map((i) => {
-      const t = data.data.labels[i];
-      const side = (m: ModelResult) => {
-        const p = m.predictions[i];
-        return `${upper(m.name)} <span${p !== t ? ' class="wrong"' : ''}>${p}</span> ${conf(m.confidences[i])}`;
-      };
-      return `<figure class="tile disagree" data-index="${i}" data-true="${t}" data-${a.name}="${a.predictions[i]}" data-${b.name}="${b.predictions[i]}" title="test image #${i}"><img src="${pngs(i)}" alt="digit ${t}"><figcaption>true ${t}<br>${side(a)}<br>${side(b)}</figcaption></figure>`;
+  const groups = [
+    { key: `${a.name}-right`, title: `Only the ${upper(a.name)} is right`, items: list.filter((i) => a.predictions[i] === labels[i]) },
+    { key: `${b.name}-right`, title: `Only the ${upper(b.name)} is right`, items: list.filter((i) => b.predictions[i] === labels[i]) },
+    { key: 'both-wrong', title: 'Both wrong, differently', items: list.filter((i) => a.predictions[i] !== labels[i] && b.predictions[i] !== labels[i]) },
+  ];
+  const tile = (i: number) => {
+    const t = labels[i];
+    const side = (m: ModelResult) => {
+      const p = m.predictions[i];
+      return `${upper(m.name)} <span${p !== t ? ' class="wrong"' : ''}>${p}</span> ${conf(m.confidences[i])}`;
+    };
+    return `<figure class="tile disagree" data-index="${i}" data-true="${t}" data-${a.name}="${a.predictions[i]}" data-${b.name}="${b.predictions[i]}" title="test image #${i}"><img src="${pngs(i)}" alt="digit ${t}"><figcaption>true ${t}<br>${side(a)}<br>${side(b)}</figcaption></figure>`;
+  };
+  const sections = groups
+    .map((g) => {
+      // the wrong model's most confident mistakes first: the clearest cases
+      const wrongConfidence = (i: number) => Math.max(a.predictions[i] !== labels[i] ? a.confidences[i] : 0, b.predictions[i] !== labels[i] ? b.confidences[i] : 0);
+      const sorted = [...g.items].sort((x, y) => wrongConfidence(y) - wrongConfidence(x) || x - y);
+      const shown = sorted.slice(0, DISAGREEMENT_GROUP_LIMIT);
+      const more = sorted.length > shown.length ? `<p class="muted">${int(sorted.length - shown.length)} more not shown.</p>` : '';
+      return `<h3>${esc(g.title)}: ${int(g.items.length)}</h3><div class="gallery" data-disagree-group="${esc(g.key)}" data-total="${g.items.length}">${shown.map(tile).join('')}</div>${more}`;
     })
     .join('');
-  const more = list.length > shown.length ? `<p class="muted">${int(list.length - shown.length)} more not shown.</p>` : '';
-  return `<p>The two models predict different digits for <strong>${int(list.length)}</strong> of ${int(data.data.count)} images: the ${upper(a.name)} is right on ${int(aRight)} of them, the ${upper(b.name)} on ${int(bRight)}, neither on ${int(list.length - aRight - bRight)}.</p>
-<div class="gallery" data-disagreements="${list.length}">${tiles}</div>${more}`;
+  return `<p data-disagreements="${list.length}">The two models predict different digits for <strong>${int(list.length)}</strong> of ${int(data.data.count)} images: the ${upper(a.name)} is right on ${int(groups[0].items.length)} of them, the ${upper(b.name)} on ${int(groups[1].items.length)}, neither on ${int(groups[2].items.length)}. In each group, the most confident wrong answers come first.</p>
+${sections}`;
 }
 
 /** The numbers of the report as JSON (no pixels), embedded for tests and scripts. */

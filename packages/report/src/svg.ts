@@ -23,7 +23,7 @@ const RED = [203, 24, 29];
  */
 export function confusionSvg(confusion: readonly (readonly number[])[], model: string): string {
   const n = confusion.length;
-  const cell = 34;
+  const cell = 40;
   const left = 46;
   const top = 40;
   const size = n * cell;
@@ -55,7 +55,7 @@ export function confusionSvg(confusion: readonly (readonly number[])[], model: s
       const x = left + p * cell;
       const y = top + t * cell;
       const label = v === 0 ? '' : String(v);
-      const fontSize = label.length > 3 ? 9.5 : 11;
+      const fontSize = label.length > 3 ? 11 : 12.5;
       parts.push(
         `<g class="cell" data-true="${t}" data-predicted="${p}" data-count="${v}"><title>true ${t}, predicted ${p}: ${v}</title>` +
           `<rect x="${x}" y="${y}" width="${cell - 1}" height="${cell - 1}" fill="${fill}"/>` +
