@@ -207,7 +207,7 @@ function explainSection(data: ReportData): string {
     return `rgb(${r},${g},${b}) ${i * 10}%`;
   }).join(', ');
   return `<p>${vits.length ? `For each ViT layer: how much the class token (the one the classifier reads) attends to each 7×7 patch, averaged over the heads, scaled so the most-attended patch is brightest; "self" is the share it keeps on itself.` : ''}
-${cnns.length ? ` For the CNN: the saliency map, |∂ winning logit / ∂ pixel|, from one backward pass of our engine, scaled to its 99th percentile.` : ''}
+${cnns.length ? ` For the CNN: the saliency map, |∂ winning logit / ∂ pixel|, from one backward pass of our engine, scaled to its 99th percentile: raw gradients are speckled, but they show which strokes (and which empty places) would change the answer.` : ''}
 Scale: <span class="ramp" style="background:linear-gradient(90deg, ${ramp})"></span> low → high.</p>
 <div style="overflow-x:auto"><table class="explain">${head}${data.explained.map(row).join('')}</table></div>`;
 }
@@ -341,7 +341,7 @@ ${models.map((m) => gallery(data, m, pngs)).join('')}
 <h2 id="disagree">Where the models disagree</h2>
 ${disagreementGallery(data, pngs)}
 
-<footer>Rebuild with <code>pnpm report</code> (evaluates the shipped weights in weights/ and writes reports/report.html; the server serves it at /report). The report's numbers are also embedded below as JSON (<code>#report-data</code>).</footer>
+<footer>Rebuild with <code>pnpm report</code> (evaluates the shipped weights in weights/ and writes reports/report.html; the server serves it at /report). The numbers are also embedded in this page as JSON (<code>&lt;script type="application/json" id="report-data"&gt;</code>).</footer>
 </main>
 <script type="application/json" id="report-data">${json}</script>
 </body>
