@@ -60,6 +60,8 @@ export interface ReportData {
   readonly dataName: string;
   readonly backend: Mode;
   readonly machine: string;
+  /** 1-minute load average when the run started, and the core count: timings mean little on a busy machine. */
+  readonly load: { readonly average: number; readonly cores: number };
   readonly batchSize: number;
   readonly models: readonly ModelResult[];
   /** Indices where the first two models predict different digits. */
@@ -130,34 +132,43 @@ export function disagreementsOf(a: Uint8Array, b: Uint8Array): number[] {
 
 /**
  * Picks the digits to explain: the first image of each of the often-confused digits that every
- * model gets right, then disagreements, then images every model gets wrong.
+ * model gets right; then, per model, the disagreement where it is right and the other model is
+ * most confidently wrong; then the images every model gets wrong, most confident first.
  */
 export function pickDigits(data: MnistData, results: readonly ModelResult[], disagreements: readonly number[], count: number): Array<{ index: number; reason: string }> {
   const picked: Array<{ index: number; reason: string }> = [];
   const taken = new Set<number>();
-  const take = (index: number, reason: string) => {
-    if (picked.length < count && !taken.has(index)) {
+  const take = (index: number | undefined, reason: string) => {
+    if (index !== undefined && picked.length < count && !taken.has(index)) {
       taken.add(index);
       picked.push({ index, reason });
     }
   };
-  const allRight = (i: number) => results.every((r) => r.predictions[i] === data.labels[i]);
-  const allWrong = (i: number) => results.every((r) => r.predictions[i] !== data.labels[i]);
+  const right = (r: ModelResult, i: number) => r.predictions[i] === data.labels[i];
+  const name = (r: ModelResult) => (r.name === 'vit' ? 'ViT' : r.name.toUpperCase());
   const correctQuota = Math.ceil(count / 2);
   for (const digit of [3, 5, 8, 9, 4, 7, 2, 1, 0, 6]) {
     if (picked.length >= correctQuota) break;
     for (let i = 0; i < data.count; i++) {
-      if (data.labels[i] === digit && allRight(i)) {
+      if (data.labels[i] === digit && results.every((r) => right(r, i))) {
         take(i, 'all models right');
         break;
       }
     }
   }
-  const wrongQuota = results.length > 1 ? Math.min(2, count - picked.length) : 0;
-  const disagreementQuota = count - picked.length - wrongQuota;
-  for (const i of disagreements.slice(0, disagreementQuota)) take(i, 'the models disagree');
-  for (let i = 0; i < data.count && picked.length < count; i++) if (allWrong(i)) take(i, 'every model wrong');
-  for (let i = 0; i < data.count && picked.length < count; i++) take(i, 'filler');
+  const byConfidence = (xs: number[], conf: (i: number) => number) => [...xs].sort((a, b) => conf(b) - conf(a) || a - b);
+  if (results.length >= 2) {
+    for (const r of results) {
+      const others = results.filter((o) => o !== r);
+      const candidates = disagreements.filter((i) => right(r, i) && others.every((o) => !right(o, i)));
+      take(byConfidence(candidates, (i) => Math.max(...others.map((o) => o.confidences[i])))[0], `only the ${name(r)} right`);
+    }
+  }
+  const allWrong: number[] = [];
+  for (let i = 0; i < data.count; i++) if (results.every((r) => !right(r, i))) allWrong.push(i);
+  for (const i of byConfidence(allWrong, (k) => Math.min(...results.map((r) => r.confidences[k])))) take(i, 'every model wrong');
+  for (const i of disagreements) take(i, 'the models disagree');
+  for (let i = 0; i < data.count && picked.length < count; i++) take(i, 'first images');
   return picked;
 }
 
@@ -255,6 +266,7 @@ export async function collectReport(options: CollectOptions): Promise<ReportData
       dataName: options.dataName ?? `${data.split} set`,
       backend,
       machine: `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, load average ${loadAtStart.toFixed(2)} at the start of the run`,
+      load: { average: loadAtStart, cores: cpus().length },
       batchSize,
       models: results,
       disagreements,

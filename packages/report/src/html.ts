@@ -321,7 +321,8 @@ export function renderReport(data: ReportData): string {
 
 <h2 id="compare">The models side by side</h2>
 ${comparisonTable(models, data)}
-<p class="muted">Parameters, FLOPs and training time come from each model card (weights/&lt;name&gt;.json); latency, throughput, accuracy and loss are measured by this run. Timings depend on the machine and on what else it was doing (see the load average above).</p>
+<p class="muted">Parameters, FLOPs and training time come from each model card (weights/&lt;name&gt;.json); latency, throughput, accuracy and loss are measured by this run. Timings depend on the machine and on what else it was doing.</p>
+${data.load.average > data.load.cores * 0.75 ? `<p class="muted"><strong>The machine was busy</strong> when this report was built (load average ${data.load.average.toFixed(1)} on ${data.load.cores} cores), so its latency and throughput are pessimistic.</p>` : ''}
 
 <h2 id="confusion">Confusion matrices</h2>
 <p>Rows are the true digit, columns the prediction. The diagonal (blue) is shaded by the share of the row that is right; mistakes (red) on a log scale of their count.</p>
