@@ -153,8 +153,8 @@ function curvesSection(models: readonly ModelResult[]): string {
         { label: `${upper(m.name)} validation`, color: c.val, dashed: true, points: m.log.map((e) => [e.epoch, val(e)] as const) },
       ];
     });
-  const loss = lineChartSvg({ title: 'Loss (cross-entropy)', yLabel: 'loss', markers, logScale: true, series: series((e) => e.trainLoss, (e) => e.valLoss) });
-  const acc = lineChartSvg({ title: 'Accuracy', yLabel: 'accuracy', markers, percent: true, series: series((e) => e.trainAccuracy, (e) => e.valAccuracy) });
+  const loss = lineChartSvg({ title: 'Loss (cross-entropy)', markers, logScale: true, series: series((e) => e.trainLoss, (e) => e.valLoss) });
+  const acc = lineChartSvg({ title: 'Accuracy', markers, percent: true, series: series((e) => e.trainAccuracy, (e) => e.valAccuracy) });
   const notes = logged.map((m) => {
     const last = m.log[m.log.length - 1];
     const best = m.log.reduce((a, b) => (b.valAccuracy > a.valAccuracy ? b : a));

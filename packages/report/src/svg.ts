@@ -96,7 +96,7 @@ export interface Marker {
 }
 
 /** A line chart over epochs, with optional vertical markers. */
-export function lineChartSvg(options: { title: string; series: readonly Series[]; yLabel: string; markers?: readonly Marker[]; percent?: boolean; logScale?: boolean }): string {
+export function lineChartSvg(options: { title: string; series: readonly Series[]; markers?: readonly Marker[]; percent?: boolean; logScale?: boolean }): string {
   const W = 550;
   const H = 290;
   const m = { l: 52, r: 14, t: 46, b: 40 };
