@@ -127,7 +127,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (existsSync(ckptPath)) {
     const ck = decodeSafetensors(readFileSync(ckptPath));
     const saved = JSON.parse(ck.metadata.state ?? '{}') as RunState;
-    if (ck.metadata.config !== JSON.stringify(preset)) throw new Error(`${ckptPath} was written for another config; use a new run folder or delete it`);
+    const saved0 = JSON.parse(ck.metadata.config) as Preset;
+    // the planned length may change on resume (the schedule is re-planned); nothing else may
+    if (JSON.stringify({ ...saved0, train: { ...saved0.train, epochs: 0 } }) !== JSON.stringify({ ...preset, train: { ...preset.train, epochs: 0 } })) {
+      throw new Error(`${ckptPath} was written for another config; use a new run folder or delete it`);
+    }
+    if (saved0.train.epochs !== t.epochs) log(`re-planned from ${saved0.train.epochs} to ${t.epochs} epochs: the learning-rate schedule follows the new plan from here`);
     loadParams(model, ck.tensors, 'param/');
     const m = params.map((_, i) => ck.tensors[`adam.m/${i}`].data);
     const v = params.map((_, i) => ck.tensors[`adam.v/${i}`].data);

@@ -52,6 +52,22 @@ describe('training on real MNIST', () => {
   });
 });
 
+describe('resuming with another plan', () => {
+  it('may change the planned epochs (the schedule is re-planned) but refuses another model', async () => {
+    const base = loadPreset('tiny-cnn');
+    const preset = { model: base.model, train: { ...base.train, epochs: 3, validation: 200 } };
+    const dir = runDir();
+    const lines: string[] = [];
+    await train({ preset, runDir: dir, backend: 'webasm', limitTrain: 320, maxSteps: 12 });
+    const shorter = await train({ preset: { ...preset, train: { ...preset.train, epochs: 2 } }, runDir: dir, backend: 'webasm', limitTrain: 320, log: (l) => lines.push(l) });
+    expect(shorter.finished).toBe(true);
+    expect(shorter.history.map((h) => h.epoch)).toEqual([1, 2]);
+    expect(lines.join('\n')).toMatch(/re-planned from 3 to 2 epochs/);
+    const other = { ...preset, model: { ...base.model, dense: [16] } };
+    await expect(train({ preset: other, runDir: dir, backend: 'webasm', limitTrain: 320 })).rejects.toThrow(/written for another config/);
+  });
+});
+
 describe('configs', () => {
   it('every shipped preset is valid and errors name the field', () => {
     for (const name of ['cnn', 'cnn-small', 'vit', 'tiny-cnn', 'tiny-vit']) expect(loadPreset(name).model.kind).toMatch(/cnn|vit/);
