@@ -19,9 +19,9 @@ async function main(): Promise<void> {
     closing = true;
     app.log.info(`${signal}: closing (finishing requests in flight)`);
     const timer = setTimeout(() => {
-      app.log.error('shutdown took over 10 s; exiting');
+      app.log.error('shutdown took over 30 s; exiting');
       process.exit(1);
-    }, 10_000);
+    }, 30_000);
     timer.unref();
     app.close().then(
       () => process.exit(0),
