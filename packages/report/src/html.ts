@@ -51,6 +51,9 @@ table.compare { border-collapse: collapse; margin: 10px 0; min-width: 560px; }
 table.compare th, table.compare td { text-align: left; padding: 6px 14px 6px 0; border-bottom: 1px solid var(--line); vertical-align: top; }
 table.compare td.num { font-variant-numeric: tabular-nums; }
 table.compare td.best { font-weight: 600; }
+table.compare th:first-child { width: 250px; }
+table.compare td { width: 420px; }
+.small { font-size: 12px; }
 .row { display: flex; flex-wrap: wrap; gap: 28px; align-items: flex-start; }
 .panel { background: var(--panel); border-radius: 8px; padding: 14px 16px; }
 .pairs { margin: 8px 0 0; padding-left: 18px; font-variant-numeric: tabular-nums; }
@@ -92,7 +95,7 @@ function comparisonTable(models: readonly ModelResult[], data: ReportData): stri
       label: 'Training time',
       metric: 'trainingSeconds',
       values: models.map((m) => m.card.training?.seconds ?? NaN),
-      show: (v, m) => `${duration(v)} <span class="muted">(${m.card.training?.epochs ?? '?'} epoch${m.card.training?.epochs === 1 ? '' : 's'}, kept epoch ${m.card.training?.bestEpoch ?? '?'}; ${esc(m.card.training?.machine ?? '?')}, ${esc(m.card.training?.backend ?? '?')})</span>`,
+      show: (v, m) => `${duration(v)} <span class="muted">(${m.card.training?.epochs ?? '?'} epoch${m.card.training?.epochs === 1 ? '' : 's'}, kept epoch ${m.card.training?.bestEpoch ?? '?'})</span><br><span class="muted small">${esc(m.card.training?.machine ?? '?')}; engine backend ${esc(m.card.training?.backend ?? '?')}</span>`,
     },
     { label: 'Inference latency, 1 image', metric: 'latencyMs', values: models.map((m) => m.latencyMs), show: (v) => `${v.toFixed(1)} ms`, higher: false, note: 'median of timed single-image forward passes in this run' },
     { label: `Throughput, batches of ${data.batchSize}`, metric: 'imagesPerSecond', values: models.map((m) => m.imagesPerSecond), show: (v) => `${int(v)} images/s`, higher: true, note: 'this run, after the first batch (which compiles the kernels)' },
