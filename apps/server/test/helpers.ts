@@ -5,6 +5,7 @@ import { formatDigitCsv, PIXELS } from '@digitlab/digit-csv';
 import { loadMnist } from '@digitlab/models';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
+import type { ErrorBody } from '../src/errors.js';
 import { buildServer, REPO_ROOT, type ServerConfig } from '../src/index.js';
 
 /** The shipped weights the tests run against (WEIGHTS_DIR, as for the server, picks another set). */
@@ -60,14 +61,7 @@ export interface PredictBody {
   unavailable?: Record<string, string>;
 }
 
-export interface ErrorBody {
-  error: string;
-  message: string;
-  statusCode: number;
-  row?: number;
-  column?: number;
-  value?: string;
-}
+export type { ErrorBody };
 
 /** POSTs a body to /predict with a content type through inject. */
 export function post(app: FastifyInstance, contentType: string | undefined, payload: string | Buffer): Promise<LightMyRequestResponse> {

@@ -205,16 +205,7 @@ export class DigitClassifier extends LitElement {
   /** Clears the drawing, the results and any error. */
   clear(): void {
     clearTimeout(this.strokeTimer);
-    this.inFlight?.abort();
-    this.inFlight = null;
-    this.requestId++;
-    this.pad?.clear();
-    this.source = { kind: 'none' };
-    this.images = null;
-    this.labels = [];
-    this.thumbnails = [];
-    this.response = null;
-    this.selected = 0;
+    this.forgetInput();
     this.busy = false;
     this.problem = null;
     this.announcement = 'Cleared.';
@@ -255,8 +246,8 @@ export class DigitClassifier extends LitElement {
     return { maxImages: positive(this.maxImages, DEFAULT_MAX_IMAGES), maxBytes: positive(this.maxBytes, DEFAULT_MAX_BYTES) };
   }
 
-  private refuseFile(error: unknown, name?: string): void {
-    // Whatever was shown belonged to another input: clear it, so the error stands alone.
+  /** Cancels any request in flight and drops the drawing, the images and the answers. */
+  private forgetInput(): void {
     this.inFlight?.abort();
     this.inFlight = null;
     this.requestId++;
@@ -267,6 +258,11 @@ export class DigitClassifier extends LitElement {
     this.thumbnails = [];
     this.response = null;
     this.selected = 0;
+  }
+
+  private refuseFile(error: unknown, name?: string): void {
+    // Whatever was shown belonged to another input: clear it, so the error stands alone.
+    this.forgetInput();
     if (error instanceof CsvProblem) {
       const what = name ? `"${name}"` : 'This file';
       this.showProblem({ title: `${what} can't be used.`, message: error.message, hint: error.hint }, error.code);
