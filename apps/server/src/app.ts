@@ -3,6 +3,7 @@ import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { chooseMode, describeChoice, type AutoChoice } from '@digitlab/tensor';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { resolveConfig, type ServerConfig } from './config.js';
 import errors from './errors.js';
@@ -21,7 +22,10 @@ declare module 'fastify' {
 
 /** Loads the models (sha256-checked) and builds the Fastify app; throws WeightsError when the weights are missing or corrupt. */
 export async function buildServer(config: ServerConfig = {}): Promise<FastifyInstance> {
-  const resolved = resolveConfig(config);
+  const configured = resolveConfig(config);
+  // 'auto' is decided once, before the models load, on an inference-sized probe
+  const choice: AutoChoice | undefined = configured.backend === 'auto' ? await chooseMode({ workload: 'inference' }) : undefined;
+  const resolved = choice ? { ...configured, backend: choice.mode } : configured;
   const models = await loadModels(resolved);
   const logger = resolved.logger === false ? false : resolved.logger === true ? { level: 'info' } : { level: resolved.logger };
   const app = Fastify({
@@ -32,6 +36,7 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
     return503OnClosing: true,
   });
   app.decorate('digitModels', models);
+  if (choice) app.log.info({ backend: choice.mode, trials: choice.trials }, `BACKEND=auto chose ${choice.mode}: ${describeChoice(choice)}`);
   // Graceful close: requests in flight finish, and their keep-alive connections close after the
   // answer instead of holding the server open until they time out.
   let closing = false;
@@ -80,7 +85,7 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(predictRoutes, { models, maxImages: resolved.maxImages, bodyLimit: resolved.bodyLimit });
-  await app.register(infoRoutes, { models, backend: resolved.backend });
+  await app.register(infoRoutes, { models, backend: resolved.backend, ...(choice && { backendChoice: choice }) });
   await app.register(pageRoutes, {
     publicDir: resolved.publicDir,
     elementBundle: resolved.elementBundle,

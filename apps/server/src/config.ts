@@ -2,7 +2,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Classifier, ModelName } from '@digitlab/models';
-import { MODES, type Mode } from '@digitlab/tensor';
+import { MODES, type ModeChoice } from '@digitlab/tensor';
 
 /** The repository root (apps/server/src -> ../../..). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -15,8 +15,8 @@ export const MODEL_NAMES: readonly ModelName[] = ['cnn', 'vit'];
 export interface ServerConfig {
   /** Where <name>.safetensors and <name>.json live. Default <repo>/weights. */
   readonly weightsDir?: string;
-  /** gpu.js mode the models run in. Default 'async'. */
-  readonly backend?: Mode;
+  /** gpu.js mode the models run in, or 'auto' to time the modes at start-up and keep the fastest. Default 'async'. */
+  readonly backend?: ModeChoice;
   /** Models to use instead of loading them from weightsDir (a missing key is loaded from weightsDir). */
   readonly classifiers?: Partial<Record<ModelName, PredictingModel>>;
   /** Largest request body in bytes, any content type. Default 10 MiB. */
@@ -40,7 +40,7 @@ export interface ServerConfig {
 /** ServerConfig with every default filled in. */
 export interface ResolvedConfig {
   readonly weightsDir: string;
-  readonly backend: Mode;
+  readonly backend: ModeChoice;
   readonly classifiers: Partial<Record<ModelName, PredictingModel>>;
   readonly bodyLimit: number;
   readonly maxImages: number;
@@ -85,7 +85,7 @@ export interface EnvConfig extends ServerConfig {
 /** Reads PORT, HOST, WEIGHTS_DIR, BACKEND, BODY_LIMIT, MAX_IMAGES, CORS_ORIGIN and LOG_LEVEL. */
 export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
   const backend = env.BACKEND ?? 'async';
-  if (!isMode(backend)) throw new ConfigError(`BACKEND=${backend} is not a gpu.js mode; use one of ${MODES.join(', ')}.`);
+  if (!isMode(backend)) throw new ConfigError(`BACKEND=${backend} is not a gpu.js mode; use auto or one of ${MODES.join(', ')}.`);
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env.HOST ?? '0.0.0.0',
@@ -98,8 +98,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
   };
 }
 
-function isMode(value: string): value is Mode {
-  return (MODES as readonly string[]).includes(value);
+function isMode(value: string): value is ModeChoice {
+  return value === 'auto' || (MODES as readonly string[]).includes(value);
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

@@ -49,6 +49,27 @@ describe('configFromEnv', () => {
     expect(() => configFromEnv({ MAX_IMAGES: '0' })).toThrow(/MAX_IMAGES/);
     expect(() => configFromEnv({ BODY_LIMIT: '1.5' })).toThrow(/BODY_LIMIT/);
   });
+
+  it('accepts BACKEND=auto', () => {
+    expect(configFromEnv({ BACKEND: 'auto' }).backend).toBe('auto');
+  });
+});
+
+describe('BACKEND=auto', () => {
+  it('times the modes at start-up, runs on the fastest correct one and says so on /health', async () => {
+    const app = await buildServer({ weightsDir: weightsWith(['cnn']), backend: 'auto' });
+    try {
+      const health = (await app.inject({ method: 'GET', url: '/health' })).json<{ backend: string; backendTrials: Array<{ mode: string; ms?: number; kernel?: string; error?: string }> }>();
+      const timed = health.backendTrials.filter((t) => t.ms !== undefined);
+      expect(timed.map((t) => t.mode)).toEqual(expect.arrayContaining(['async', 'webasm']));
+      expect(timed.every((t) => t.kernel === 'WebAssemblyKernel')).toBe(true);
+      const fastest = timed.reduce((a, b) => (b.ms! < a.ms! ? b : a));
+      expect(health.backend).toBe(fastest.mode);
+      expectPredictions(await post(app, 'text/csv', digitsCsv(testDigits(2))), 2);
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 describe('weights at start', () => {

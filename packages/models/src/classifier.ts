@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Backend, type Mode, Tensor, noGrad } from '@digitlab/tensor';
+import { type ModeChoice, Tensor, createBackend, noGrad } from '@digitlab/tensor';
 import { buildModel } from './build.js';
 import type { ModelCard, ModelName } from './card.js';
 import type { ModelConfig } from './config.js';
@@ -33,7 +33,8 @@ export class WeightsError extends Error {
 /** Options of loadClassifier. */
 export interface LoadOptions {
   readonly weightsDir: string;
-  readonly backend?: Mode;
+  /** gpu.js mode, or 'auto' (timed on an inference-sized probe). Default 'async'. */
+  readonly backend?: ModeChoice;
   readonly poolSize?: number;
 }
 
@@ -74,7 +75,7 @@ export async function loadClassifier(name: ModelName, options: LoadOptions): Pro
   } catch (e) {
     throw new WeightsError(`weights file ${path} does not fit the card's config: ${(e as Error).message}`);
   }
-  const be = new Backend(options.backend ?? 'async', { poolSize: options.poolSize });
+  const { backend: be } = await createBackend(options.backend ?? 'async', { poolSize: options.poolSize, workload: 'inference' });
   // one request at a time per model: webasm kernels share their memory between calls
   let queue: Promise<unknown> = Promise.resolve();
   const runBatch = async (images: Float32Array, count: number): Promise<Float32Array> => {

@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
-import { Backend, MODES, type Mode } from '@digitlab/tensor';
+import { Backend, MODES, type Mode, type ModeChoice, chooseMode, describeChoice } from '@digitlab/tensor';
 import type { ModelName } from './card.js';
 import { type Preset, loadPreset } from './config.js';
 import { evaluateModel, summarize } from './evaluate.js';
@@ -17,10 +17,18 @@ function modelName(v: string): ModelName {
   if (v !== 'cnn' && v !== 'vit') throw new InvalidArgumentError('model must be "cnn" or "vit"');
   return v;
 }
-function mode(v: string): Mode {
-  if (!(MODES as readonly string[]).includes(v)) throw new InvalidArgumentError(`backend must be one of ${MODES.join(', ')}`);
-  return v as Mode;
+function mode(v: string): ModeChoice {
+  if (v !== 'auto' && !(MODES as readonly string[]).includes(v)) throw new InvalidArgumentError(`backend must be auto or one of ${MODES.join(', ')}`);
+  return v as ModeChoice;
 }
+/** The concrete mode for a --backend value; `auto` times the modes on a training-sized probe and says what it chose. */
+async function concrete(m: ModeChoice, threads?: number): Promise<Mode> {
+  if (m !== 'auto') return m;
+  const choice = await chooseMode({ workload: 'training', poolSize: threads });
+  console.error(`--backend auto chose ${choice.mode}: ${describeChoice(choice)}`);
+  return choice.mode;
+}
+const BACKEND_HELP = 'gpu.js mode: async (webasm + threads), webasm, cpu, headlessgl where built, or auto (time them, keep the fastest)';
 function int(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
@@ -43,13 +51,14 @@ program
   .option('--seed <n>', 'override the preset seed', int)
   .option('--lr <x>', 'override the peak learning rate', float)
   .option('--batch-size <n>', 'override the batch size', int)
-  .option('-b, --backend <mode>', 'gpu.js mode: cpu, webasm, async (webasm + threads)', mode, 'async' as Mode)
+  .option('-b, --backend <mode>', BACKEND_HELP, mode, 'async' as ModeChoice)
   .option('--threads <n>', 'worker threads for async (default: all cores)', int)
   .option('--run-dir <dir>', 'where checkpoints and logs go (default: .runs/<model>)')
   .option('--time-limit <seconds>', 'checkpoint and stop after this long (resume later)', float)
   .option('--checkpoint-every <seconds>', 'mid-epoch checkpoint interval', float, 120)
   .option('--ship', 'when training finishes, evaluate on the test set and write weights/<model>.*')
-  .action(async (name: ModelName, o: { config?: string; epochs?: number; seed?: number; lr?: number; batchSize?: number; backend: Mode; threads?: number; runDir?: string; timeLimit?: number; checkpointEvery: number; ship?: boolean }) => {
+  .action(async (name: ModelName, o: { config?: string; epochs?: number; seed?: number; lr?: number; batchSize?: number; backend: ModeChoice; threads?: number; runDir?: string; timeLimit?: number; checkpointEvery: number; ship?: boolean }) => {
+    const backend = await concrete(o.backend, o.threads);
     const base = loadPreset(o.config ?? name);
     const preset: Preset = {
       model: base.model,
@@ -65,7 +74,7 @@ program
     const res = await train({
       preset,
       runDir,
-      backend: o.backend,
+      backend,
       poolSize: o.threads,
       timeLimitSeconds: o.timeLimit,
       checkpointSeconds: o.checkpointEvery,
@@ -87,7 +96,7 @@ program
     bar.stop();
     console.error(res.finished ? `finished ${res.epoch} epochs, best validation accuracy ${res.bestValAccuracy}` : `stopped at epoch ${res.epoch + 1} step ${res.step}; run the same command to resume`);
     if (res.finished && o.ship) {
-      const card = await ship(name, runDir, join(REPO, 'weights'), o.backend);
+      const card = await ship(name, runDir, join(REPO, 'weights'), backend);
       console.log(JSON.stringify({ shipped: name, test: { accuracy: card.metrics.test.accuracy, loss: card.metrics.test.loss } }));
     }
   });
@@ -97,9 +106,9 @@ program
   .description("evaluate a run's best checkpoint on the test set and write weights/<model>.safetensors + its model card")
   .argument('<model>', 'cnn or vit', modelName)
   .option('--run-dir <dir>', 'the run to ship (default: .runs/<model>)')
-  .option('-b, --backend <mode>', 'gpu.js mode', mode, 'async' as Mode)
-  .action(async (name: ModelName, o: { runDir?: string; backend: Mode }) => {
-    const card = await ship(name, resolve(o.runDir ?? join(REPO, '.runs', name)), join(REPO, 'weights'), o.backend);
+  .option('-b, --backend <mode>', BACKEND_HELP, mode, 'async' as ModeChoice)
+  .action(async (name: ModelName, o: { runDir?: string; backend: ModeChoice }) => {
+    const card = await ship(name, resolve(o.runDir ?? join(REPO, '.runs', name)), join(REPO, 'weights'), await concrete(o.backend));
     console.log(JSON.stringify({ shipped: name, sha256: card.weights.sha256, test: { accuracy: card.metrics.test.accuracy, loss: card.metrics.test.loss } }, null, 2));
   });
 
@@ -108,15 +117,16 @@ program
   .description('evaluate shipped weights on the 10,000 test images and compare with the model card')
   .argument('<model>', 'cnn or vit', modelName)
   .option('--weights <dir>', 'weights folder', join(REPO, 'weights'))
-  .option('-b, --backend <mode>', 'gpu.js mode', mode, 'async' as Mode)
+  .option('-b, --backend <mode>', BACKEND_HELP, mode, 'async' as ModeChoice)
   .option('--limit <n>', 'only the first n test images', int)
-  .action(async (name: ModelName, o: { weights: string; backend: Mode; limit?: number }) => {
-    const clf = await loadClassifier(name, { weightsDir: o.weights, backend: o.backend });
+  .action(async (name: ModelName, o: { weights: string; backend: ModeChoice; limit?: number }) => {
+    const backend = await concrete(o.backend);
+    const clf = await loadClassifier(name, { weightsDir: o.weights, backend });
     clf.close();
     const full = loadMnist('test');
     const n = Math.min(o.limit ?? full.count, full.count);
     const data = { ...full, count: n, images: full.images.subarray(0, n * 784), labels: full.labels.subarray(0, n) };
-    const be = new Backend(o.backend);
+    const be = new Backend(backend);
     const t0 = performance.now();
     const s = summarize(await evaluateModel(be, clf.model, data), data.labels);
     be.destroy();

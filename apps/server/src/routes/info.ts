@@ -1,5 +1,6 @@
 // GET /health and GET /models: is the server ready, and what are the models (their cards).
 import type { ModelName } from '@digitlab/models';
+import type { AutoChoice } from '@digitlab/tensor';
 import type { FastifyInstance } from 'fastify';
 import { MODEL_NAMES } from '../config.js';
 import { HttpError } from '../errors.js';
@@ -8,6 +9,8 @@ import type { ModelSet } from '../models.js';
 export interface InfoRouteOptions {
   readonly models: ModelSet;
   readonly backend: string;
+  /** How BACKEND=auto chose, when it did. */
+  readonly backendChoice?: AutoChoice;
 }
 
 const modelStatus = {
@@ -30,7 +33,7 @@ const card = {
 
 /** Registers GET /health, GET /models and GET /models/:name. */
 export async function infoRoutes(fastify: FastifyInstance, options: InfoRouteOptions): Promise<void> {
-  const { models, backend } = options;
+  const { models, backend, backendChoice } = options;
   const startedAt = Date.now();
 
   fastify.get(
@@ -47,7 +50,16 @@ export async function infoRoutes(fastify: FastifyInstance, options: InfoRouteOpt
             properties: {
               status: { type: 'string', enum: ['ok', 'degraded'] },
               models: { type: 'object', properties: { cnn: modelStatus, vit: modelStatus } },
-              backend: { type: 'string' },
+              backend: { type: 'string', description: 'The gpu.js mode the models run in.' },
+              backendTrials: {
+                type: 'array',
+                description: 'With BACKEND=auto: each mode tried at start-up on a probe matmul checked against the reference, and its median time.',
+                items: {
+                  type: 'object',
+                  required: ['mode'],
+                  properties: { mode: { type: 'string' }, ms: { type: 'number' }, gflops: { type: 'number' }, kernel: { type: 'string' }, error: { type: 'string' } },
+                },
+              },
               uptimeS: { type: 'number' },
             },
           },
@@ -71,7 +83,7 @@ export async function infoRoutes(fastify: FastifyInstance, options: InfoRouteOpt
               };
       }
       const degraded = MODEL_NAMES.some((name) => models.models[name] === undefined);
-      return { status: degraded ? 'degraded' : 'ok', models: status, backend, uptimeS: (Date.now() - startedAt) / 1000 };
+      return { status: degraded ? 'degraded' : 'ok', models: status, backend, ...(backendChoice && { backendTrials: backendChoice.trials }), uptimeS: (Date.now() - startedAt) / 1000 };
     },
   );
 
