@@ -70,7 +70,7 @@ describe('resuming with another plan', () => {
 
 describe('configs', () => {
   it('every shipped preset is valid and errors name the field', () => {
-    for (const name of ['cnn', 'cnn-small', 'vit', 'tiny-cnn', 'tiny-vit']) expect(loadPreset(name).model.kind).toMatch(/cnn|vit/);
+    for (const name of ['cnn', 'cnn-small', 'cnn-ref', 'vit', 'tiny-cnn', 'tiny-vit']) expect(loadPreset(name).model.kind).toMatch(/cnn|vit/);
     expect(() => validatePreset({ model: { kind: 'vit', patch: 5, dim: 8, heads: 1, headDim: 8, layers: 1, mlp: 8, dropout: 0 }, train: loadPreset('vit').train }, 'x.json')).toThrow(/patch 5 must divide 28/);
     expect(() => validatePreset({ model: loadPreset('cnn').model, train: { ...loadPreset('cnn').train, batchSize: 0 } }, 'y.json')).toThrow(/y.json: "batchSize"/);
   });
