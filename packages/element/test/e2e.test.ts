@@ -1,9 +1,12 @@
 /**
  * <digit-classifier> end to end: the bundle built fresh, the REAL server (real weights) on a
  * loopback port, and Debian's headless chromium clicking, drawing and uploading like a person.
- * Screenshots go to test/screenshots/ (committed; look at them after a change to the looks).
+ * Screenshots are taken on every run; they replace the committed ones in test/screenshots/ only
+ * with UPDATE_SCREENSHOTS=1 (look at them after a change to the looks), so a test run leaves the
+ * working tree clean.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +18,7 @@ import { buildElement } from '../scripts/build.ts';
 import { drawWithMouse, launchBrowser, watchErrors, type Browser } from './browser.ts';
 import { mnistCsv, mnistTestSamples } from './mnist-test-images.ts';
 
-const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(dirname(fileURLToPath(import.meta.url)), 'screenshots') : mkdtempSync(join(tmpdir(), 'digitlab-screenshots-'));
 const DESKTOP = { width: 1100, height: 900 };
 const PHONE = { width: 375, height: 812 };
 /** The server's image limit in these tests, so the 413 path is cheap to reach. */
