@@ -36,7 +36,9 @@ import { reluBackwardRef, reluRef } from '../../packages/tensor/src/ops/relu.ts'
 import { softmaxBackwardRef, softmaxRef } from '../../packages/tensor/src/ops/softmax.ref.ts';
 import type { Tensor as TfTensor, Tensor4D } from '@tensorflow/tfjs';
 import type { ModelShapes } from './shapes.js';
-import { hwioToOihw, nchwToNhwc, nhwcToNchw, oihwToHwio, type Tf } from './tfjs.js';
+import { hwioToOihw, nchwToNhwc, nhwcToNchw, oihwToHwio } from './layout.js';
+// type only: the browser bundle imports this file, and must not pull TF.js in
+import type { Tf } from './tfjs.js';
 
 /** A flat array and its shape. */
 export interface Arr {

@@ -2,7 +2,7 @@
  * TensorFlow.js for comparison: the cpu backend (@tensorflow/tfjs, plain JS) and the wasm backend
  * (@tensorflow/tfjs-backend-wasm, XNNPACK, SIMD). Kernels run eagerly on both, so a call's time is
  * its work. Layout helpers convert between digitlab's NCHW / [OC, C, K, K] and TF's NHWC / HWIO;
- * they run outside the timed calls.
+ * they run outside the timed calls (layout.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
@@ -39,40 +39,4 @@ export async function useTfBackend(name: TfBackend, threads?: number): Promise<s
 export function unsupportedKernel(err: unknown): string | null {
   const m = /Kernel '([^']+)' not registered for backend '([^']+)'/.exec(String((err as Error)?.message ?? err));
   return m ? `no ${m[1]} kernel on ${m[2]}` : null;
-}
-
-/** [B, C, H, W] -> [B, H, W, C]. */
-export function nchwToNhwc(x: Float32Array, B: number, C: number, H: number, W: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let b = 0; b < B; b++)
-    for (let c = 0; c < C; c++)
-      for (let i = 0; i < H * W; i++) out[(b * H * W + i) * C + c] = x[(b * C + c) * H * W + i];
-  return out;
-}
-
-/** [B, H, W, C] -> [B, C, H, W]. */
-export function nhwcToNchw(x: ArrayLike<number>, B: number, C: number, H: number, W: number): Float32Array {
-  const out = new Float32Array(B * C * H * W);
-  for (let b = 0; b < B; b++)
-    for (let c = 0; c < C; c++)
-      for (let i = 0; i < H * W; i++) out[(b * C + c) * H * W + i] = x[(b * H * W + i) * C + c];
-  return out;
-}
-
-/** Convolution weights [OC, C, KH, KW] -> [KH, KW, C, OC]. */
-export function oihwToHwio(w: Float32Array, OC: number, C: number, KH: number, KW: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let o = 0; o < OC; o++)
-    for (let c = 0; c < C; c++)
-      for (let t = 0; t < KH * KW; t++) out[(t * C + c) * OC + o] = w[(o * C + c) * KH * KW + t];
-  return out;
-}
-
-/** [KH, KW, C, OC] -> [OC, C, KH, KW]. */
-export function hwioToOihw(w: ArrayLike<number>, OC: number, C: number, KH: number, KW: number): Float32Array {
-  const out = new Float32Array(OC * C * KH * KW);
-  for (let o = 0; o < OC; o++)
-    for (let c = 0; c < C; c++)
-      for (let t = 0; t < KH * KW; t++) out[(o * C + c) * KH * KW + t] = w[(t * C + c) * OC + o];
-  return out;
 }
