@@ -92,7 +92,7 @@ export class Backend {
         // sizes are literals in the source; this is only a guard for any loop bound we missed
         loopMaxIterations: 1 << 24,
       } as Record<string, unknown>) as IKernelRunShortcut;
-      if (this.mode === 'webasm' || this.mode === 'async') keepFlat(run);
+      if (this.mode === 'webasm' || this.mode === 'async' || this.mode === 'webgpu') keepFlat(run);
       k = { run, cells: spec.output.reduce((a, b) => a * b, 1), components, checked: false };
       this.kernels.set(key, k);
     }
@@ -123,8 +123,12 @@ export class Backend {
  * webasm "erects" its flat result into nested arrays: for an Array(4) return that is one
  * subarray object per output cell (~600k per conv layer call), which cost more than the
  * convolution itself. Our ops want the flat row-major array anyway, so we skip the erecting.
- * The hook is the backend's own `_shapeOutput(data, output, components)` (gpu.js 2.24.1);
- * flattenOutput still validates the length, and the op tests catch any change of layout.
+ * The hook is the backend's own `_shapeOutput(data, output, components)` (gpu.js 2.24.1), which
+ * webgpu has too: there `data` is a fresh, tightly packed copy of the output buffer, row-major
+ * with `components` values per cell, so it is the flat array as it stands. (The GL backends
+ * shape through other paths, from padded RGBA textures: they stay erected and flattenOutput
+ * walks them.) flattenOutput still validates the length, and the op tests and the browser
+ * benchmark's validation catch any change of layout.
  */
 function keepFlat(run: IKernelRunShortcut): void {
   const inner = (run as unknown as { kernel?: Record<string, unknown> }).kernel;
@@ -153,7 +157,9 @@ export function flattenOutput(raw: unknown, total: number): Float32Array {
     return raw;
   }
   const first = firstLeaf(raw);
-  if (first && first.byteOffset === 0 && first.buffer.byteLength === total * 4 && !(first.buffer instanceof SharedArrayBuffer)) {
+  // a page without cross-origin isolation has no SharedArrayBuffer global at all
+  const shared = typeof SharedArrayBuffer !== 'undefined' && first?.buffer instanceof SharedArrayBuffer;
+  if (first && first.byteOffset === 0 && first.buffer.byteLength === total * 4 && !shared) {
     return new Float32Array(first.buffer, 0, total);
   }
   const out = new Float32Array(total);
