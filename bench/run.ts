@@ -117,6 +117,7 @@ async function main(): Promise<void> {
     log('end to end');
     e2e = await runEndToEnd({
       models: ['cnn', 'vit'] as ModelName[],
+      trainPresets: ['cnn-ref'],
       modes: trainModes,
       inferOnly,
       tfBackends,

@@ -16,7 +16,8 @@ import { tf, useTfBackend, type TfBackend } from './tfjs.js';
 /** One end-to-end measurement. */
 export interface E2eResult {
   readonly task: 'train' | 'infer';
-  readonly model: ModelName;
+  /** A shipped model's name, or a preset timed for training only (e.g. cnn-ref). */
+  readonly model: string;
   /** Engine mode or tfjs-<backend>. */
   readonly impl: string;
   readonly batch: number;
@@ -25,6 +26,8 @@ export interface E2eResult {
   readonly ran: string;
   readonly timing: Timing;
   readonly imagesPerSecond: number;
+  /** Training only: 3 × forward FLOPs per image (forward, input and weight gradients) × images/s. */
+  readonly gflops?: number;
   /** Where a training step's time goes: kernels by name, and the host's share (tape, optimizer, copies). */
   readonly breakdown?: readonly { readonly name: string; readonly msPerStep: number; readonly share: number }[];
   readonly note?: string;
@@ -47,6 +50,8 @@ export interface E2eOptions {
   readonly weightsDir: string;
   /** Presets by model (tests use the tiny ones). */
   readonly presets?: Partial<Record<ModelName, string>>;
+  /** Presets timed for training only, from random init: cnn-ref is the ~20 MFLOP/image CNN of the engine issue. */
+  readonly trainPresets?: readonly string[];
   readonly poolSize?: number;
   readonly log?: (line: string) => void;
 }
@@ -80,7 +85,8 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult[]> {
     results.push(r);
     const t = r.timing;
     const spread = t.sampled ? `±${t.rme?.toFixed(1)}%, ${t.samples} samples` : '1 call';
-    log(`${r.task} ${r.model} ${r.impl} batch ${r.batch}: ${r.imagesPerSecond.toPrecision(4)} images/s, ${t.medianMs.toPrecision(4)} ms (${spread}) [${r.ran}]`);
+    const gf = r.gflops === undefined ? '' : `, ${r.gflops.toFixed(2)} GFLOP/s effective`;
+    log(`${r.task} ${r.model} ${r.impl} batch ${r.batch}: ${r.imagesPerSecond.toPrecision(4)} images/s${gf}, ${t.medianMs.toPrecision(4)} ms (${spread}) [${r.ran}]`);
   };
 
   for (const name of opts.models) {
@@ -100,11 +106,16 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult[]> {
       for (const batch of opts.inferBatches) push(await tfInference(name, model, backend, ran, batch, weights, engineLogits.get(batch), opts));
     }
   }
+  for (const name of opts.trainPresets ?? []) {
+    const preset = loadPreset(name);
+    const model = buildModel(preset.model, preset.train.seed);
+    for (const mode of opts.modes) push(await trainStep(name, model, mode, opts.trainBatch ?? preset.train.batchSize, 'random init', opts));
+  }
   return results;
 }
 
 /** A training step's images/s, and where its time goes (be.profile). The parameters are copied: the model is left as it was. */
-async function trainStep(name: ModelName, source: Model, mode: Mode, batch: number, weights: string, opts: E2eOptions): Promise<E2eResult> {
+async function trainStep(name: string, source: Model, mode: Mode, batch: number, weights: string, opts: E2eOptions): Promise<E2eResult> {
   const model = buildModel(source.config, 0);
   for (const [k, p] of model.params) p.data.set(source.params.get(k)!.data);
   const params = [...model.params.values()];
@@ -137,7 +148,8 @@ async function trainStep(name: ModelName, source: Model, mode: Mode, batch: numb
     const kernels = [...be.profile.entries()].map(([k, v]) => ({ name: k, msPerStep: v.ms / steps, share: v.ms / steps / stepMs })).sort((a, b) => b.msPerStep - a.msPerStep);
     const kernelMs = kernels.reduce((s, k) => s + k.msPerStep, 0);
     const breakdown = [...kernels, { name: '(host: tape, optimizer, copies)', msPerStep: stepMs - kernelMs, share: 1 - kernelMs / stepMs }];
-    return { task: 'train', model: name, impl: mode, batch, weights, ran, timing, imagesPerSecond: (batch * 1000) / timing.medianMs, breakdown };
+    const imagesPerSecond = (batch * 1000) / timing.medianMs;
+    return { task: 'train', model: name, impl: mode, batch, weights, ran, timing, imagesPerSecond, gflops: (3 * model.flopsPerImage * imagesPerSecond) / 1e9, breakdown };
   } finally {
     be.destroy();
   }

@@ -122,7 +122,8 @@ export function e2eTable(e2e: readonly E2eResult[]): string {
     const cells = impls.map((i) => {
       const r = m.get(i);
       if (!r) return '—';
-      return `${r.note?.startsWith('WRONG') ? '✗² ' : ''}**${formatRate(r.imagesPerSecond)}** (${formatMs(r.timing.medianMs)} ${spread(r.timing)})`;
+      const gf = r.gflops === undefined ? '' : `, ${r.gflops.toFixed(2)} GFLOP/s`;
+      return `${r.note?.startsWith('WRONG') ? '✗² ' : ''}**${formatRate(r.imagesPerSecond)}** (${formatMs(r.timing.medianMs)} ${spread(r.timing)}${gf})`;
     });
     lines.push(`| ${key} | ${cells.join(' | ')} |`);
   }

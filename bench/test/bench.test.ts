@@ -4,6 +4,7 @@
 import type { KernelSpec } from '@digitlab/tensor';
 import { describe, expect, it } from 'vitest';
 import { kernelCases, type KernelCase } from '../src/cases.js';
+import { buildModel, loadPreset } from '@digitlab/models';
 import { runEndToEnd } from '../src/e2e.js';
 import { TINY } from '../src/measure.js';
 import { e2eChart, kernelChart, markdown, type BenchResults } from '../src/report.js';
@@ -65,6 +66,7 @@ describe('end to end', () => {
     const e2e = await runEndToEnd({
       models: ['cnn', 'vit'],
       presets: { cnn: 'tiny-cnn', vit: 'tiny-vit' },
+      trainPresets: ['tiny-cnn'],
       modes: ['webasm'],
       tfBackends: ['cpu'],
       inferBatches: [1, 4],
@@ -73,7 +75,7 @@ describe('end to end', () => {
       ...opts,
       log: (l) => lines.push(l),
     });
-    expect(e2e).toHaveLength(2 * (1 + 2 + 2));
+    expect(e2e).toHaveLength(2 * (1 + 2 + 2) + 1);
     for (const r of e2e) {
       expect(r.imagesPerSecond).toBeGreaterThan(0);
       expect(r.note).toBeUndefined();
@@ -81,6 +83,11 @@ describe('end to end', () => {
     }
     const train = e2e.find((r) => r.task === 'train')!;
     expect(train.breakdown!.reduce((s, k) => s + k.share, 0)).toBeCloseTo(1, 6);
+    // a training-only preset gets its row, with the effective GFLOP/s of forward + both gradients
+    const extra = e2e[e2e.length - 1];
+    expect(extra).toMatchObject({ task: 'train', model: 'tiny-cnn', impl: 'webasm' });
+    const flops = buildModel(loadPreset('tiny-cnn').model, 0).flopsPerImage;
+    expect(extra.gflops).toBeCloseTo((3 * flops * extra.imagesPerSecond) / 1e9, 9);
     const res: BenchResults = { info: info(), kernels: [], e2e };
     expect(markdown(res)).toContain('### Where a training step');
     expect(e2eChart(e2e, 'test')).toContain('</svg>');
