@@ -1,0 +1,153 @@
+// The kernel benchmark's browser leg: every kernel case of the Node bench (bench/src/cases.ts, at
+// the shipped models' shapes) in headless Chromium on gpu.js's webgl2, webgpu and webasm modes,
+// each validated against the float64 reference before it is timed. Writes
+// bench/results/<name>.json and <name>.md and prints the Markdown.
+//
+//   pnpm bench:browser                                   webgl2, webgpu, webasm; every case (~6 minutes)
+//   pnpm bench:browser --modes webgl2,cpu --only 'softmax|dense1'
+//   pnpm bench:browser --tiny                            the tiny presets at batch 4 (seconds)
+//
+// Run it on an idle machine (or under `nice -n 19` beside other work: Chromium's processes are
+// brought to the same niceness, see chromium.ts).
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg, release, type } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { presetShapes } from '../src/shapes.js';
+import { FULL, QUICK } from '../src/timing.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
+import { runBrowserSuite } from './driver.js';
+import { BROWSER_MODES, DEFAULT_MODES, type BrowserMode } from './protocol.js';
+import { browserMarkdown, type BrowserResults } from './report.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..', '..');
+
+const { values: args } = parseArgs({
+  options: {
+    modes: { type: 'string' },
+    only: { type: 'string' },
+    tiny: { type: 'boolean', default: false },
+    full: { type: 'boolean', default: false },
+    'first-call-timeout': { type: 'string', default: '30' },
+    out: { type: 'string', default: join(HERE, '..', 'results') },
+    name: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+const HELP = `pnpm bench:browser [--modes webgl2,webgpu,webasm,cpu] [--only <regex>] [--tiny] [--full]
+                   [--first-call-timeout <seconds, default 30>] [--out <dir>] [--name <run, default browser>]`;
+
+function version(from: string, pkg: string): string {
+  try {
+    return (createRequire(join(ROOT, from, 'package.json'))(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
+function commit(): string {
+  try {
+    const sha = execSync('git rev-parse --short HEAD', { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execSync('git status --porcelain -- packages bench', { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return dirty ? `${sha}+changes` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function chromiumVersion(): string {
+  try {
+    // Debian's /usr/bin/chromium is a shell wrapper that prints a harmless shell warning on stderr
+    return execSync(`${CHROMIUM} --version`, { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The Node run's webasm medians by case id, when the committed quick run is there. */
+function nodeWebasm(): Record<string, number> | undefined {
+  const path = join(HERE, '..', 'results', 'quick.json');
+  if (!existsSync(path)) return undefined;
+  const quick = JSON.parse(readFileSync(path, 'utf8')) as { kernels?: Array<{ id: string; impl: string; timing: { medianMs: number } | null }> };
+  const out: Record<string, number> = {};
+  for (const k of quick.kernels ?? []) if (k.impl === 'webasm' && k.timing) out[k.id] = k.timing.medianMs;
+  return Object.keys(out).length ? out : undefined;
+}
+
+async function main(): Promise<void> {
+  if (args.help) {
+    console.log(HELP);
+    return;
+  }
+  const modes = (args.modes ? args.modes.split(',') : [...DEFAULT_MODES]) as BrowserMode[];
+  const unknown = modes.filter((m) => !BROWSER_MODES.includes(m));
+  if (unknown.length) throw new Error(`unknown mode(s) ${unknown.join(', ')}; the browser leg runs ${BROWSER_MODES.join(', ')}`);
+  const started = performance.now();
+  const loadStart = loadavg()[0];
+  const log = (line: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+  if (loadStart > cpus().length / 2) log(`load ${loadStart.toFixed(2)} on ${cpus().length} cores: the machine is busy, figures will be low and noisy`);
+
+  const shapes = args.tiny ? presetShapes('tiny-cnn', 'tiny-vit', 4) : presetShapes();
+  const measure = args.full ? FULL : QUICK;
+  // as in the Node run: a call slower than this is timed once, not sampled
+  const slowCallMs = args.full ? 20_000 : 1_500;
+  const limits = {
+    // SwiftShader compiles some of our shaders for minutes (bench/README.md): past this a case is a timeout
+    firstCallTimeoutMs: Number(args['first-call-timeout']) * 1000,
+    timingTimeoutMs: 120_000,
+    referenceTimeoutMs: 300_000,
+  };
+  const suite = await runBrowserSuite({
+    shapes,
+    modes,
+    only: args.only ? new RegExp(args.only) : undefined,
+    measure,
+    slowCallMs,
+    ...limits,
+    log,
+  });
+  const run = args.name ?? (args.tiny ? 'browser-tiny' : 'browser');
+  const cpu = cpus()[0];
+  const results: BrowserResults = {
+    info: {
+      run,
+      date: new Date().toISOString(),
+      commit: commit(),
+      machine: { cpu: cpu?.model.trim() ?? 'unknown', cores: cpus().length, os: `${type()} ${release()}`, node: process.versions.node },
+      load: { start: loadStart, end: loadavg()[0] },
+      chromium: chromiumVersion(),
+      flags: CHROMIUM_FLAGS,
+      page: suite.page,
+      versions: { 'gpu.js': version('packages/tensor', 'gpu.js'), 'playwright-core': version('bench', 'playwright-core'), esbuild: version('bench', 'esbuild') },
+      shapes: args.tiny ? 'tiny-cnn / tiny-vit presets, batch 4' : 'cnn / vit presets, batch 128 (as the Node bench)',
+      modes,
+      measure,
+      slowCallMs,
+      limits,
+      bundleBytes: suite.bundleBytes,
+      seconds: (performance.now() - started) / 1000,
+    },
+    probes: suite.probes,
+    kernels: suite.kernels,
+    ...(args.tiny ? {} : { nodeWebasm: nodeWebasm() }),
+  };
+  mkdirSync(args.out, { recursive: true });
+  const md = browserMarkdown(results);
+  writeFileSync(join(args.out, `${run}.json`), `${JSON.stringify(results, null, 1)}\n`);
+  writeFileSync(join(args.out, `${run}.md`), md);
+  console.log(`\n${md}`);
+  log(`wrote ${join(args.out, run)}.{json,md}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(`\nbench:browser failed: ${(e as Error)?.stack ?? String(e)}`);
+    process.exit(1);
+  },
+);
