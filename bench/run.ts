@@ -9,9 +9,7 @@
 //   pnpm bench --render bench/results/quick.json     re-renders the Markdown and SVGs of a run
 //
 // Run it on an idle machine (or under `nice -n 19` beside other work, knowing the figures suffer).
-import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +23,7 @@ import { e2eChart, kernelChart, markdown, type BenchResults } from './src/report
 import { presetShapes } from './src/shapes.js';
 import { runKernelSuite, ValidationError, type Impl, type KernelResult } from './src/suite.js';
 import type { TfBackend } from './src/tfjs.js';
+import { commit, version } from './src/provenance.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -63,23 +62,6 @@ const measureOpts = full ? FULL : QUICK;
 // a call slower than this is timed once, not sampled (TF.js cpu's filter gradient takes a minute a call)
 const slowCallMs = full ? 20_000 : 1_500;
 
-function version(from: string, pkg: string): string {
-  try {
-    return (createRequire(join(ROOT, from, 'package.json'))(`${pkg}/package.json`) as { version: string }).version;
-  } catch {
-    return '?';
-  }
-}
-
-function commit(): string {
-  try {
-    const sha = execSync('git rev-parse --short HEAD', { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execSync('git status --porcelain -- packages bench', { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    return dirty ? `${sha}+changes` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** Writes a run's JSON, Markdown and charts into dir; returns the Markdown. */
 function writeReports(results: BenchResults, dir: string): string {
@@ -135,14 +117,14 @@ async function main(): Promise<void> {
     info: {
       run,
       date: new Date().toISOString(),
-      commit: commit(),
+      commit: commit(ROOT),
       machine: { cpu: cpu?.model.trim() ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), os: `${type()} ${release()}`, node: process.versions.node },
       load: { start: loadStart, end: loadavg()[0] },
       versions: {
-        'gpu.js': version('packages/tensor', 'gpu.js'),
-        '@tensorflow/tfjs': version('bench', '@tensorflow/tfjs'),
-        '@tensorflow/tfjs-backend-wasm': version('bench', '@tensorflow/tfjs-backend-wasm'),
-        benchmark: version('bench', 'benchmark'),
+        'gpu.js': version(ROOT, 'packages/tensor', 'gpu.js'),
+        '@tensorflow/tfjs': version(ROOT, 'bench', '@tensorflow/tfjs'),
+        '@tensorflow/tfjs-backend-wasm': version(ROOT, 'bench', '@tensorflow/tfjs-backend-wasm'),
+        benchmark: version(ROOT, 'bench', 'benchmark'),
       },
       options: { impls, poolSize, measure: measureOpts, slowCallMs, only: args.only ?? null },
       seconds: (performance.now() - started) / 1000,

@@ -11,7 +11,6 @@
 // brought to the same niceness, see chromium.ts).
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus, loadavg, release, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +21,7 @@ import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
 import { runBrowserSuite } from './driver.js';
 import { BROWSER_MODES, DEFAULT_MODES, type BrowserMode } from './protocol.js';
 import { browserMarkdown, type BrowserResults } from './report.js';
+import { commit, version } from '../src/provenance.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
@@ -42,23 +42,6 @@ const { values: args } = parseArgs({
 const HELP = `pnpm bench:browser [--modes webgl2,webgpu,webasm,cpu] [--only <regex>] [--tiny] [--full]
                    [--first-call-timeout <seconds, default 30>] [--out <dir>] [--name <run, default browser>]`;
 
-function version(from: string, pkg: string): string {
-  try {
-    return (createRequire(join(ROOT, from, 'package.json'))(`${pkg}/package.json`) as { version: string }).version;
-  } catch {
-    return '?';
-  }
-}
-
-function commit(): string {
-  try {
-    const sha = execSync('git rev-parse --short HEAD', { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execSync('git status --porcelain -- packages bench', { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    return dirty ? `${sha}+changes` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
 
 function chromiumVersion(): string {
   try {
@@ -117,13 +100,13 @@ async function main(): Promise<void> {
     info: {
       run,
       date: new Date().toISOString(),
-      commit: commit(),
+      commit: commit(ROOT),
       machine: { cpu: cpu?.model.trim() ?? 'unknown', cores: cpus().length, os: `${type()} ${release()}`, node: process.versions.node },
       load: { start: loadStart, end: loadavg()[0] },
       chromium: chromiumVersion(),
       flags: CHROMIUM_FLAGS,
       page: suite.page,
-      versions: { 'gpu.js': version('packages/tensor', 'gpu.js'), 'playwright-core': version('bench', 'playwright-core'), esbuild: version('bench', 'esbuild') },
+      versions: { 'gpu.js': version(ROOT, 'packages/tensor', 'gpu.js'), 'playwright-core': version(ROOT, 'bench', 'playwright-core'), esbuild: version(ROOT, 'bench', 'esbuild') },
       shapes: args.tiny ? 'tiny-cnn / tiny-vit presets, batch 4' : 'cnn / vit presets, batch 128 (as the Node bench)',
       modes,
       measure,
