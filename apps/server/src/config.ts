@@ -2,7 +2,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Classifier, ModelName } from '@digitlab/models';
-import { MODES, type ModeChoice } from '@digitlab/tensor';
+import { MODES, type ModeChoice, isModeChoice } from '@digitlab/tensor';
 
 /** The repository root (apps/server/src -> ../../..). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -85,7 +85,7 @@ export interface EnvConfig extends ServerConfig {
 /** Reads PORT, HOST, WEIGHTS_DIR, BACKEND, BODY_LIMIT, MAX_IMAGES, CORS_ORIGIN and LOG_LEVEL. */
 export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
   const backend = env.BACKEND ?? 'async';
-  if (!isMode(backend)) throw new ConfigError(`BACKEND=${backend} is not a gpu.js mode; use auto or one of ${MODES.join(', ')}.`);
+  if (!isModeChoice(backend)) throw new ConfigError(`BACKEND=${backend} is not a gpu.js mode; use auto or one of ${MODES.join(', ')}.`);
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env.HOST ?? '0.0.0.0',
@@ -96,10 +96,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
     corsOrigin: corsFrom(env.CORS_ORIGIN),
     logger: env.LOG_LEVEL ?? 'info',
   };
-}
-
-function isMode(value: string): value is ModeChoice {
-  return value === 'auto' || (MODES as readonly string[]).includes(value);
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
-import { Backend, MODES, type Mode, type ModeChoice, chooseMode, describeChoice } from '@digitlab/tensor';
+import { Backend, MODES, type Mode, type ModeChoice, chooseMode, describeChoice, isModeChoice } from '@digitlab/tensor';
 import type { ModelName } from './card.js';
 import { type Preset, loadPreset } from './config.js';
 import { evaluateModel, summarize } from './evaluate.js';
@@ -18,8 +18,8 @@ function modelName(v: string): ModelName {
   return v;
 }
 function mode(v: string): ModeChoice {
-  if (v !== 'auto' && !(MODES as readonly string[]).includes(v)) throw new InvalidArgumentError(`backend must be auto or one of ${MODES.join(', ')}`);
-  return v as ModeChoice;
+  if (!isModeChoice(v)) throw new InvalidArgumentError(`backend must be auto or one of ${MODES.join(', ')}`);
+  return v;
 }
 /** The concrete mode for a --backend value; `auto` times the modes on a training-sized probe and says what it chose. */
 async function concrete(m: ModeChoice, threads?: number): Promise<Mode> {

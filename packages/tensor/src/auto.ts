@@ -1,5 +1,5 @@
 import gpujs from 'gpu.js';
-import { Backend, EXPECTED_KERNEL, type Mode } from './backend.js';
+import { Backend, EXPECTED_KERNEL, MODES, type Mode } from './backend.js';
 import { gemm } from './ops/gemm.js';
 import { matmulRef } from './ops/matmul.ref.js';
 import { Rng } from './random.js';
@@ -8,6 +8,11 @@ const { GPU } = gpujs;
 
 /** A mode, or `auto`: try the modes this machine offers and keep the fastest correct one. */
 export type ModeChoice = Mode | 'auto';
+
+/** True for `auto` and every gpu.js mode name (for parsing flags and environment variables). */
+export function isModeChoice(value: string): value is ModeChoice {
+  return value === 'auto' || (MODES as readonly string[]).includes(value);
+}
 
 /** How one candidate mode did on the probe. */
 export interface ModeTrial {

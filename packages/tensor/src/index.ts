@@ -21,4 +21,4 @@ export { prependToken } from './ops/prepend-token.js';
 export { addPositional } from './ops/add-positional.js';
 export { add } from './ops/add.js';
 export { selectToken } from './ops/select-token.js';
-export { chooseMode, candidateModes, createBackend, describeChoice, type ModeChoice, type ModeTrial, type AutoChoice, type ChooseOptions } from './auto.js';
+export { chooseMode, candidateModes, isModeChoice, createBackend, describeChoice, type ModeChoice, type ModeTrial, type AutoChoice, type ChooseOptions } from './auto.js';
