@@ -3,7 +3,7 @@ import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import type { ConvGeometry } from './conv2d.ref.js';
 import { ROWS, unpackRows } from './gemm.js';
-import { idiv, imod } from './kernel-math.js';
+import { idiv, imod, roundUp4 } from './kernel-math.js';
 
 /** Stride and zero padding of a convolution. */
 export interface Conv2dOptions {
@@ -78,7 +78,7 @@ function forwardSpec(g: ConvGeometry): KernelSpec {
   }
   return [s0, s1, s2, s3];
 }`;
-  return { name: 'conv2d_forward', source: src, output: [OH * OW, Math.ceil(OC / ROWS), g.B], components: ROWS };
+  return { name: 'conv2d_forward', source: src, output: [roundUp4(OH * OW), Math.ceil(OC / ROWS), g.B], components: ROWS };
 }
 
 /**
@@ -119,7 +119,7 @@ function forwardSpecUnpadded(g: ConvGeometry): KernelSpec {
   ${body.join('\n  ')}
   return [s0, s1, s2, s3];
 }`;
-  return { name: 'conv2d_forward', source: src, output: [OW, OH, g.B * OB], components: ROWS };
+  return { name: 'conv2d_forward', source: src, output: [roundUp4(OW), OH, g.B * OB], components: ROWS };
 }
 
 /*
@@ -168,7 +168,7 @@ function backwardInputSpec(g: ConvGeometry): KernelSpec {
   }
   return [s0, s1, s2, s3];
 }`;
-  return { name: 'conv2d_backward_input', source: src, output: [H * W, Math.ceil(C / ROWS), g.B], components: ROWS };
+  return { name: 'conv2d_backward_input', source: src, output: [roundUp4(H * W), Math.ceil(C / ROWS), g.B], components: ROWS };
 }
 
 /** Batch chunks for the weight gradient: enough output cells for webasm's threads (>= 4096 per worker). */
@@ -244,7 +244,7 @@ function backwardWeightSpec(g: ConvGeometry, chunks: number): KernelSpec {
   }
   return [s0, s1, s2, s3];
 }`;
-  return { name: 'conv2d_backward_weight', source: src, output: [C * KK, Math.ceil(OC / ROWS), chunks], components: ROWS };
+  return { name: 'conv2d_backward_weight', source: src, output: [roundUp4(C * KK), Math.ceil(OC / ROWS), chunks], components: ROWS };
 }
 
 /** Output positions × images the unrolled weight-gradient kernel sums per thread (the source's length). */
@@ -312,10 +312,14 @@ function backwardBiasSpec(g: ConvGeometry): KernelSpec {
 
 /** conv2d forward on the backend: x [B,C,H,W], w [OC,C,KH,KW], bias [OC] → [B,OC,OH,OW]. */
 export async function conv2dForward(be: Backend, x: Float32Array, w: Float32Array, bias: Float32Array, g: ConvGeometry): Promise<Float32Array> {
-  const spec = g.pad === 0 && g.OC % ROWS === 0 && g.C * g.KH * g.KW <= UNROLL_TAPS ? forwardSpecUnpadded(g) : forwardSpec(g);
-  const raw = await be.run(spec, [x, w, bias]);
-  // rows-per-thread interleave → [B][OC][OH·OW]
-  return unpackRows(raw, g.B, g.OC, g.OH * g.OW);
+  const N = g.OH * g.OW;
+  // rows-per-thread interleave, x axis padded to a multiple of 4 → [B][OC][OH·OW]
+  if (g.pad === 0 && g.OC % ROWS === 0 && g.C * g.KH * g.KW <= UNROLL_TAPS) {
+    const raw = await be.run(forwardSpecUnpadded(g), [x, w, bias]);
+    return unpackRows(raw, g.B, g.OC, N, 1, { rows: g.OH, pitch: roundUp4(g.OW) });
+  }
+  const raw = await be.run(forwardSpec(g), [x, w, bias]);
+  return unpackRows(raw, g.B, g.OC, N, 1, { rows: 1, pitch: roundUp4(N) });
 }
 
 /**
@@ -346,7 +350,7 @@ export async function conv2dBackwardInput(be: Backend, dy: Float32Array, w: Floa
     return conv2dForward(be, padded, flipped, new Float32Array(C), gt);
   }
   const raw = await be.run(backwardInputSpec(g), [dy, w]);
-  return unpackRows(raw, g.B, g.C, g.H * g.W);
+  return unpackRows(raw, g.B, g.C, g.H * g.W, 1, { rows: 1, pitch: roundUp4(g.H * g.W) });
 }
 
 /** Gradient of the weight, [OC, C, KH, KW]. */
@@ -370,7 +374,7 @@ export async function conv2dBackwardWeight(be: Backend, dy: Float32Array, x: Flo
   }
   const chunks = weightChunks(g);
   const raw = await be.run(backwardWeightSpec(g, chunks), [dy, x]);
-  const parts = unpackRows(raw, chunks, g.OC, R);
+  const parts = unpackRows(raw, chunks, g.OC, R, 1, { rows: 1, pitch: roundUp4(R) });
   for (let z = 0; z < chunks; z++) {
     const off = z * g.OC * R;
     for (let i = 0; i < dw.length; i++) dw[i] += parts[off + i];

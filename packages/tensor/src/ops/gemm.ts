@@ -83,22 +83,37 @@ export async function gemm(be: Backend, A: Float32Array, B: Float32Array, s: Gem
   return unpackRows(raw, s.batch, s.M, s.N, chunks);
 }
 
+/** How a rows-per-thread kernel's cells lie: `rows` rows of `pitch` cells, of which the first N/rows are kept. */
+export interface CellGrid {
+  readonly rows: number;
+  readonly pitch: number;
+}
+
 /**
  * Undoes the [z][m/4][n][4] interleave of a rows-per-thread kernel into [batch][m][n],
- * summing the `parts` partial results (reduction chunks) of each batch entry.
+ * summing the `parts` partial results (reduction chunks) of each batch entry. `grid` describes
+ * an x axis padded to a multiple of 4 (gpu.js's webasm runs a row's last width % 4 cells
+ * through its scalar path, one call per row): the n cells are `grid.rows` rows, each stored
+ * `grid.pitch` wide, and the padding cells are dropped.
  */
-export function unpackRows(raw: Float32Array, batch: number, M: number, N: number, parts = 1): Float32Array {
+export function unpackRows(raw: Float32Array, batch: number, M: number, N: number, parts = 1, grid: CellGrid = { rows: 1, pitch: N }): Float32Array {
   const MB = Math.ceil(M / ROWS);
+  const { rows, pitch } = grid;
+  const keep = N / rows;
   const out = new Float32Array(batch * M * N);
   for (let z = 0; z < batch; z++) {
     for (let p = 0; p < parts; p++) {
       for (let mb = 0; mb < MB; mb++) {
-        const src = (((z * parts + p) * MB + mb) * N) * ROWS;
-        const rows = Math.min(ROWS, M - mb * ROWS);
-        for (let j = 0; j < rows; j++) {
+        const block = ((z * parts + p) * MB + mb) * rows * pitch;
+        const ms = Math.min(ROWS, M - mb * ROWS);
+        for (let j = 0; j < ms; j++) {
           const dst = (z * M + mb * ROWS + j) * N;
-          if (p === 0) for (let n = 0; n < N; n++) out[dst + n] = raw[src + n * ROWS + j];
-          else for (let n = 0; n < N; n++) out[dst + n] += raw[src + n * ROWS + j];
+          for (let r = 0; r < rows; r++) {
+            const src = (block + r * pitch) * ROWS + j;
+            const d = dst + r * keep;
+            if (p === 0) for (let n = 0; n < keep; n++) out[d + n] = raw[src + n * ROWS];
+            else for (let n = 0; n < keep; n++) out[d + n] += raw[src + n * ROWS];
+          }
         }
       }
     }
