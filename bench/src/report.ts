@@ -5,7 +5,7 @@
  */
 import type { E2eResult } from './e2e.js';
 import type { Timing } from './measure.js';
-import type { Impl, KernelResult } from './suite.js';
+import { ENGINE_FAILURES, type EngineFailure, type Impl, type KernelResult } from './suite.js';
 
 /** The machine and software a run came from. */
 export interface RunInfo {
@@ -18,6 +18,8 @@ export interface RunInfo {
   readonly versions: Readonly<Record<string, string>>;
   readonly options: Readonly<Record<string, unknown>>;
   readonly seconds: number;
+  /** How the run was made where it departs from the usual (e.g. headlessgl in child processes). */
+  readonly notes?: readonly string[];
 }
 
 /** Everything a run writes. */
@@ -65,9 +67,17 @@ function byCase(kernels: readonly KernelResult[]): Map<string, Map<Impl, KernelR
   return m;
 }
 
+const FAILURE_MARK: Readonly<Record<EngineFailure, string>> = { error: '**error**³', fallback: '**fell back**³', wrong: '**✗ wrong**³', timeout: '**timeout**³' };
+
+function isFailure(r: KernelResult): r is KernelResult & { status: EngineFailure } {
+  return (ENGINE_FAILURES as readonly string[]).includes(r.status);
+}
+
 function cell(r: KernelResult | undefined): string {
   if (!r) return '—';
   if (r.status === 'unsupported') return 'n/a¹';
+  // a failed case was never timed: its mark and nothing else
+  if (isFailure(r)) return FAILURE_MARK[r.status];
   const t = r.timing!;
   const gf = r.gflops !== null ? ` · ${r.gflops.toPrecision(3)} GF/s` : '';
   return `${r.status === 'mismatch' ? '✗² ' : ''}${formatMs(t.medianMs)} ${spread(t)}${gf}`;
@@ -153,7 +163,8 @@ export function breakdownTable(e2e: readonly E2eResult[], top = 6): string {
 /** What ran under each column (kernel class / TF.js backend), from the rows themselves. */
 function ranLegend(kernels: readonly KernelResult[], e2e: readonly E2eResult[]): string {
   const ran = new Map<string, Set<string>>();
-  for (const r of [...kernels, ...e2e]) {
+  // a failed case's classes are in its failure note, not among what the mode ran
+  for (const r of [...kernels.filter((k) => !isFailure(k)), ...e2e]) {
     if (!ran.has(r.impl)) ran.set(r.impl, new Set());
     ran.get(r.impl)!.add(r.ran + (r.impl === 'async' && 'note' in r && r.note ? ` (${r.note})` : ''));
   }
@@ -172,6 +183,7 @@ export function markdown(res: BenchResults): string {
     `${info.date}, commit \`${info.commit}\`, ${info.seconds.toFixed(0)} s. Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}. ` +
       `Load average ${info.load.start.toFixed(2)} at the start, ${info.load.end.toFixed(2)} at the end${info.load.start > m.cores / 2 ? ' (**the machine was busy: other work shares the cores, so every figure is low and noisy**)' : ''}.`,
     `Versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    ...(info.notes ?? []),
     '',
     ...(res.kernels.length ? kernelSection(res, unsupported, wrong) : []),
     ...(res.e2e.length ? e2eSection(res) : []),
@@ -194,6 +206,28 @@ function kernelSection(res: BenchResults, unsupported: readonly string[], wrong:
     ...refNotes(res.kernels),
     ...(unsupported.length ? [`¹ not available: ${unsupported.join('; ')}.`, ''] : []),
     ...(wrong.length ? [`² output differs from the reference (timed anyway, flagged): ${wrong.join('; ')}`, ''] : []),
+    ...failureNotes(res.kernels),
+  ];
+}
+
+/**
+ * The cases an engine mode under test failed (headlessgl), with the reasons, and a count per
+ * mode. None of them was timed, and none counts as that mode's result.
+ */
+export function failureNotes(kernels: readonly KernelResult[]): string[] {
+  const failed = kernels.filter(isFailure);
+  if (!failed.length) return [];
+  const counts = implsOf(failed).map((impl) => {
+    const rows = kernels.filter((k) => k.impl === impl);
+    const n = (s: string): number => rows.filter((k) => k.status === s).length;
+    return `\`${impl}\` ${n('ok')} of ${rows.length} right and timed, ${ENGINE_FAILURES.filter((s) => n(s)).map((s) => `${n(s)} ${s}`).join(', ')}`;
+  });
+  const oneLine = (s: string): string => s.replace(/\s+/g, ' ').replace(/\|/g, '\\|');
+  return [
+    `³ failed on this mode, not timed and not counted (${counts.join('; ')}):`,
+    '',
+    ...failed.map((k) => `- **${k.id}** on **${k.impl}**: ${k.status}${k.note ? `: ${oneLine(k.note)}` : ''}${k.firstCallMs != null ? ` (first call ${formatMs(k.firstCallMs)})` : ''}`),
+    '',
   ];
 }
 

@@ -2,13 +2,18 @@
  * The kernel suite: for every case, the float64 reference first (its outputs are the expected
  * values), then each implementation in turn: compile (first call), check its outputs against the
  * reference and which gpu.js kernel class ran, one more warm-up call, then benchmark.js.
- * A wrong output or a silent gpu.js fallback throws ValidationError and stops the run.
+ * On the machine's main modes (cpu, webasm, async) a wrong output or a silent gpu.js fallback
+ * throws ValidationError and stops the run. On a mode that is itself under test (headlessgl:
+ * `reportFailures`) a case that does not compile, falls back, validates wrong or runs past its
+ * time limit becomes a failure row with the reason instead: never timed, never a result.
  */
 import { Backend, type Mode } from '@digitlab/tensor';
-import type { KernelCase, Outputs, RefOutputs } from './cases.js';
+import type { Inputs, KernelCase, Outputs, RefOutputs } from './cases.js';
 import { measureOrOnce, singleCall, timeOnce, type MeasureOptions, type Timing } from './measure.js';
 import { tf, unsupportedKernel, useTfBackend, type TfBackend } from './tfjs.js';
 import { checkExecuted, relativeError, validate, ValidationError } from './validate.js';
+import { failureReason } from '../../packages/tensor/src/testing/check-op.ts';
+import { runIsolated, type IsolateOptions } from './isolate.js';
 
 // re-exported for run.ts, e2e.ts and the tests, which import the suite's checks from here
 export { checkExecuted, relativeError, validate, ValidationError };
@@ -18,6 +23,17 @@ export type Impl = 'reference' | 'cpu' | 'webasm' | 'async' | 'headlessgl' | 'tf
 export const ENGINE_IMPLS: readonly Impl[] = ['cpu', 'webasm', 'async', 'headlessgl'];
 export const ALL_IMPLS: readonly Impl[] = ['reference', 'cpu', 'webasm', 'async', 'tfjs-cpu', 'tfjs-wasm'];
 
+/**
+ * ok; unsupported (TF.js lacks the kernel on that backend); mismatch (TF.js's output differs
+ * from the reference: timed, but flagged). The engine's main modes never get past ok: they throw.
+ * A `reportFailures` mode's failures, none of them timed: error (compiling or running threw:
+ * a GLSL compile error, a texture over the size limit, a crash), fallback (gpu.js ran a kernel
+ * on another backend), wrong (differs from the reference), timeout (past the time limit).
+ */
+export type KernelStatus = 'ok' | 'unsupported' | 'mismatch' | EngineFailure;
+export type EngineFailure = 'error' | 'fallback' | 'wrong' | 'timeout';
+export const ENGINE_FAILURES: readonly EngineFailure[] = ['error', 'fallback', 'wrong', 'timeout'];
+
 /** One row of the results: a case on one implementation. */
 export interface KernelResult {
   readonly id: string;
@@ -26,11 +42,7 @@ export interface KernelResult {
   readonly pass: string;
   readonly shape: string;
   readonly impl: Impl;
-  /**
-   * ok; unsupported (TF.js lacks the kernel on that backend); mismatch (TF.js's output differs
-   * from the reference: timed, but flagged; the engine never gets here, it throws instead).
-   */
-  readonly status: 'ok' | 'unsupported' | 'mismatch';
+  readonly status: KernelStatus;
   /** What actually executed: the gpu.js kernel class, TF.js backend, or "float64 loops". */
   readonly ran: string;
   readonly note?: string;
@@ -40,6 +52,8 @@ export interface KernelResult {
   readonly timing: Timing | null;
   /** flops / median time. */
   readonly gflops: number | null;
+  /** Engine modes: milliseconds of the first call (compiling the case's kernels, and one run). */
+  readonly firstCallMs?: number | null;
 }
 
 /** How the suite runs. */
@@ -53,7 +67,16 @@ export interface SuiteOptions {
   /** Threads of TF.js's wasm backend where it can use them. */
   readonly tfThreads?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Engine modes whose failures become rows instead of stopping the run (default: headlessgl,
+   * which is WebGL 1 on a software renderer here and fails where the main modes do not).
+   */
+  readonly reportFailures?: readonly Impl[];
+  /** Engine modes that run each case in a child process, under time limits (see isolate.ts). */
+  readonly isolate?: IsolateOptions;
 }
+
+export const DEFAULT_REPORT_FAILURES: readonly Impl[] = ['headlessgl'];
 
 function gflops(flops: number | null, t: Timing | null): number | null {
   return flops !== null && t !== null && t.medianMs > 0 ? flops / (t.medianMs * 1e6) : null;
@@ -143,25 +166,95 @@ export async function runKernelSuite(cases: readonly KernelCase[], opts: SuiteOp
           run.dispose();
         }
       } else {
-        const mode = impl as Mode;
-        const be = new Backend(mode, { poolSize: opts.poolSize });
-        try {
-          const call = await c.engine(be, x);
-          const maxError = validate(c, impl, await call(), expected);
-          checkExecuted(c.id, mode, be.executed);
-          // the first call compiled the kernels; measureOrOnce's own first call is the warm-up
-          const timing = await measureOrOnce(`${c.id} ${impl}`, call, opts.measure, opts.slowCallMs);
-          // once more after timing: a fallback mid-run would show here
-          const ran = checkExecuted(c.id, mode, be.executed);
-          const note = mode === 'async' ? `worker pool of ${opts.poolSize ?? 'all cores'}` : undefined;
-          r = { ...head, impl, status: 'ok', ran, note, maxError, flops: c.flops, timing, gflops: gflops(c.flops, timing) };
-        } finally {
-          be.destroy();
-        }
+        const tolerant = (opts.reportFailures ?? DEFAULT_REPORT_FAILURES).includes(impl);
+        const engineOpts = { measure: opts.measure, slowCallMs: opts.slowCallMs, poolSize: opts.poolSize, tolerant };
+        r = opts.isolate?.impls.includes(impl)
+          ? await runIsolated({ shapes: opts.isolate.shapes, id: c.id, impl, expected, ...engineOpts }, opts.isolate, c)
+          : await runEngineCase(c, impl, x, expected, engineOpts);
       }
       results.push(r);
       log(describe(r));
     }
   }
   return results;
+}
+
+/** How one engine case runs (in this process or in a child). */
+export interface EngineCaseOptions {
+  readonly measure: MeasureOptions;
+  readonly slowCallMs: number;
+  readonly poolSize?: number;
+  /** Failures become rows (status error/fallback/wrong) instead of throwing. */
+  readonly tolerant: boolean;
+}
+
+/** The row of a case that failed on an engine mode: the reason, no timing. */
+export function failureRow(c: Pick<KernelCase, 'id' | 'model' | 'op' | 'pass' | 'shape' | 'flops'>, impl: Impl, status: EngineFailure, note: string, extra: { ran?: string; maxError?: number | null; firstCallMs?: number | null } = {}): KernelResult {
+  return {
+    id: c.id, model: c.model, op: c.op, pass: c.pass, shape: c.shape, impl, status,
+    ran: extra.ran ?? 'nothing timed', note, maxError: extra.maxError ?? null, flops: c.flops, timing: null, gflops: null, firstCallMs: extra.firstCallMs ?? null,
+  };
+}
+
+/**
+ * One case on one engine mode: first call (compiles), the kernel classes that ran, the outputs
+ * against the reference, then timing and the kernel classes once more. `onCompiled` is told when
+ * the first call is over (the child process reports it, so the parent's first-call limit stops).
+ */
+export async function runEngineCase(c: KernelCase, impl: Impl, x: Inputs, expected: RefOutputs, opts: EngineCaseOptions, onCompiled?: (ms: number) => void): Promise<KernelResult> {
+  const mode = impl as Mode;
+  let be: Backend;
+  try {
+    be = new Backend(mode, { poolSize: opts.poolSize });
+  } catch (e) {
+    // gpu.js refuses a mode it cannot run here (headlessgl without gl or a display)
+    if (!opts.tolerant) throw e;
+    return failureRow(c, impl, 'error', failureReason(messageOf(e)), { ran: 'nothing ran' });
+  }
+  const ranNow = (): string => [...be.executed].join(', ') || 'nothing ran';
+  try {
+    let call: () => Promise<Outputs>;
+    let out: Outputs;
+    const t0 = performance.now();
+    try {
+      call = await c.engine(be, x);
+      out = await call();
+    } catch (e) {
+      if (!opts.tolerant) throw e;
+      return failureRow(c, impl, 'error', failureReason(messageOf(e)), { ran: ranNow(), firstCallMs: performance.now() - t0 });
+    }
+    const firstCallMs = performance.now() - t0;
+    onCompiled?.(firstCallMs);
+    let maxError: number;
+    try {
+      // the kernel class first: a fallback is a fallback even where its numbers are right
+      checkExecuted(c.id, mode, be.executed);
+      maxError = validate(c, impl, out, expected);
+    } catch (e) {
+      if (!opts.tolerant || !(e instanceof ValidationError)) throw e;
+      const fellBack = /fell back|no gpu.js kernel ran/.test(e.message);
+      const err = Math.max(...c.outputs.map((n) => relativeError(out[n] ?? [], expected[n] ?? [])));
+      return failureRow(c, impl, fellBack ? 'fallback' : 'wrong', e.message, { ran: ranNow(), maxError: err, firstCallMs });
+    }
+    let timing: Timing;
+    let ran: string;
+    try {
+      // the first call compiled the kernels; measureOrOnce's own first call is the warm-up
+      timing = await measureOrOnce(`${c.id} ${impl}`, call, opts.measure, opts.slowCallMs);
+      // once more after timing: a fallback mid-run would show here
+      ran = checkExecuted(c.id, mode, be.executed);
+    } catch (e) {
+      if (!opts.tolerant) throw e;
+      const fellBack = e instanceof ValidationError;
+      return failureRow(c, impl, fellBack ? 'fallback' : 'error', fellBack ? (e as Error).message : failureReason(messageOf(e)), { ran: ranNow(), maxError, firstCallMs });
+    }
+    const note = mode === 'async' ? `worker pool of ${opts.poolSize ?? 'all cores'}` : undefined;
+    return { id: c.id, model: c.model, op: c.op, pass: c.pass, shape: c.shape, impl, status: 'ok', ran, note, maxError, flops: c.flops, timing, gflops: gflops(c.flops, timing), firstCallMs };
+  } finally {
+    be.destroy();
+  }
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

@@ -1,36 +1,20 @@
 // The benchmark machinery on tiny shapes: every case validates and is timed on the reference,
 // every engine mode and TF.js cpu; a wrong kernel and a gpu.js fallback are caught; end to end
 // and the reports work. Keeps `pnpm bench` from rotting between full runs.
-import type { KernelSpec } from '@digitlab/tensor';
 import { describe, expect, it } from 'vitest';
-import { kernelCases, type KernelCase } from '../src/cases.js';
+import { kernelCases } from '../src/cases.js';
+import { shortReduction } from './fixtures/misbehaving.js';
 import { buildModel, loadPreset } from '@digitlab/models';
 import { runEndToEnd } from '../src/e2e.js';
 import { TINY } from '../src/measure.js';
 import { e2eChart, kernelChart, markdown, type BenchResults } from '../src/report.js';
 import { presetShapes } from '../src/shapes.js';
+import { testInfo } from './fixtures/run-info.js';
 import { checkExecuted, runKernelSuite, ValidationError } from '../src/suite.js';
 
 const shapes = presetShapes('tiny-cnn', 'tiny-vit', 4);
 const cases = kernelCases(shapes);
 const opts = { measure: TINY, slowCallMs: 5000, poolSize: 2 };
-
-/** A matmul whose reduction stops one term short: the kind of bug validation exists for. */
-function shortReduction(c: KernelCase): KernelCase {
-  return {
-    ...c,
-    engine: async (be, x) => {
-      const [M, K] = x.x.shape;
-      const N = x.w.shape[1];
-      const spec: KernelSpec = {
-        name: 'matmul_short',
-        source: `function(A, B) { let s = 0; for (let k = 0; k < ${K - 1}; k++) { s += A[this.thread.y * ${K} + k] * B[k * ${N} + this.thread.x]; } return s; }`,
-        output: [N, M],
-      };
-      return async () => ({ y: await be.run(spec, [x.x.data, x.w.data]) });
-    },
-  };
-}
 
 describe('kernel suite', () => {
   it('validates and times every case on the reference, every engine mode and TF.js cpu', async () => {
@@ -42,7 +26,7 @@ describe('kernel suite', () => {
       if (r.impl === 'webasm' || r.impl === 'async') expect(r.ran).toBe('WebAssemblyKernel');
       if (r.impl === 'cpu') expect(r.ran).toBe('CPUKernel');
     }
-    const md = markdown({ info: info(), kernels: results, e2e: [] });
+    const md = markdown({ info: testInfo(), kernels: results, e2e: [] });
     expect(md).toContain('| cnn/conv0 forward |');
     expect(kernelChart(results, 'test')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
   });
@@ -88,15 +72,8 @@ describe('end to end', () => {
     expect(extra).toMatchObject({ task: 'train', model: 'tiny-cnn', impl: 'webasm' });
     const flops = buildModel(loadPreset('tiny-cnn').model, 0).flopsPerImage;
     expect(extra.gflops).toBeCloseTo((3 * flops * extra.imagesPerSecond) / 1e9, 9);
-    const res: BenchResults = { info: info(), kernels: [], e2e };
+    const res: BenchResults = { info: testInfo(), kernels: [], e2e };
     expect(markdown(res)).toContain('### Where a training step');
     expect(e2eChart(e2e, 'test')).toContain('</svg>');
   });
 });
-
-function info(): BenchResults['info'] {
-  return {
-    run: 'test', date: new Date().toISOString(), commit: 'test', seconds: 0, versions: {}, options: {},
-    machine: { cpu: 'test', cores: 2, memoryGiB: 1, os: 'test', node: process.versions.node }, load: { start: 0, end: 0 },
-  };
-}
