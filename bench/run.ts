@@ -59,8 +59,8 @@ const impls: Impl[] = args.impls
     : ['reference', 'webasm', 'async', ...gl, 'tfjs-wasm'];
 const modes = impls.filter((i): i is Mode & Impl => i === 'cpu' || i === 'webasm' || i === 'async' || i === 'headlessgl');
 // gpu.js's cpu mode runs the gemm at ~0.005 GFLOP/s: end to end it only serves batch 1
-// headlessgl is not run end to end: this process has no display (see below), and both models
-// need kernels that do not compile on it (bench/README.md, "headlessgl under Xvfb")
+// headlessgl is not run end to end: both models need kernels that do not compile on it
+// (bench/README.md, "headlessgl under Xvfb")
 const trainModes = modes.filter((m) => m !== 'cpu' && m !== 'headlessgl');
 const inferOnly = modes.includes('cpu') ? [{ mode: 'cpu' as const, batch: 1 }] : [];
 const tfBackends = impls.filter((i) => i.startsWith('tfjs-')).map((i) => i.slice(5) as TfBackend);
@@ -69,18 +69,15 @@ const measureOpts = full ? FULL : QUICK;
 // a call slower than this is timed once, not sampled (TF.js cpu's filter gradient takes a minute a call)
 const slowCallMs = full ? 20_000 : 1_500;
 
-// gpu.js's mode 'async' takes the first backend that works, and headlessgl comes before webasm:
-// with a display, the engine's `async` would run on HeadlessGLKernel (the kernel-class check
-// stops the run). So this process gets no display, and only the child processes that run
-// headlessgl's cases (isolate.ts, which also puts a time limit on their compiles) get it.
+// headlessgl's cases run in child processes (isolate.ts), which can be killed when a GL compile
+// runs past the first-call limit
 const display = process.env.DISPLAY;
-if (modes.includes('headlessgl')) delete process.env.DISPLAY;
 const isolated: Impl[] = modes.includes('headlessgl') ? ['headlessgl'] : [];
 const firstCallTimeoutMs = Number(args['first-call-timeout']) * 1000;
 const notes: string[] = [];
 if (isolated.length) {
   notes.push(`headlessgl: each case in a child process with the display (${display ?? 'none: run under xvfb-run'}), first call limited to ${firstCallTimeoutMs / 1000} s; its failures are listed, not timed.`);
-  notes.push('headlessgl is not run end to end: this process keeps no display, and a model can only run where every one of its kernels does (see the failures below).');
+  notes.push('headlessgl is not run end to end: a model can only run where every one of its kernels does (see the failures below).');
 }
 
 

@@ -51,7 +51,9 @@ export class Backend {
   constructor(mode: Mode, options: BackendOptions = {}) {
     this.mode = mode;
     this.poolSize = options.poolSize;
-    this.gpu = new GPU({ mode });
+    // gpu.js's own mode 'async' takes the first backend that works (headlessgl before webasm where
+    // gl is built and a display exists); ours is webasm with asyncMode set on every kernel
+    this.gpu = new GPU({ mode: mode === 'async' ? 'webasm' : mode });
   }
 
   /** Runs a kernel (compiling it on first use) and returns its output flattened row-major. */
