@@ -20,4 +20,23 @@ describe('Backend', () => {
       Object.defineProperty(gpujs.HeadlessGLKernel, 'isSupported', own);
     }
   });
+
+  it('drops the parsed source of a webasm kernel after its first call, and the kernel keeps running', async () => {
+    for (const mode of ['webasm', 'async'] as const) {
+      const be = new Backend(mode, { poolSize: 2 });
+      try {
+        const spec = { name: 'axpy', source: 'function(A, B) { return A[this.thread.x] * 3 + B[this.thread.x]; }', output: [8192] };
+        const a = Float32Array.from({ length: 8192 }, (_, i) => i % 5);
+        const b = Float32Array.from({ length: 8192 }, (_, i) => i % 3);
+        await be.run(spec, [a, b]);
+        const inner = (be.kernelFor(spec, [a, b]).run as unknown as { kernel: { functionBuilder: unknown } }).kernel;
+        expect(inner.functionBuilder).toBeNull();
+        const again = await be.run(spec, [b, a]);
+        expect(Array.from(again.subarray(0, 6))).toEqual([0, 4, 8, 3, 7, 6]);
+        expect(be.cachedKernels).toBe(1);
+      } finally {
+        be.destroy();
+      }
+    }
+  });
 });

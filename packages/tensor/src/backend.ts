@@ -73,6 +73,7 @@ export class Backend {
     if (!kernel.checked) {
       kernel.checked = true;
       this.executed.add(this.executedBy(spec, args));
+      if (this.mode === 'webasm' || this.mode === 'async') dropCompilerState(kernel.run);
     }
     const flat = flattenOutput(raw, kernel.cells * kernel.components);
     // the cpu backend may hand back a buffer it reuses; saved activations must survive the next call
@@ -135,6 +136,19 @@ export class Backend {
 function keepFlat(run: IKernelRunShortcut): void {
   const inner = (run as unknown as { kernel?: Record<string, unknown> }).kernel;
   if (inner && typeof inner._shapeOutput === 'function') inner._shapeOutput = (data: Float32Array) => data;
+}
+
+/**
+ * After its first call a webasm kernel runs from its compiled module; the parsed source that
+ * built it (`functionBuilder`: acorn's tree and gpu.js's function nodes) stays referenced and is
+ * ~15 MB of JS heap for an unrolled 576-tap convolution. A training step's ~20 kernels kept
+ * ~160 MB alive, which every major GC (several a step, triggered by the step's ~300 MB of typed
+ * arrays) had to mark. gpu.js rebuilds from it only for a new argument-size signature, which a
+ * cached kernel never sees (the cache key holds the argument sizes).
+ */
+function dropCompilerState(run: IKernelRunShortcut): void {
+  const inner = (run as unknown as { kernel?: Record<string, unknown> }).kernel;
+  if (inner && 'functionBuilder' in inner) inner.functionBuilder = null;
 }
 
 /** The kernel class each mode must run on; anything else means gpu.js fell back. */
