@@ -1,6 +1,6 @@
-import { describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { checkOp } from '../testing/check-op.js';
-import { conv2d, convGeometry } from './conv2d.js';
+import { conv2d, convGeometry, convTuning } from './conv2d.js';
 import { conv2dBackwardRef, conv2dRef } from './conv2d.ref.js';
 
 function convCase(name: string, x: number[], w: number[], stride: number, padding: number) {
@@ -18,14 +18,25 @@ function convCase(name: string, x: number[], w: number[], stride: number, paddin
   });
 }
 
-describe('conv2d', () => {
-  it('valid 3x3, stride 1, output channels not a multiple of 4', () => convCase('conv 3x3 valid', [2, 3, 6, 7], [5, 3, 3, 3], 1, 0));
-  it('same-padded 5x5', () => convCase('conv 5x5 pad 2', [2, 2, 7, 6], [4, 2, 5, 5], 1, 2));
-  it('stride 2 with padding 1', () => convCase('conv 3x3 stride 2 pad 1', [2, 3, 7, 8], [6, 3, 3, 3], 2, 1));
-  it('a single input channel (the first layer on MNIST)', () => convCase('conv 1 channel', [3, 1, 8, 8], [8, 1, 3, 3], 1, 0));
-  it('channels in fours, unpadded, odd widths: the unrolled kernels on x axes padded to 4, a weight-gradient reduction over 1000 split across image chunks', () =>
-    convCase('conv unrolled', [8, 4, 14, 13], [8, 4, 3, 3], 1, 0));
-  it('channels in fours at stride 2, output channels not a power-of-two multiple of 4', () =>
-    convCase('conv unrolled stride 2', [3, 4, 9, 9], [12, 4, 3, 3], 2, 0));
-  it('a reduction longer than 1000 in every gradient', () => convCase('conv long reductions', [4, 8, 18, 18], [4, 8, 3, 3], 1, 1));
-});
+// both kernel choices run in every test, whichever this V8 would pick (see convTuning)
+const TUNINGS = [
+  { name: 'unrolled kernels (V8 >= 12)', unrollTaps: 1024, unrolledWeightGradient: true },
+  { name: 'looped kernels (V8 11)', unrollTaps: 256, unrolledWeightGradient: false },
+];
+
+for (const { name, ...tuning } of TUNINGS) {
+  describe(`conv2d, ${name}`, () => {
+    const saved = { ...convTuning };
+    beforeAll(() => Object.assign(convTuning, tuning));
+    afterAll(() => Object.assign(convTuning, saved));
+    it('valid 3x3, stride 1, output channels not a multiple of 4', () => convCase('conv 3x3 valid', [2, 3, 6, 7], [5, 3, 3, 3], 1, 0));
+    it('same-padded 5x5', () => convCase('conv 5x5 pad 2', [2, 2, 7, 6], [4, 2, 5, 5], 1, 2));
+    it('stride 2 with padding 1', () => convCase('conv 3x3 stride 2 pad 1', [2, 3, 7, 8], [6, 3, 3, 3], 2, 1));
+    it('a single input channel (the first layer on MNIST)', () => convCase('conv 1 channel', [3, 1, 8, 8], [8, 1, 3, 3], 1, 0));
+    it('channels in fours, unpadded, odd widths: the unrolled kernels on x axes padded to 4, a weight-gradient reduction over 1000 split across image chunks', () =>
+      convCase('conv unrolled', [8, 4, 14, 13], [8, 4, 3, 3], 1, 0));
+    it('channels in fours at stride 2, output channels not a power-of-two multiple of 4', () =>
+      convCase('conv unrolled stride 2', [3, 4, 9, 9], [12, 4, 3, 3], 2, 0));
+    it('a reduction longer than 1000 in every gradient', () => convCase('conv long reductions', [4, 8, 18, 18], [4, 8, 3, 3], 1, 1));
+  });
+}

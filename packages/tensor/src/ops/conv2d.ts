@@ -81,12 +81,22 @@ function forwardSpec(g: ConvGeometry): KernelSpec {
   return { name: 'conv2d_forward', source: src, output: [roundUp4(OH * OW), Math.ceil(OC / ROWS), g.B], components: ROWS };
 }
 
+/** V8's major version where the platform tells it (Node); undefined in a browser. */
+const V8_MAJOR = typeof process !== 'undefined' && process.versions?.v8 ? Number(process.versions.v8.split('.')[0]) : undefined;
+
 /**
- * Taps (C·KH·KW) up to which the forward kernel is fully unrolled (past it, the looped kernel).
- * Measured on Node 24, 2 threads, batch 128: the unrolled kernel ran the 288- and 576-tap layers
- * of cnn-ref at 9.5-12.3 GFLOP/s against 7.2-7.9 for the loop; compiling 576 taps takes ~0.5 s.
+ * Which convolution kernels run, by how long a source V8 compiles well. Measured side by side on
+ * cnn-ref's layers (batch 128, 2 threads): V8 13.6 (Node 24) ran the fully unrolled kernels 1.3-1.7x
+ * faster than the looped ones (forward 9.4-12.2 against 7.2-7.9 GFLOP/s, whole layers 1107 -> 758
+ * ms), while V8 11.3 (Node 20) ran them 7% slower in all (the unrolled weight gradient 1.2-1.4x
+ * slower). Browsers (Chromium 156 here) have a newer V8. Exported so that tests run both choices.
  */
-const UNROLL_TAPS = 1024;
+export const convTuning = {
+  /** Taps (C·KH·KW) up to which the forward kernel is fully unrolled (compiling 576 taps takes ~0.5 s). */
+  unrollTaps: V8_MAJOR === undefined || V8_MAJOR >= 12 ? 1024 : 256,
+  /** Whether the weight gradient may use the unrolled kernel (channels in fours, unpadded). */
+  unrolledWeightGradient: V8_MAJOR === undefined || V8_MAJOR >= 12,
+};
 
 /*
  * conv2d_forward, unpadded with OC a multiple of 4 (every layer of our CNNs, and the
@@ -259,7 +269,7 @@ function weightImagesPerThread(g: ConvGeometry): number {
 
 /** Whether the unrolled weight-gradient kernel takes this convolution. */
 function weightUnrolled(g: ConvGeometry): boolean {
-  return g.pad === 0 && g.C % ROWS === 0 && g.OC % ROWS === 0 && g.OH * g.OW <= WEIGHT_UNROLL;
+  return convTuning.unrolledWeightGradient && g.pad === 0 && g.C % ROWS === 0 && g.OC % ROWS === 0 && g.OH * g.OW <= WEIGHT_UNROLL;
 }
 
 /*
@@ -314,7 +324,7 @@ function backwardBiasSpec(g: ConvGeometry): KernelSpec {
 export async function conv2dForward(be: Backend, x: Float32Array, w: Float32Array, bias: Float32Array, g: ConvGeometry): Promise<Float32Array> {
   const N = g.OH * g.OW;
   // rows-per-thread interleave, x axis padded to a multiple of 4 → [B][OC][OH·OW]
-  if (g.pad === 0 && g.OC % ROWS === 0 && g.C * g.KH * g.KW <= UNROLL_TAPS) {
+  if (g.pad === 0 && g.OC % ROWS === 0 && g.C * g.KH * g.KW <= convTuning.unrollTaps) {
     const raw = await be.run(forwardSpecUnpadded(g), [x, w, bias]);
     return unpackRows(raw, g.B, g.OC, N, 1, { rows: g.OH, pitch: roundUp4(g.OW) });
   }
