@@ -20,7 +20,7 @@ function convCase(name: string, x: number[], w: number[], stride: number, paddin
 
 // both kernel choices run in every test, whichever this V8 would pick (see convTuning)
 const TUNINGS = [
-  { name: 'unrolled kernels (V8 >= 12)', unrollTaps: 1024, unrolledWeightGradient: true },
+  { name: 'unrolled kernels (V8 >= 12)', unrollTaps: 2048, unrolledWeightGradient: true },
   { name: 'looped kernels (V8 11)', unrollTaps: 256, unrolledWeightGradient: false },
 ];
 
