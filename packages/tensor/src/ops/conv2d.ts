@@ -113,8 +113,8 @@ function forwardSpecUnpadded(g: ConvGeometry): KernelSpec {
   const { C, H, W, OC, KH, KW, stride: S, OH, OW } = g;
   const KK = KH * KW;
   const OB = OC / ROWS;
-  const b = idiv('this.thread.z', OB);
-  const ob = imod('this.thread.z', OB);
+  const b = idiv('this.thread.z', OB, g.B * OB);
+  const ob = imod('this.thread.z', OB, g.B * OB);
   const lane = S === 1 ? 'this.thread.x' : `this.thread.x * ${S}`;
   const xBase = `${b} * ${C * H * W} + this.thread.y * ${S * W}`;
   const body: string[] = [];
@@ -286,10 +286,10 @@ function weightUnrolled(g: ConvGeometry): boolean {
 function backwardWeightSpecUnrolled(g: ConvGeometry, per: number): KernelSpec {
   const { C, H, W, OC, KH, KW, stride: S, OH, OW } = g;
   const OB = OC / ROWS;
-  const chunk = idiv('this.thread.z', OB);
-  const ob = imod('this.thread.z', OB);
+  const chunk = idiv('this.thread.z', OB, (g.B / per) * OB);
+  const ob = imod('this.thread.z', OB, (g.B / per) * OB);
   // the tap t = ky·KW + kx starts at ky·W + kx in the image
-  const tap = KW === W ? 'this.thread.y' : `this.thread.y + ${idiv('this.thread.y', KW)} * ${W - KW}`;
+  const tap = KW === W ? 'this.thread.y' : `this.thread.y + ${idiv('this.thread.y', KW, KH * KW)} * ${W - KW}`;
   const body: string[] = [];
   for (let bi = 0; bi < per; bi++)
     for (let oy = 0; oy < OH; oy++)

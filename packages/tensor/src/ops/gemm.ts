@@ -46,8 +46,9 @@ export function gemmSpec(s: GemmShape): KernelSpec {
   const { batch, M, N, K, a, b } = s;
   if (M % ROWS !== 0) throw new Error(`gemmSpec: M=${M} must be a multiple of ${ROWS}`);
   const { chunks, len } = gemmChunks(K);
-  const z = chunks === 1 ? 'this.thread.z' : idiv('this.thread.z', chunks);
-  const kc = chunks === 1 ? '0' : imod('this.thread.z', chunks);
+  // thread.z = z·chunks + chunk; with one batch entry it is the chunk alone (no division per load)
+  const z = chunks === 1 ? 'this.thread.z' : batch === 1 ? '0' : idiv('this.thread.z', chunks, batch * chunks);
+  const kc = chunks === 1 ? '0' : batch === 1 ? 'this.thread.z' : imod('this.thread.z', chunks, batch * chunks);
   const aBase = `${z} * ${a[0]} + ${kc} * ${len * a[2]} + this.thread.y * ${ROWS * a[1]}`;
   const bBase = `${z} * ${b[0]} + ${kc} * ${len * b[1]} + this.thread.x * ${b[2]}`;
   const body: string[] = [];

@@ -1,7 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { Backend, EXPECTED_KERNEL } from '../backend.js';
 import { availableModes } from '../testing/check-op.js';
-import { EXP_MAX, EXP_MIN, EXP_TABLE, expCode, idiv, imin, imod } from './kernel-math.js';
+import { EXP_MAX, EXP_MIN, EXP_TABLE, expCode, idiv, imin, imod, magicDivisor } from './kernel-math.js';
+
+describe('magicDivisor', () => {
+  it('divides exactly below its bound and stays inside i32, or declines', () => {
+    for (const n of [3, 5, 7, 9, 17, 25, 100, 641]) {
+      for (const bound of [10, 1000, 70000, 1 << 20]) {
+        const magic = magicDivisor(n, bound);
+        if (!magic) continue;
+        expect((bound - 1) * magic.m).toBeLessThan(2 ** 31);
+        for (let x = 0; x < Math.min(bound, 200000); x++) expect(Math.floor((x * magic.m) / 2 ** magic.s)).toBe(Math.floor(x / n));
+      }
+    }
+    expect(magicDivisor(3, 1024)).not.toBeNull();
+    expect(magicDivisor(641, 1 << 30)).toBeNull();
+  });
+});
 
 describe('kernel-math codegen', () => {
   for (const mode of availableModes()) {
@@ -23,8 +38,9 @@ describe('kernel-math codegen', () => {
     it(`integer index helpers agree with floor/mod/min, shifts and divisions alike (${mode})`, async () => {
       const be = new Backend(mode, { poolSize: 2 });
       try {
-        for (const k of [1, 3, 4, 7, 17]) {
-          const source = `function(X) {\n  return X[${idiv('this.thread.x', k)}] * 10000.0 + X[${imod('this.thread.x', k)}] * 1000.0 + X[${imin('this.thread.x', 100)}];\n}`;
+        for (const [k, bound] of [[1, undefined], [3, undefined], [4, undefined], [7, undefined], [17, undefined], [3, 1024], [17, 1024], [25, 1024]] as const) {
+          // with a bound, the division is a magic multiply and shift
+          const source = `function(X) {\n  return X[${idiv('this.thread.x', k, bound)}] * 10000.0 + X[${imod('this.thread.x', k, bound)}] * 1000.0 + X[${imin('this.thread.x', 100)}];\n}`;
           // every value stays below 2^24, so f32 holds it exactly
           const n = 1024;
           const ids = Float32Array.from({ length: n }, (_, i) => i);

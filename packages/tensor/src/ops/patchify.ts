@@ -14,11 +14,13 @@ import { idiv, imod } from './kernel-math.js';
 /** X [B, C, H, W] -> [B, NP, E]; thread (x = e, y = n, z = b) */
 export function patchifyForwardSpec(B: number, C: number, H: number, W: number, p: number): KernelSpec {
   const PW = W / p;
-  const c = idiv('this.thread.x', p * p);
-  const ky = imod(idiv('this.thread.x', p), p);
-  const kx = imod('this.thread.x', p);
-  const py = idiv('this.thread.y', PW);
-  const px = imod('this.thread.y', PW);
+  const E = C * p * p;
+  const NP = (H / p) * PW;
+  const c = idiv('this.thread.x', p * p, E);
+  const ky = imod(idiv('this.thread.x', p, E), p, E);
+  const kx = imod('this.thread.x', p, E);
+  const py = idiv('this.thread.y', PW, NP);
+  const px = imod('this.thread.y', PW, NP);
   const source = `function(X) {
   return X[((this.thread.z * ${C} + ${c}) * ${H} + ${py} * ${p} + ${ky}) * ${W} + ${px} * ${p} + ${kx}];
 }`;
@@ -28,10 +30,10 @@ export function patchifyForwardSpec(B: number, C: number, H: number, W: number, 
 /** dOut [B, NP, E] -> dX [B, C, H, W]; thread (x = column, y = row, z = b·C + c) */
 export function patchifyBackwardSpec(B: number, C: number, H: number, W: number, p: number): KernelSpec {
   const PW = W / p;
-  const b = idiv('this.thread.z', C);
-  const c = imod('this.thread.z', C);
-  const n = `${idiv('this.thread.y', p)} * ${PW} + ${idiv('this.thread.x', p)}`;
-  const e = `${c} * ${p * p} + ${imod('this.thread.y', p)} * ${p} + ${imod('this.thread.x', p)}`;
+  const b = idiv('this.thread.z', C, B * C);
+  const c = imod('this.thread.z', C, B * C);
+  const n = `${idiv('this.thread.y', p, H)} * ${PW} + ${idiv('this.thread.x', p, W)}`;
+  const e = `${c} * ${p * p} + ${imod('this.thread.y', p, H)} * ${p} + ${imod('this.thread.x', p, W)}`;
   const source = `function(G) {
   return G[(${b} * ${(H / p) * PW} + ${n}) * ${C * p * p} + ${e}];
 }`;
