@@ -2,12 +2,16 @@ import type { Backend, KernelSpec } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 
-/* bias_forward: y[r][n] = x[r][n] + b[n] over R rows of N. */
+/*
+ * bias_forward: y[r][n] = x[r][n] + b[n] over R rows of N. Thread (n, r): the column comes from
+ * the grid rather than from an f32 division per element (measured level on the ViT's [2176, 64]:
+ * ~0.3-0.5 ms a call either way, where copying in and out dominates).
+ */
 function forwardSpec(R: number, N: number): KernelSpec {
   return {
     name: 'bias_forward',
-    source: `function(X, Bs) { const i = this.thread.x; return X[i] + Bs[i - Math.floor(i / ${N}) * ${N}]; }`,
-    output: [R * N],
+    source: `function(X, Bs) { return X[this.thread.y * ${N} + this.thread.x] + Bs[this.thread.x]; }`,
+    output: [N, R],
   };
 }
 
