@@ -87,8 +87,8 @@ const V8_MAJOR = typeof process !== 'undefined' && process.versions?.v8 ? Number
 /**
  * Which convolution kernels run, by how long a source V8 compiles well. Measured side by side on
  * cnn-ref's layers (batch 128, 2 threads): V8 13.6 (Node 24) ran the fully unrolled kernels 1.3-1.7x
- * faster than the looped ones (forward 9.4-12.2 against 7.2-7.9 GFLOP/s, whole layers 1107 -> 758
- * ms), while V8 11.3 (Node 20) ran them 7% slower in all (the unrolled weight gradient 1.2-1.4x
+ * faster than the looped ones (forward 9.4-12.2 against 7.2-7.9 GFLOP/s; all four layers' three
+ * kernels 1104 -> 721 ms, fastest of 5), while V8 11.3 (Node 20) ran them 7% slower in all (the unrolled weight gradient 1.2-1.4x
  * slower). Browsers (Chromium 156 here) have a newer V8. Exported so that tests run both choices.
  */
 export const convTuning = {
@@ -281,7 +281,8 @@ function weightUnrolled(g: ConvGeometry): boolean {
  * images, every output position unrolled, so all indices are i32 expressions of thread ids and
  * literals. Lanes are neighbouring input channels: dy is uniform (one splat feeds a lane-wide
  * multiply-add) and x is gathered. The chunks' partial sums are added on the host.
- * Measured (Node 24, 2 threads, batch 128): 8.6-9.7 GFLOP/s on cnn-ref's layers against 7.3-7.5.
+ * Measured (Node 24, 2 threads, batch 128): 11.5-12.1 GFLOP/s on cnn-ref's layers against 7.3-7.5
+ * for the looped kernel above.
  */
 function backwardWeightSpecUnrolled(g: ConvGeometry, per: number): KernelSpec {
   const { C, H, W, OC, KH, KW, stride: S, OH, OW } = g;
