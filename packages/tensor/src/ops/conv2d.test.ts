@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Backend, type KernelSpec } from '../backend.js';
 import { checkOp } from '../testing/check-op.js';
-import { conv2d, convGeometry, convTuning } from './conv2d.js';
+import { conv2d, conv2dForward, convGeometry, convTuning } from './conv2d.js';
 import { conv2dBackwardRef, conv2dRef } from './conv2d.ref.js';
 
 function convCase(name: string, x: number[], w: number[], stride: number, padding: number) {
@@ -40,3 +41,31 @@ for (const { name, ...tuning } of TUNINGS) {
     it('a reduction longer than 1000 in every gradient', () => convCase('conv long reductions', [4, 8, 18, 18], [4, 8, 3, 3], 1, 1));
   });
 }
+
+describe('conv2d kernel choice', () => {
+  it('runs the long unrolled forward only on the WebAssembly modes (GL and WebGPU shader compilers choke on it)', async () => {
+    const g = convGeometry([2, 32, 6, 6], [4, 32, 3, 3]); // 288 taps: unrolled on webasm where V8 >= 12, looped elsewhere
+    const x = new Float32Array(2 * 32 * 36).fill(0.5);
+    const w = new Float32Array(4 * 32 * 9).fill(0.25);
+    const saved = { ...convTuning };
+    Object.assign(convTuning, { unrollTaps: 2048, unrolledWeightGradient: true });
+    try {
+      for (const [mode, looped] of [['cpu', true], ['webasm', false]] as const) {
+        const be = new Backend(mode);
+        const sources: string[] = [];
+        const run = be.run.bind(be);
+        be.run = (spec: KernelSpec, args) => (sources.push(spec.source), run(spec, args));
+        try {
+          const y = await conv2dForward(be, x, w, new Float32Array(4), g);
+          expect(y[0]).toBeCloseTo(288 * 0.125, 3);
+          expect(sources.length).toBe(1);
+          expect(sources[0].includes('for (let c = 0;'), mode).toBe(looped);
+        } finally {
+          be.destroy();
+        }
+      }
+    } finally {
+      Object.assign(convTuning, saved);
+    }
+  });
+});

@@ -85,11 +85,12 @@ function forwardSpec(g: ConvGeometry): KernelSpec {
 const V8_MAJOR = typeof process !== 'undefined' && process.versions?.v8 ? Number(process.versions.v8.split('.')[0]) : undefined;
 
 /**
- * Which convolution kernels run, by how long a source V8 compiles well. Measured side by side on
- * cnn-ref's layers (batch 128, 2 threads): V8 13.6 (Node 24) ran the fully unrolled kernels 1.3-1.7x
- * faster than the looped ones (forward 9.4-12.2 against 7.2-7.9 GFLOP/s; all four layers' three
- * kernels 1104 -> 721 ms, fastest of 5), while V8 11.3 (Node 20) ran them 7% slower in all (the unrolled weight gradient 1.2-1.4x
- * slower). Browsers (Chromium 156 here) have a newer V8. Exported so that tests run both choices.
+ * Which convolution kernels the WebAssembly modes run, by how long a source V8 compiles well.
+ * Measured side by side on cnn-ref's layers (batch 128, 2 threads): V8 13.6 (Node 24) ran the fully
+ * unrolled kernels 1.3-1.7x faster than the looped ones (forward 9.4-12.2 against 7.2-7.9 GFLOP/s;
+ * all four layers' three kernels 1104 -> 721 ms, fastest of 5), while V8 11.3 (Node 20) ran them 7%
+ * slower in all (the unrolled weight gradient 1.2-1.4x slower). Browsers (Chromium 156 here) have a
+ * newer V8. Exported so that tests run both choices.
  */
 export const convTuning = {
   /**
@@ -100,6 +101,16 @@ export const convTuning = {
   /** Whether the weight gradient may use the unrolled kernel (channels in fours, unpadded). */
   unrolledWeightGradient: V8_MAJOR === undefined || V8_MAJOR >= 12,
 };
+
+/**
+ * The choice for a backend's mode. Only the wasm compiler profits from the long bodies: in
+ * Chromium, the 800-tap unrolled forward did not compile within 30 s on webgl2 or webgpu (both
+ * ran the looped kernel before), and gpu.js's cpu mode, generated JavaScript, slows down on long
+ * unrolled sources. The other modes keep the short limits.
+ */
+function tuningFor(be: Backend): { unrollTaps: number; unrolledWeightGradient: boolean } {
+  return be.mode === 'webasm' || be.mode === 'async' ? convTuning : { unrollTaps: 256, unrolledWeightGradient: false };
+}
 
 /*
  * conv2d_forward, unpadded with OC a multiple of 4 (every layer of our CNNs, and the
@@ -270,9 +281,9 @@ function weightImagesPerThread(g: ConvGeometry): number {
   return best;
 }
 
-/** Whether the unrolled weight-gradient kernel takes this convolution. */
-function weightUnrolled(g: ConvGeometry): boolean {
-  return convTuning.unrolledWeightGradient && g.pad === 0 && g.C % ROWS === 0 && g.OC % ROWS === 0 && g.OH * g.OW <= WEIGHT_UNROLL;
+/** Whether the unrolled weight-gradient kernel takes this convolution on this backend. */
+function weightUnrolled(be: Backend, g: ConvGeometry): boolean {
+  return tuningFor(be).unrolledWeightGradient && g.pad === 0 && g.C % ROWS === 0 && g.OC % ROWS === 0 && g.OH * g.OW <= WEIGHT_UNROLL;
 }
 
 /*
@@ -328,7 +339,7 @@ function backwardBiasSpec(g: ConvGeometry): KernelSpec {
 export async function conv2dForward(be: Backend, x: Float32Array, w: Float32Array, bias: Float32Array, g: ConvGeometry): Promise<Float32Array> {
   const N = g.OH * g.OW;
   // rows-per-thread interleave, x axis padded to a multiple of 4 → [B][OC][OH·OW]
-  if (g.pad === 0 && g.OC % ROWS === 0 && g.C * g.KH * g.KW <= convTuning.unrollTaps) {
+  if (g.pad === 0 && g.OC % ROWS === 0 && g.C * g.KH * g.KW <= tuningFor(be).unrollTaps) {
     const raw = await be.run(forwardSpecUnpadded(g), [x, w, bias]);
     return unpackRows(raw, g.B, g.OC, N, 1, { rows: g.OH, pitch: roundUp4(g.OW) });
   }
@@ -372,7 +383,7 @@ export async function conv2dBackwardWeight(be: Backend, dy: Float32Array, x: Flo
   const KK = g.KH * g.KW;
   const R = g.C * KK;
   const dw = new Float32Array(g.OC * R);
-  if (weightUnrolled(g)) {
+  if (weightUnrolled(be, g)) {
     const per = weightImagesPerThread(g);
     const raw = await be.run(backwardWeightSpecUnrolled(g, per), [dy, x]);
     // raw is [chunk][o-block][tap][c][4] → dw [o][c][tap], summing the chunks
