@@ -198,3 +198,21 @@ function firstLeaf(v: unknown): Float32Array | null {
   while (Array.isArray(cur)) cur = cur[0];
   return cur instanceof Float32Array ? cur : null;
 }
+
+/**
+ * Why a mode failed, in one line, in the words of the headlessgl list in bench/README.md: GLSL
+ * that the shader compiler rejects (the first error only: a shader repeats it line after line),
+ * an output over the texture size limit, a fallback to another backend, a wrong answer. The op
+ * tests (testing/check-op.ts) fail all the same; the benchmark (bench/src/suite.ts) puts it in its
+ * failure rows.
+ */
+export function failureReason(message: string): string {
+  if (/Error compiling (fragment|vertex) shader|Error linking program/.test(message)) {
+    const first = /ERROR: \d+:\d+: (.*)/.exec(message)?.[1]?.trim() ?? message.split('\n')[0];
+    return `compile error (gpu.js's GLSL): ${first}`;
+  }
+  if (/larger than supported size/.test(message)) return `texture size limit: ${message.split('\n')[0]}`;
+  if (/ran as .*, expected|fell back/.test(message)) return `fallback: ${message}`;
+  if (/differs from the (float64 )?reference|no gradient reached/.test(message)) return `wrong answer: ${message}`;
+  return `error: ${message.split('\n')[0]}`;
+}
