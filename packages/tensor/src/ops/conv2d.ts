@@ -306,7 +306,7 @@ function backwardWeightSpecUnrolled(g: ConvGeometry, per: number): KernelSpec {
   for (let bi = 0; bi < per; bi++)
     for (let oy = 0; oy < OH; oy++)
       for (let ox = 0; ox < OW; ox++) {
-        body.push(`xv = X[${chunk} * ${per * C * H * W} + ${tap} + ${bi * C * H * W + oy * S * W + ox * S} + this.thread.x * ${H * W}];`);
+        body.push(`xv = X[${chunk} * ${per * C * H * W} + (${tap}) * ${C} + ${(bi * H * W + oy * S * W + ox * S) * C} + this.thread.x];`);
         for (let j = 0; j < ROWS; j++) body.push(`s${j} += D[${chunk} * ${per * OC * OH * OW} + ${ob} * ${ROWS * OH * OW} + ${bi * OC * OH * OW + j * OH * OW + oy * OW + ox}] * xv;`);
       }
   const src = `function(D, X) {
@@ -378,6 +378,18 @@ export async function conv2dBackwardInput(be: Backend, dy: Float32Array, w: Floa
   return unpackRows(raw, g.B, g.C, g.H * g.W, 1, { rows: 1, pitch: roundUp4(g.H * g.W) });
 }
 
+/** x [B][C][P] as [B][P][C]: the unrolled weight gradient's lanes (neighbouring channels) then read neighbouring floats. */
+function channelsLast(x: Float32Array, B: number, C: number, P: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < B; b++)
+    for (let c = 0; c < C; c++) {
+      const src = (b * C + c) * P;
+      const dst = b * P * C + c;
+      for (let p = 0; p < P; p++) out[dst + p * C] = x[src + p];
+    }
+  return out;
+}
+
 /** Gradient of the weight, [OC, C, KH, KW]. */
 export async function conv2dBackwardWeight(be: Backend, dy: Float32Array, x: Float32Array, g: ConvGeometry): Promise<Float32Array> {
   const KK = g.KH * g.KW;
@@ -385,7 +397,7 @@ export async function conv2dBackwardWeight(be: Backend, dy: Float32Array, x: Flo
   const dw = new Float32Array(g.OC * R);
   if (weightUnrolled(be, g)) {
     const per = weightImagesPerThread(g);
-    const raw = await be.run(backwardWeightSpecUnrolled(g, per), [dy, x]);
+    const raw = await be.run(backwardWeightSpecUnrolled(g, per), [dy, channelsLast(x, g.B, g.C, g.H * g.W)]);
     // raw is [chunk][o-block][tap][c][4] → dw [o][c][tap], summing the chunks
     const OB = g.OC / ROWS;
     for (let z = 0; z < g.B / per; z++)

@@ -50,7 +50,9 @@ export function gemmSpec(s: GemmShape): KernelSpec {
   const z = chunks === 1 ? 'this.thread.z' : batch === 1 ? '0' : idiv('this.thread.z', chunks, batch * chunks);
   const kc = chunks === 1 ? '0' : batch === 1 ? 'this.thread.z' : imod('this.thread.z', chunks, batch * chunks);
   const aBase = `${z} * ${a[0]} + ${kc} * ${len * a[2]} + this.thread.y * ${ROWS * a[1]}`;
-  const bBase = `${z} * ${b[0]} + ${kc} * ${len * b[1]} + this.thread.x * ${b[2]}`;
+  // a bare thread.x (unit stride) makes B's four lanes neighbours: one v128.load (patches/gpu.js@2.24.1.patch)
+  const bLane = b[2] === 1 ? 'this.thread.x' : `this.thread.x * ${b[2]}`;
+  const bBase = `${z} * ${b[0]} + ${kc} * ${len * b[1]} + ${bLane}`;
   const body: string[] = [];
   for (let k = 0; k < len; k++) {
     body.push(`bv = B[${bBase} + ${k * b[1]}];`);
@@ -78,6 +80,16 @@ export async function gemm(be: Backend, A: Float32Array, B: Float32Array, s: Gem
     const out = new Float32Array(s.batch * s.M * s.N);
     for (let z = 0; z < s.batch; z++) out.set(full.subarray(z * Mp * s.N, (z * Mp + s.M) * s.N), z * s.M * s.N);
     return out;
+  }
+  if (s.b[2] !== 1 && s.N > 1) {
+    // materialise B with n contiguous: its four lanes then load as one vector instead of four
+    // gathered lanes (a dense layer's input gradient reads the weight transposed)
+    const shared = s.b[0] === 0;
+    const contiguous = new Float32Array((shared ? 1 : s.batch) * s.K * s.N);
+    for (let z = 0; z < (shared ? 1 : s.batch); z++)
+      for (let k = 0; k < s.K; k++)
+        for (let n = 0; n < s.N; n++) contiguous[(z * s.K + k) * s.N + n] = B[z * s.b[0] + k * s.b[1] + n * s.b[2]];
+    return gemm(be, A, contiguous, { ...s, b: [shared ? 0 : s.K * s.N, s.N, 1] });
   }
   const { chunks } = gemmChunks(s.K);
   const raw = await be.run(gemmSpec(s), [A, B]);
