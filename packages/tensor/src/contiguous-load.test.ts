@@ -10,15 +10,15 @@ import { Backend } from './backend.js';
  */
 
 interface FunctionNodeProto {
-  vLaneContiguous(...args: unknown[]): boolean;
+  vContiguousTerms(...args: unknown[]): unknown[] | null;
 }
 const proto = (gpujs as unknown as { WebAssemblyFunctionNode: { prototype: FunctionNodeProto } }).WebAssemblyFunctionNode.prototype;
-const original = proto.vLaneContiguous;
+const original = proto.vContiguousTerms;
 
 /** Counts the reads the patch turned into contiguous loads while compiling. */
 function spyContiguous(): { hits: number } {
   const seen = { hits: 0 };
-  proto.vLaneContiguous = function (this: unknown, ...args: unknown[]): boolean {
+  proto.vContiguousTerms = function (this: unknown, ...args: unknown[]): unknown[] | null {
     const r = original.apply(this, args);
     if (r) seen.hits++;
     return r;
@@ -48,7 +48,7 @@ async function runBoth(source: string, output: [number, number], expected: (x: n
 
 describe('contiguous lane loads (the gpu.js patch)', () => {
   afterEach(() => {
-    proto.vLaneContiguous = original;
+    proto.vContiguousTerms = original;
   });
 
   it('has the patch installed', () => {
