@@ -112,6 +112,12 @@ function tuningFor(be: Backend): { unrollTaps: number; unrolledWeightGradient: b
   return be.mode === 'webasm' || be.mode === 'async' ? convTuning : { unrollTaps: 256, unrolledWeightGradient: false };
 }
 
+/** Input rows [lo, hi) that may be nonzero: the rest is zero padding a kernel need not read. */
+export interface LiveRows {
+  readonly lo: number;
+  readonly hi: number;
+}
+
 /*
  * conv2d_forward, unpadded with OC a multiple of 4 (every layer of our CNNs, and the
  * gradient of the input, which runs as an unpadded convolution). Thread (ox, oy, b·OC/4+o-block).
@@ -120,7 +126,7 @@ function tuningFor(be: Backend): { unrollTaps: number; unrolledWeightGradient: b
  * conversion per load. The input's index is written uniform part first and the lane term last,
  * so gpu.js adds the lane offsets to one scalar with a single i32x4 add.
  */
-function forwardSpecUnpadded(g: ConvGeometry): KernelSpec {
+function forwardSpecUnpadded(g: ConvGeometry, live: LiveRows = { lo: 0, hi: g.H }): KernelSpec {
   const { C, H, W, OC, KH, KW, stride: S, OH, OW } = g;
   const KK = KH * KW;
   const OB = OC / ROWS;
@@ -129,13 +135,22 @@ function forwardSpecUnpadded(g: ConvGeometry): KernelSpec {
   const lane = S === 1 ? 'this.thread.x' : `this.thread.x * ${S}`;
   const xBase = `${b} * ${C * H * W} + this.thread.y * ${S * W}`;
   const body: string[] = [];
-  for (let c = 0; c < C; c++)
-    for (let ky = 0; ky < KH; ky++)
+  for (let ky = 0; ky < KH; ky++) {
+    // output row oy reads input row oy·S + ky: skip the taps of a row that is all zero padding
+    // (a uniform test: thread.y is the same in every lane, so gpu.js emits a real branch)
+    const first = Math.max(0, Math.ceil((live.lo - ky) / S));
+    const end = Math.min(OH, Math.ceil((live.hi - ky) / S));
+    if (first >= end) continue;
+    const guard = first > 0 || end < OH;
+    if (guard) body.push(`if (this.thread.y >= ${first} && this.thread.y < ${end}) {`);
+    for (let c = 0; c < C; c++)
       for (let kx = 0; kx < KW; kx++) {
         const t = c * KK + ky * KW + kx;
         body.push(`xv = X[${xBase} + ${c * H * W + ky * W + kx} + ${lane}];`);
         for (let j = 0; j < ROWS; j++) body.push(`s${j} += Wt[${ob} * ${ROWS * C * KK} + ${j * C * KK + t}] * xv;`);
       }
+    if (guard) body.push('}');
+  }
   const init = Array.from({ length: ROWS }, (_, j) => `let s${j} = Bs[${ob} * ${ROWS} + ${j}];`).join(' ');
   const src = `function(X, Wt, Bs) {
   ${init}
@@ -335,12 +350,12 @@ function backwardBiasSpec(g: ConvGeometry): KernelSpec {
   return { name: 'conv2d_backward_bias', source: src, output: [OC] };
 }
 
-/** conv2d forward on the backend: x [B,C,H,W], w [OC,C,KH,KW], bias [OC] → [B,OC,OH,OW]. */
-export async function conv2dForward(be: Backend, x: Float32Array, w: Float32Array, bias: Float32Array, g: ConvGeometry): Promise<Float32Array> {
+/** conv2d forward on the backend: x [B,C,H,W], w [OC,C,KH,KW], bias [OC] → [B,OC,OH,OW]; `live` marks the rows of x that are not zero padding. */
+export async function conv2dForward(be: Backend, x: Float32Array, w: Float32Array, bias: Float32Array, g: ConvGeometry, live?: LiveRows): Promise<Float32Array> {
   const N = g.OH * g.OW;
   // rows-per-thread interleave, x axis padded to a multiple of 4 → [B][OC][OH·OW]
   if (g.pad === 0 && g.OC % ROWS === 0 && g.C * g.KH * g.KW <= tuningFor(be).unrollTaps) {
-    const raw = await be.run(forwardSpecUnpadded(g), [x, w, bias]);
+    const raw = await be.run(forwardSpecUnpadded(g, live), [x, w, bias]);
     return unpackRows(raw, g.B, g.OC, N, 1, { rows: g.OH, pitch: roundUp4(g.OW) });
   }
   const raw = await be.run(forwardSpec(g), [x, w, bias]);
@@ -372,7 +387,7 @@ export async function conv2dBackwardInput(be: Backend, dy: Float32Array, w: Floa
       for (let c = 0; c < C; c++)
         for (let t = 0; t < KH * KW; t++) flipped[(c * OC + o) * KH * KW + (KH * KW - 1 - t)] = w[(o * C + c) * KH * KW + t];
     const gt: ConvGeometry = { B, C: OC, H: PH, W: PW, OC: C, KH, KW, stride: 1, pad: 0, OH: g.H, OW: g.W };
-    return conv2dForward(be, padded, flipped, new Float32Array(C), gt);
+    return conv2dForward(be, padded, flipped, new Float32Array(C), gt, { lo: qy, hi: qy + OH });
   }
   const raw = await be.run(backwardInputSpec(g), [dy, w]);
   return unpackRows(raw, g.B, g.C, g.H * g.W, 1, { rows: 1, pitch: roundUp4(g.H * g.W) });
@@ -398,15 +413,18 @@ export async function conv2dBackwardWeight(be: Backend, dy: Float32Array, x: Flo
   if (weightUnrolled(be, g)) {
     const per = weightImagesPerThread(g);
     const raw = await be.run(backwardWeightSpecUnrolled(g, per), [dy, channelsLast(x, g.B, g.C, g.H * g.W)]);
-    // raw is [chunk][o-block][tap][c][4] → dw [o][c][tap], summing the chunks
+    // raw is [chunk][o-block][tap][c][4]: sum the chunks in that order (a sequential pass over raw),
+    // then reorder once into dw [o][c][tap]
     const OB = g.OC / ROWS;
-    for (let z = 0; z < g.B / per; z++)
-      for (let ob = 0; ob < OB; ob++)
-        for (let t = 0; t < KK; t++)
-          for (let c = 0; c < g.C; c++) {
-            const src = (((z * OB + ob) * KK + t) * g.C + c) * ROWS;
-            for (let j = 0; j < ROWS; j++) dw[((ob * ROWS + j) * g.C + c) * KK + t] += raw[src + j];
-          }
+    const block = OB * KK * g.C * ROWS;
+    const sum = raw.slice(0, block);
+    for (let off = block; off < raw.length; off += block) for (let i = 0; i < block; i++) sum[i] += raw[off + i];
+    for (let ob = 0; ob < OB; ob++)
+      for (let t = 0; t < KK; t++)
+        for (let c = 0; c < g.C; c++) {
+          const src = ((ob * KK + t) * g.C + c) * ROWS;
+          for (let j = 0; j < ROWS; j++) dw[((ob * ROWS + j) * g.C + c) * KK + t] = sum[src + j];
+        }
     return dw;
   }
   const chunks = weightChunks(g);

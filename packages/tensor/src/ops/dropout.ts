@@ -5,7 +5,7 @@ import { Tensor } from '../tensor.js';
 
 /* dropout_apply: y = x · mask, mask[i] ∈ {0, 1/(1−p)}; the backward is the same kernel on dy. */
 function applySpec(n: number): KernelSpec {
-  return { name: 'dropout_apply', source: `function(X, M) { const i = this.thread.x; return X[i] * M[i]; }`, output: [n] };
+  return { name: 'dropout_apply', source: `function(X, M) { return X[this.thread.x] * M[this.thread.x]; }`, output: [n] };
 }
 
 /**

@@ -9,7 +9,7 @@ function forwardSpec(n: number): KernelSpec {
 
 /* relu_backward: dx = dy where x > 0, else 0. */
 function backwardSpec(n: number): KernelSpec {
-  return { name: 'relu_backward', source: `function(D, X) { const i = this.thread.x; return X[i] > 0 ? D[i] : 0; }`, output: [n] };
+  return { name: 'relu_backward', source: `function(D, X) { return X[this.thread.x] > 0 ? D[this.thread.x] : 0; }`, output: [n] };
 }
 
 /** Rectified linear unit, any shape. */
