@@ -45,7 +45,7 @@ export function buildCnn(config: CnnConfig, rng: Rng): Model {
     async forward(be: Backend, images: Tensor, ctx: ForwardContext): Promise<Tensor> {
       let x = images;
       for (const l of convs) {
-        x = await relu(be, await conv2d(be, x, l.weight, l.bias, { stride: l.stride, padding: l.pad }));
+        x = await conv2d(be, x, l.weight, l.bias, { stride: l.stride, padding: l.pad, relu: true });
         if (l.pool > 1) x = await maxPool2d(be, x, l.pool);
       }
       x = flatten(x);

@@ -3,16 +3,18 @@ import { Backend, type KernelSpec } from '../backend.js';
 import { checkOp } from '../testing/check-op.js';
 import { conv2d, conv2dForward, convGeometry, convTuning } from './conv2d.js';
 import { conv2dBackwardRef, conv2dRef } from './conv2d.ref.js';
+import { reluBackwardRef, reluRef } from './relu.js';
 
-function convCase(name: string, x: number[], w: number[], stride: number, padding: number) {
+function convCase(name: string, x: number[], w: number[], stride: number, padding: number, relu = false) {
   const g = convGeometry(x, w, { stride, padding });
   return checkOp({
     name,
     inputs: { x: { shape: x }, w: { shape: w }, b: { shape: [w[0]] } },
-    forward: (be, t) => conv2d(be, t.x, t.w, t.b, { stride, padding }),
-    reference: (t) => conv2dRef(t.x, t.w, t.b, g),
+    forward: (be, t) => conv2d(be, t.x, t.w, t.b, { stride, padding, relu }),
+    reference: (t) => (relu ? reluRef(conv2dRef(t.x, t.w, t.b, g)) : conv2dRef(t.x, t.w, t.b, g)),
     referenceBackward: (d, t) => {
-      const r = conv2dBackwardRef(d, t.x, t.w, g);
+      const dz = relu ? reluBackwardRef(d, conv2dRef(t.x, t.w, t.b, g)) : d;
+      const r = conv2dBackwardRef(dz, t.x, t.w, g);
       return { x: r.dx, w: r.dw, b: r.db };
     },
     fdSamples: 16,
@@ -39,6 +41,8 @@ for (const { name, ...tuning } of TUNINGS) {
     it('channels in fours at stride 2, output channels not a power-of-two multiple of 4', () =>
       convCase('conv unrolled stride 2', [3, 4, 9, 9], [12, 4, 3, 3], 2, 0));
     it('a reduction longer than 1000 in every gradient', () => convCase('conv long reductions', [4, 8, 18, 18], [4, 8, 3, 3], 1, 1));
+    it('ReLU fused into the unrolled forward, the backward masked by the output', () => convCase('conv+relu unrolled', [2, 4, 9, 7], [8, 4, 3, 3], 1, 0, true));
+    it('ReLU fused into the padded forward', () => convCase('conv+relu padded', [2, 3, 7, 6], [5, 3, 3, 3], 1, 1, true));
   });
 }
 

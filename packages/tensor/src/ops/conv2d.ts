@@ -4,11 +4,14 @@ import { Tensor } from '../tensor.js';
 import type { ConvGeometry } from './conv2d.ref.js';
 import { ROWS, unpackRows } from './gemm.js';
 import { idiv, imod, roundUp4 } from './kernel-math.js';
+import { reluBackwardSpec } from './relu.js';
 
 /** Stride and zero padding of a convolution. */
 export interface Conv2dOptions {
   readonly stride?: number;
   readonly padding?: number;
+  /** ReLU on the output, inside the forward kernel; the backward first masks dy by y > 0. */
+  readonly relu?: boolean;
 }
 
 /** Checks shapes and derives the output size. x: [B, C, H, W], w: [OC, C, KH, KW]. */
@@ -27,6 +30,11 @@ export function convGeometry(xShape: readonly number[], wShape: readonly number[
   return { B, C, H, W, OC, KH, KW, stride, pad, OH, OW };
 }
 
+/** A forward kernel's returned array of four accumulators, rectified when ReLU is fused in. */
+function outputs(relu: boolean): string {
+  return relu ? '[Math.max(s0, 0), Math.max(s1, 0), Math.max(s2, 0), Math.max(s3, 0)]' : '[s0, s1, s2, s3]';
+}
+
 /** Source for a padded tap: `name` is the clamped (safe) index, `nameok` is 1 inside the image, 0 in the padding. */
 function tapSource(name: string, pos: string, hiExclusive: number): string {
   return `const ${name} = Math.min(Math.max(${pos}, 0), ${hiExclusive - 1}); const ${name}ok = (${pos} >= 0 && ${pos} < ${hiExclusive}) ? 1 : 0;`;
@@ -37,7 +45,7 @@ function tapSource(name: string, pos: string, hiExclusive: number): string {
  * SIMD lanes are neighbouring ox: the weights are uniform across lanes (splat) and each
  * gathered input value feeds 4 multiply-adds. Out: [B, OC, OH, OW].
  */
-function forwardSpec(g: ConvGeometry): KernelSpec {
+function forwardSpec(g: ConvGeometry, relu: boolean): KernelSpec {
   const { C, H, W, OC, KH, KW, stride: S, pad: P, OH, OW } = g;
   const padded = P > 0;
   const KK = KH * KW;
@@ -76,7 +84,7 @@ function forwardSpec(g: ConvGeometry): KernelSpec {
     const wc = c * ${KK};
     ${body.join('\n    ')}
   }
-  return [s0, s1, s2, s3];
+  return ${outputs(relu)};
 }`;
   return { name: 'conv2d_forward', source: src, output: [roundUp4(OH * OW), Math.ceil(OC / ROWS), g.B], components: ROWS };
 }
@@ -126,7 +134,7 @@ export interface LiveRows {
  * conversion per load. The input's index is written uniform part first and the lane term last,
  * so gpu.js adds the lane offsets to one scalar with a single i32x4 add.
  */
-function forwardSpecUnpadded(g: ConvGeometry, live: LiveRows = { lo: 0, hi: g.H }): KernelSpec {
+function forwardSpecUnpadded(g: ConvGeometry, live: LiveRows, relu: boolean): KernelSpec {
   const { C, H, W, OC, KH, KW, stride: S, OH, OW } = g;
   const KK = KH * KW;
   const OB = OC / ROWS;
@@ -156,7 +164,7 @@ function forwardSpecUnpadded(g: ConvGeometry, live: LiveRows = { lo: 0, hi: g.H 
   ${init}
   let xv = 0.0;
   ${body.join('\n  ')}
-  return [s0, s1, s2, s3];
+  return ${outputs(relu)};
 }`;
   return { name: 'conv2d_forward', source: src, output: [roundUp4(OW), OH, g.B * OB], components: ROWS };
 }
@@ -350,15 +358,22 @@ function backwardBiasSpec(g: ConvGeometry): KernelSpec {
   return { name: 'conv2d_backward_bias', source: src, output: [OC] };
 }
 
-/** conv2d forward on the backend: x [B,C,H,W], w [OC,C,KH,KW], bias [OC] → [B,OC,OH,OW]; `live` marks the rows of x that are not zero padding. */
-export async function conv2dForward(be: Backend, x: Float32Array, w: Float32Array, bias: Float32Array, g: ConvGeometry, live?: LiveRows): Promise<Float32Array> {
+/** How conv2dForward runs: `live` marks the rows of x that are not zero padding; `relu` rectifies the output. */
+export interface ForwardOptions {
+  readonly live?: LiveRows;
+  readonly relu?: boolean;
+}
+
+/** conv2d forward on the backend: x [B,C,H,W], w [OC,C,KH,KW], bias [OC] → [B,OC,OH,OW]. */
+export async function conv2dForward(be: Backend, x: Float32Array, w: Float32Array, bias: Float32Array, g: ConvGeometry, opts: ForwardOptions = {}): Promise<Float32Array> {
+  const relu = opts.relu ?? false;
   const N = g.OH * g.OW;
   // rows-per-thread interleave, x axis padded to a multiple of 4 → [B][OC][OH·OW]
   if (g.pad === 0 && g.OC % ROWS === 0 && g.C * g.KH * g.KW <= tuningFor(be).unrollTaps) {
-    const raw = await be.run(forwardSpecUnpadded(g, live), [x, w, bias]);
+    const raw = await be.run(forwardSpecUnpadded(g, opts.live ?? { lo: 0, hi: g.H }, relu), [x, w, bias]);
     return unpackRows(raw, g.B, g.OC, N, 1, { rows: g.OH, pitch: roundUp4(g.OW) });
   }
-  const raw = await be.run(forwardSpec(g), [x, w, bias]);
+  const raw = await be.run(forwardSpec(g, relu), [x, w, bias]);
   return unpackRows(raw, g.B, g.OC, N, 1, { rows: 1, pitch: roundUp4(N) });
 }
 
@@ -387,7 +402,7 @@ export async function conv2dBackwardInput(be: Backend, dy: Float32Array, w: Floa
       for (let c = 0; c < C; c++)
         for (let t = 0; t < KH * KW; t++) flipped[(c * OC + o) * KH * KW + (KH * KW - 1 - t)] = w[(o * C + c) * KH * KW + t];
     const gt: ConvGeometry = { B, C: OC, H: PH, W: PW, OC: C, KH, KW, stride: 1, pad: 0, OH: g.H, OW: g.W };
-    return conv2dForward(be, padded, flipped, new Float32Array(C), gt, { lo: qy, hi: qy + OH });
+    return conv2dForward(be, padded, flipped, new Float32Array(C), gt, { live: { lo: qy, hi: qy + OH } });
   }
   const raw = await be.run(backwardInputSpec(g), [dy, w]);
   return unpackRows(raw, g.B, g.C, g.H * g.W, 1, { rows: 1, pitch: roundUp4(g.H * g.W) });
@@ -442,12 +457,15 @@ export async function conv2dBackwardBias(be: Backend, dy: Float32Array, g: ConvG
   return be.run(backwardBiasSpec(g), [dy]);
 }
 
-/** 2-D convolution (cross-correlation, NCHW) with bias, recorded on the tape. */
+/** 2-D convolution (cross-correlation, NCHW) with bias, and optionally ReLU, recorded on the tape. */
 export async function conv2d(be: Backend, x: Tensor, w: Tensor, bias: Tensor, opts: Conv2dOptions = {}): Promise<Tensor> {
   const g = convGeometry(x.shape, w.shape, opts);
   if (bias.size !== g.OC) throw new Error(`conv2d: bias has ${bias.size} values, expected ${g.OC}`);
-  const y = new Tensor([g.B, g.OC, g.OH, g.OW], await conv2dForward(be, x.data, w.data, bias.data, g));
-  return record(y, 'conv2d', [x, w, bias], async (dy) => {
+  const relu = opts.relu ?? false;
+  const y = new Tensor([g.B, g.OC, g.OH, g.OW], await conv2dForward(be, x.data, w.data, bias.data, g, { relu }));
+  return record(y, relu ? 'conv2d_relu' : 'conv2d', [x, w, bias], async (dOut) => {
+    // y > 0 exactly where the pre-activation is, so the rectified output is all the mask needs
+    const dy = relu ? await be.run(reluBackwardSpec(y.size), [dOut, y.data]) : dOut;
     if (x.requiresGrad) x.accumulateGrad(await conv2dBackwardInput(be, dy, w.data, g));
     if (w.requiresGrad) w.accumulateGrad(await conv2dBackwardWeight(be, dy, x.data, g));
     if (bias.requiresGrad) bias.accumulateGrad(await conv2dBackwardBias(be, dy, g));

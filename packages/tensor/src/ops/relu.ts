@@ -7,15 +7,15 @@ function forwardSpec(n: number): KernelSpec {
   return { name: 'relu_forward', source: `function(X) { return Math.max(X[this.thread.x], 0); }`, output: [n] };
 }
 
-/* relu_backward: dx = dy where x > 0, else 0. */
-function backwardSpec(n: number): KernelSpec {
+/** relu_backward: dx = dy where x > 0, else 0 (conv2d's fused ReLU masks with it too). */
+export function reluBackwardSpec(n: number): KernelSpec {
   return { name: 'relu_backward', source: `function(D, X) { return X[this.thread.x] > 0 ? D[this.thread.x] : 0; }`, output: [n] };
 }
 
 /** Rectified linear unit, any shape. */
 export async function relu(be: Backend, x: Tensor): Promise<Tensor> {
   const y = new Tensor(x.shape, await be.run(forwardSpec(x.size), [x.data]));
-  return record(y, 'relu', [x], async (dy) => x.accumulateGrad(await be.run(backwardSpec(x.size), [dy, x.data])));
+  return record(y, 'relu', [x], async (dy) => x.accumulateGrad(await be.run(reluBackwardSpec(x.size), [dy, x.data])));
 }
 
 /** Reference forward (float64). */
