@@ -23,8 +23,8 @@ function convCase(name: string, x: number[], w: number[], stride: number, paddin
 
 // both kernel choices run in every test, whichever this V8 would pick (see convTuning)
 const TUNINGS = [
-  { name: 'unrolled kernels (V8 >= 12)', unrollTaps: 2048, unrolledWeightGradient: true },
-  { name: 'looped kernels (V8 11)', unrollTaps: 256, unrolledWeightGradient: false },
+  { name: 'unrolled kernels (the WebAssembly modes)', unrollTaps: 2048, unrolledWeightGradient: true },
+  { name: 'looped kernels (cpu, GL, WebGPU)', unrollTaps: 256, unrolledWeightGradient: false },
 ];
 
 for (const { name, ...tuning } of TUNINGS) {
@@ -48,7 +48,7 @@ for (const { name, ...tuning } of TUNINGS) {
 
 describe('conv2d kernel choice', () => {
   it('runs the long unrolled forward only on the WebAssembly modes (GL and WebGPU shader compilers choke on it)', async () => {
-    const g = convGeometry([2, 32, 6, 6], [4, 32, 3, 3]); // 288 taps: unrolled on webasm where V8 >= 12, looped elsewhere
+    const g = convGeometry([2, 32, 6, 6], [4, 32, 3, 3]); // 288 taps: unrolled on webasm, looped elsewhere
     const x = new Float32Array(2 * 32 * 36).fill(0.5);
     const w = new Float32Array(4 * 32 * 9).fill(0.25);
     const saved = { ...convTuning };

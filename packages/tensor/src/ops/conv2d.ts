@@ -89,25 +89,22 @@ function forwardSpec(g: ConvGeometry, relu: boolean): KernelSpec {
   return { name: 'conv2d_forward', source: src, output: [roundUp4(OH * OW), Math.ceil(OC / ROWS), g.B], components: ROWS };
 }
 
-/** V8's major version where the platform tells it (Node); undefined in a browser. */
-const V8_MAJOR = typeof process !== 'undefined' && process.versions?.v8 ? Number(process.versions.v8.split('.')[0]) : undefined;
-
 /**
- * Which convolution kernels the WebAssembly modes run, by how long a source V8 compiles well.
- * Measured side by side on cnn-ref's layers (batch 128, 2 threads): V8 13.6 (Node 24) ran the fully
- * unrolled kernels 1.3-1.7x faster than the looped ones (forward 9.4-12.2 against 7.2-7.9 GFLOP/s;
- * all four layers' three kernels 1104 -> 721 ms, fastest of 5), while V8 11.3 (Node 20) ran them 7%
- * slower in all (the unrolled weight gradient 1.2-1.4x slower). Browsers (Chromium 156 here) have a
- * newer V8. Exported so that tests run both choices.
+ * Which convolution kernels the WebAssembly modes run. The fully unrolled kernels index every load
+ * with a thread id plus a literal, the shape gpu.js (patched) loads as one vector; the looped ones
+ * go through f32 locals and gather lane by lane. cnn-ref training step (batch 128, async, median of
+ * 6, side by side): Node 20 1739 ms looped against 1138 unrolled, so both Node versions take the
+ * unrolled kernels now (before the patch, V8 11.3 ran them 7% slower and Node 20 kept the looped
+ * ones). Exported so that tests run both choices.
  */
 export const convTuning = {
   /**
    * Taps (C·KH·KW) up to which the forward kernel is fully unrolled. Compiling takes ~0.5 s for 576
-   * taps and ~2.6 s for 1600 (the input gradient of the CNN's 5×5 conv1, 233 -> 161 ms a call).
+   * taps and ~2.6 s for 1600 (the input gradient of the CNN's 5×5 conv1).
    */
-  unrollTaps: V8_MAJOR === undefined || V8_MAJOR >= 12 ? 2048 : 256,
+  unrollTaps: 2048,
   /** Whether the weight gradient may use the unrolled kernel (channels in fours, unpadded). */
-  unrolledWeightGradient: V8_MAJOR === undefined || V8_MAJOR >= 12,
+  unrolledWeightGradient: true,
 };
 
 /**
