@@ -21,7 +21,7 @@ function convCase(name: string, x: number[], w: number[], stride: number, paddin
   });
 }
 
-// both kernel choices run in every test, whichever this V8 would pick (see convTuning)
+// both kernel choices run in every test, whichever a mode would pick (see convTuning and tuningFor)
 const TUNINGS = [
   { name: 'unrolled kernels (the WebAssembly modes)', unrollTaps: 2048, unrolledWeightGradient: true },
   { name: 'looped kernels (cpu, GL, WebGPU)', unrollTaps: 256, unrolledWeightGradient: false },
