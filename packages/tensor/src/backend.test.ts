@@ -1,6 +1,6 @@
 import gpujs from 'gpu.js';
 import { describe, expect, it } from 'vitest';
-import { Backend } from './backend.js';
+import { Backend, PLACEMENT_TRIALS, placeByTrials } from './backend.js';
 
 describe('Backend', () => {
   it("runs 'async' on WebAssembly threads even where gpu.js's own async mode would take headlessgl (gl built, a display)", async () => {
@@ -21,22 +21,79 @@ describe('Backend', () => {
     }
   });
 
-  it('drops the parsed source of a webasm kernel after its first call, and the kernel keeps running', async () => {
-    for (const mode of ['webasm', 'async'] as const) {
-      const be = new Backend(mode, { poolSize: 2 });
+  it('drops the parsed source of a webasm kernel after its first call (async: once placed, below), and the kernel keeps running', async () => {
+    const be = new Backend('webasm');
+    try {
+      const spec = { name: 'axpy', source: 'function(A, B) { return A[this.thread.x] * 3 + B[this.thread.x]; }', output: [8192] };
+      const a = Float32Array.from({ length: 8192 }, (_, i) => i % 5);
+      const b = Float32Array.from({ length: 8192 }, (_, i) => i % 3);
+      await be.run(spec, [a, b]);
+      const inner = (be.kernelFor(spec, [a, b]).run as unknown as { kernel: { functionBuilder: unknown } }).kernel;
+      expect(inner.functionBuilder).toBeNull();
+      const again = await be.run(spec, [b, a]);
+      expect(Array.from(again.subarray(0, 6))).toEqual([0, 4, 8, 3, 7, 6]);
+      expect(be.cachedKernels).toBe(1);
+    } finally {
+      be.destroy();
+    }
+  });
+});
+
+describe('async kernel placement', () => {
+  it('decides by the fastest trial call on the threads', () => {
+    expect(placeByTrials([12, 30], 10)).toBe('threads');
+    expect(placeByTrials([9.9, 30], 10)).toBe('caller');
+    expect(placeByTrials([0.4, 0.5])).toBe('caller');
+  });
+
+  it('moves a kernel to the calling thread or keeps it on the threads after its trials, with the same results throughout', async () => {
+    const n = 8192; // gpu.js threads kernels of 4096+ cells
+    const x = Float32Array.from({ length: n }, (_, i) => (i % 97) / 7);
+    const spec = { name: 'scale', source: 'function(A) { return A[this.thread.x] * 3 + 1; }', output: [n] };
+    const expected = Float32Array.from(x, (v) => Math.fround(Math.fround(v * 3) + 1));
+    for (const [threadsMinMs, where] of [[Infinity, 'caller'], [0, 'threads']] as const) {
+      const be = new Backend('async', { poolSize: 2, threadsMinMs });
       try {
-        const spec = { name: 'axpy', source: 'function(A, B) { return A[this.thread.x] * 3 + B[this.thread.x]; }', output: [8192] };
-        const a = Float32Array.from({ length: 8192 }, (_, i) => i % 5);
-        const b = Float32Array.from({ length: 8192 }, (_, i) => i % 3);
-        await be.run(spec, [a, b]);
-        const inner = (be.kernelFor(spec, [a, b]).run as unknown as { kernel: { functionBuilder: unknown } }).kernel;
+        for (let call = 0; call < PLACEMENT_TRIALS + 3; call++) {
+          expect(await be.run(spec, [x]), `${where}, call ${call}`).toEqual(expected);
+          if (call <= PLACEMENT_TRIALS) expect(be.placements()).toEqual({ threads: 0, caller: 0 });
+        }
+        expect(be.placements()).toEqual(where === 'caller' ? { threads: 0, caller: 1 } : { threads: 1, caller: 0 });
+        const inner = (be.kernelFor(spec, [x]).run as unknown as { kernel: { _moduleCache: Map<string, { shared: boolean }>; functionBuilder: unknown } }).kernel;
+        // the side it left is freed (a kernel on the caller keeps no shared memory), and so is the compiler state
+        expect([...inner._moduleCache.values()].map((e) => e.shared)).toEqual([where === 'threads']);
         expect(inner.functionBuilder).toBeNull();
-        const again = await be.run(spec, [b, a]);
-        expect(Array.from(again.subarray(0, 6))).toEqual([0, 4, 8, 3, 7, 6]);
-        expect(be.cachedKernels).toBe(1);
+        expect([...be.executed]).toEqual(['WebAssemblyKernel']);
       } finally {
         be.destroy();
       }
+    }
+  });
+
+  it('runs every threaded kernel on one worker pool (gpu.js gives each kernel its own)', async () => {
+    const be = new Backend('async', { poolSize: 2, threadsMinMs: 0 });
+    try {
+      const x = new Float32Array(8192).fill(1);
+      const specs = [1, 2, 3].map((k) => ({ name: `times${k}`, source: `function(A) { return A[this.thread.x] * ${k}; }`, output: [8192] }));
+      for (const spec of specs) expect((await be.run(spec, [x]))[8191]).toBe(Number(spec.name.slice(5)));
+      const pools = new Set(specs.map((spec) => (be.kernelFor(spec, [x]).run as unknown as { kernel: { _pool: unknown } }).kernel._pool));
+      expect(pools.size).toBe(1);
+      expect([...pools][0]).toBeTruthy();
+    } finally {
+      be.destroy();
+    }
+  });
+
+  it('places a kernel under 4096 cells on the calling thread at once (gpu.js never threads it)', async () => {
+    const be = new Backend('async', { poolSize: 2 });
+    try {
+      const spec = { name: 'small', source: 'function(A) { return A[this.thread.x] + 1; }', output: [64] };
+      const x = new Float32Array(64).fill(2);
+      await be.run(spec, [x]);
+      expect(Array.from(await be.run(spec, [x]))).toEqual(new Array(64).fill(3));
+      expect(be.placements()).toEqual({ threads: 0, caller: 1 });
+    } finally {
+      be.destroy();
     }
   });
 });

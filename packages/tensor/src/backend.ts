@@ -24,12 +24,38 @@ interface CachedKernel {
   readonly cells: number;
   readonly components: number;
   checked: boolean;
+  /** async only: timed calls on each side until the kernel's placement is decided. */
+  placement?: Placement;
+}
+
+/** Where an async kernel runs: on the worker threads, or on the calling thread. */
+export type Where = 'threads' | 'caller';
+
+/** An async kernel's trial calls on the threads, then its decided place. */
+interface Placement {
+  readonly threads: number[];
+  where?: Where;
+  /** Its first call in the decided place has run: the other module and the compiler state are freed. */
+  settled?: boolean;
+}
+
+/** Timed calls on the threads before an async kernel's placement is decided. */
+export const PLACEMENT_TRIALS = 2;
+
+/** The default shortest call (its fastest trial, on the threads) that keeps a kernel on the threads. */
+export const THREADS_MIN_MS = 10;
+
+/** Where an async kernel goes after its trials on the threads. */
+export function placeByTrials(threadsMs: readonly number[], minMs = THREADS_MIN_MS): Where {
+  return Math.min(...threadsMs) >= minMs ? 'threads' : 'caller';
 }
 
 /** Options for a Backend. */
 export interface BackendOptions {
   /** Worker threads for `async` (webasm) kernels; defaults to the machine's cores. */
   readonly poolSize?: number;
+  /** async: a kernel whose trial calls on the threads all took less moves to the calling thread. Default THREADS_MIN_MS. */
+  readonly threadsMinMs?: number;
 }
 
 /**
@@ -41,6 +67,13 @@ export class Backend {
   private readonly gpu: InstanceType<typeof GPU>;
   private readonly kernels = new Map<string, CachedKernel>();
   private readonly poolSize: number | undefined;
+  private readonly threadsMinMs: number;
+  /**
+   * The one worker pool every threaded kernel runs on (patches/gpu.js@2.24.1.patch). gpu.js gives
+   * each kernel a pool of its own: two workers per kernel, each woken from a step's idle. With every
+   * ViT kernel on the threads, one shared pool took its step from 600 to 489 ms (median of 10).
+   */
+  private readonly sharedPool: { pool?: { destroy(): void } } = {};
   /** Kernel-call counter, for benchmarks and the tape tests. */
   calls = 0;
   /** Per-kernel call counts and milliseconds, when profiling is switched on (benchmarks). */
@@ -51,6 +84,7 @@ export class Backend {
   constructor(mode: Mode, options: BackendOptions = {}) {
     this.mode = mode;
     this.poolSize = options.poolSize;
+    this.threadsMinMs = options.threadsMinMs ?? THREADS_MIN_MS;
     // gpu.js's own mode 'async' takes the first backend that works (headlessgl before webasm where
     // gl is built and a display exists); ours is webasm with asyncMode set on every kernel
     this.gpu = new GPU({ mode: mode === 'async' ? 'webasm' : mode });
@@ -62,8 +96,11 @@ export class Backend {
     this.calls++;
 
     // gpu.js types its results loosely; the shape is known from spec, checked in flattenOutput
-    const t0 = this.profile ? performance.now() : 0;
+    const trial = kernel.checked && this.placeTrial(kernel);
+    const t0 = this.profile || trial ? performance.now() : 0;
     const raw: unknown = await (kernel.run as unknown as (...a: unknown[]) => unknown)(...args);
+    if (trial) kernel.placement!.threads.push(performance.now() - t0);
+    else if (kernel.placement?.where && !kernel.placement.settled) this.settle(kernel);
     if (this.profile) {
       const p = this.profile.get(spec.name) ?? { calls: 0, ms: 0 };
       p.calls++;
@@ -73,11 +110,57 @@ export class Backend {
     if (!kernel.checked) {
       kernel.checked = true;
       this.executed.add(this.executedBy(spec, args));
-      if (this.mode === 'webasm' || this.mode === 'async') dropCompilerState(kernel.run);
+      // async keeps it until the kernel is placed: the calling thread's module is built from it
+      if (this.mode === 'webasm') dropCompilerState(kernel.run);
     }
     const flat = flattenOutput(raw, kernel.cells * kernel.components);
     // the cpu backend may hand back a buffer it reuses; saved activations must survive the next call
     return this.mode === 'cpu' ? flat.slice() : flat;
+  }
+
+  /**
+   * async: gpu.js sends every kernel of 4096+ cells to its workers over shared memory. A round
+   * trip costs 0.2-3 ms here (workers idle since the last step wake slowly), copies into shared
+   * memory run 2-4x slower than into plain memory, and the workers' own upkeep competes with the
+   * calling thread for the two cores: a ViT step (~250 calls of 0.1-2 ms) ran 10-60% slower on
+   * two threads than on one, even with each kernel placed by timing both sides, while cnn-ref's
+   * 30-100 ms convolutions ran 1.5-2x faster. So each kernel's first PLACEMENT_TRIALS calls after
+   * compiling run on the threads, timed, and it stays there only if they took threadsMinMs or
+   * more; otherwise it moves to the calling thread, with a module of its own over plain memory.
+   * Either way a kernel computes the same cells with the same code: results are bit-identical.
+   * Returns whether this call is a trial.
+   */
+  private placeTrial(kernel: CachedKernel): boolean {
+    if (this.mode !== 'async') return false;
+    if (!kernel.placement) {
+      kernel.placement = { threads: [] };
+      // under 4096 cells gpu.js never threads a kernel: nothing to try
+      if (!threadable(kernel.run)) this.place(kernel, 'caller');
+    }
+    const p = kernel.placement;
+    if (p.where) return false;
+    if (p.threads.length < PLACEMENT_TRIALS) return true;
+    this.place(kernel, placeByTrials(p.threads, this.threadsMinMs));
+    return false;
+  }
+
+  private place(kernel: CachedKernel, where: Where): void {
+    kernel.placement!.where = where;
+    setThreaded(kernel.run, where === 'threads');
+  }
+
+  /** After the first call in its place (which built the calling thread's module, if it moved there). */
+  private settle(kernel: CachedKernel): void {
+    kernel.placement!.settled = true;
+    if (kernel.placement!.where === 'caller') releaseShared(kernel.run);
+    dropCompilerState(kernel.run);
+  }
+
+  /** How many async kernels were placed on each side (undecided ones are not counted). */
+  placements(): Record<Where, number> {
+    const n: Record<Where, number> = { threads: 0, caller: 0 };
+    for (const k of this.kernels.values()) if (k.placement?.where) n[k.placement.where]++;
+    return n;
   }
 
   /** The compiled kernel for spec (built and cached on first call). */
@@ -91,7 +174,7 @@ export class Backend {
         returnType: components === 1 ? 'Number' : `Array(${components})`,
         tactic: 'precision',
         precision: 'single',
-        ...(this.mode === 'async' ? { asyncMode: true, poolSize: this.poolSize } : {}),
+        ...(this.mode === 'async' ? { asyncMode: true, poolSize: this.poolSize, sharedPool: this.sharedPool } : {}),
         // sizes are literals in the source; this is only a guard for any loop bound we missed
         loopMaxIterations: 1 << 24,
       } as Record<string, unknown>) as IKernelRunShortcut;
@@ -119,6 +202,7 @@ export class Backend {
   destroy(): void {
     this.kernels.clear();
     (this.gpu as unknown as { destroy(): void }).destroy();
+    this.sharedPool.pool?.destroy();
   }
 }
 
@@ -149,6 +233,34 @@ function keepFlat(run: IKernelRunShortcut): void {
 function dropCompilerState(run: IKernelRunShortcut): void {
   const inner = (run as unknown as { kernel?: Record<string, unknown> }).kernel;
   if (inner && 'functionBuilder' in inner) inner.functionBuilder = null;
+}
+
+/** gpu.js's webasm kernel object behind a run shortcut. */
+function webasmKernel(run: IKernelRunShortcut): { asyncMode: boolean; _threadable(): boolean } {
+  return (run as unknown as { kernel: { asyncMode: boolean; _threadable(): boolean } }).kernel;
+}
+
+/** Whether gpu.js would send this kernel to its workers at all (4096+ cells, threads available). */
+function threadable(run: IKernelRunShortcut): boolean {
+  return webasmKernel(run)._threadable();
+}
+
+/** Frees a kernel's shared-memory modules (and the workers' instances of them) once it stays on the calling thread. */
+function releaseShared(run: IKernelRunShortcut): void {
+  const inner = (run as unknown as { kernel: { _moduleCache: Map<string, { shared: boolean }>; _releaseEntry(e: unknown): void } }).kernel;
+  for (const [key, entry] of inner._moduleCache) {
+    if (!entry.shared) continue;
+    inner._releaseEntry(entry);
+    inner._moduleCache.delete(key);
+  }
+}
+
+/**
+ * Sends a kernel's next calls to the workers, or keeps them on the calling thread. gpu.js keys
+ * its compiled modules by sharedness, so each side compiles once and both stay cached.
+ */
+function setThreaded(run: IKernelRunShortcut, on: boolean): void {
+  webasmKernel(run).asyncMode = on;
 }
 
 /** The kernel class each mode must run on; anything else means gpu.js fell back. */
