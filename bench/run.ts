@@ -101,6 +101,8 @@ async function main(): Promise<void> {
   }
   const started = performance.now();
   const loadStart = loadavg()[0];
+  // the code this run loads is the code at its start: an edit made while it runs is not in its figures
+  const startCommit = commit(ROOT);
   const log = (line: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   log(`${run} run: ${impls.join(', ')}; async pool ${poolSize}; load ${loadStart.toFixed(2)} on ${cpus().length} cores`);
   if (loadStart > cpus().length / 2) log('the machine is busy: figures will be low and noisy');
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
     info: {
       run,
       date: new Date().toISOString(),
-      commit: commit(ROOT),
+      commit: startCommit,
       machine: { cpu: cpu?.model.trim() ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), os: `${type()} ${release()}`, node: process.versions.node },
       load: { start: loadStart, end: loadavg()[0] },
       versions: {

@@ -72,6 +72,8 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`unknown mode(s) ${unknown.join(', ')}; the browser leg runs ${BROWSER_MODES.join(', ')}`);
   const started = performance.now();
   const loadStart = loadavg()[0];
+  // the code this run loads is the code at its start: an edit made while it runs is not in its figures
+  const startCommit = commit(ROOT);
   const log = (line: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   if (loadStart > cpus().length / 2) log(`load ${loadStart.toFixed(2)} on ${cpus().length} cores: the machine is busy, figures will be low and noisy`);
 
@@ -100,7 +102,7 @@ async function main(): Promise<void> {
     info: {
       run,
       date: new Date().toISOString(),
-      commit: commit(ROOT),
+      commit: startCommit,
       machine: { cpu: cpu?.model.trim() ?? 'unknown', cores: cpus().length, os: `${type()} ${release()}`, node: process.versions.node },
       load: { start: loadStart, end: loadavg()[0] },
       chromium: chromiumVersion(),
