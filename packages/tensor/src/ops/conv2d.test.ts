@@ -36,6 +36,7 @@ for (const { name, ...tuning } of TUNINGS) {
     it('same-padded 5x5', () => convCase('conv 5x5 pad 2', [2, 2, 7, 6], [4, 2, 5, 5], 1, 2));
     it('stride 2 with padding 1', () => convCase('conv 3x3 stride 2 pad 1', [2, 3, 7, 8], [6, 3, 3, 3], 2, 1));
     it('a single input channel (the first layer on MNIST)', () => convCase('conv 1 channel', [3, 1, 8, 8], [8, 1, 3, 3], 1, 0));
+    it('two input channels, an odd width, a weight gradient summed over two image chunks', () => convCase('conv 2 channels', [20, 2, 9, 11], [8, 2, 3, 3], 1, 0));
     it('channels in fours, unpadded, odd widths: the unrolled kernels on x axes padded to 4, a weight-gradient reduction over 1000 split across image chunks', () =>
       convCase('conv unrolled', [8, 4, 14, 13], [8, 4, 3, 3], 1, 0));
     it('channels in fours at stride 2, output channels not a power-of-two multiple of 4', () =>
