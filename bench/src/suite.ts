@@ -7,7 +7,7 @@
  * `reportFailures`) a case that does not compile, falls back, validates wrong or runs past its
  * time limit becomes a failure row with the reason instead: never timed, never a result.
  */
-import { Backend, failureReason, type Mode } from '@digitlab/tensor';
+import { Backend, PLACED_AFTER_CALLS, failureReason, type Mode } from '@digitlab/tensor';
 import type { Inputs, KernelCase, Outputs, RefOutputs } from './cases.js';
 import { measureOrOnce, singleCall, timeOnce, type MeasureOptions, type Timing } from './measure.js';
 import { tf, unsupportedKernel, useTfBackend, type TfBackend } from './tfjs.js';
@@ -239,6 +239,12 @@ export async function runEngineCase(c: KernelCase, impl: Impl, x: Inputs, expect
     let timing: Timing;
     let ran: string;
     try {
+      // async places each kernel by its first calls (and builds the calling thread's module for
+      // those it moves): warm up until every kernel runs where it stays, and check those outputs too
+      if (mode === 'async') {
+        for (let n = 1; n < PLACED_AFTER_CALLS; n++) out = await call();
+        maxError = Math.max(maxError, validate(c, impl, out, expected));
+      }
       // the first call compiled the kernels; measureOrOnce's own first call is the warm-up
       timing = await measureOrOnce(`${c.id} ${impl}`, call, opts.measure, opts.slowCallMs);
       // once more after timing: a fallback mid-run would show here

@@ -42,6 +42,9 @@ interface Placement {
 /** Timed calls on the threads before an async kernel's placement is decided. */
 export const PLACEMENT_TRIALS = 2;
 
+/** Calls of an async kernel, its first (compiling) one included, after which it runs where it stays: benchmarks warm up this far. */
+export const PLACED_AFTER_CALLS = PLACEMENT_TRIALS + 2;
+
 /** The default shortest call (its fastest trial, on the threads) that keeps a kernel on the threads. */
 export const THREADS_MIN_MS = 10;
 

@@ -20,7 +20,7 @@ const modelStatus = {
     available: { type: 'boolean' },
     version: { type: 'string' },
     loadMs: { type: 'number' },
-    warmupMs: { type: 'number', description: 'The first prediction at start (kernel compilation).' },
+    warmupMs: { type: 'number', description: 'The warm-up predictions at start (kernel compilation; on async, placing each kernel on the threads or the calling thread).' },
     reason: { type: 'string', description: 'Why the model is unavailable.' },
   },
 } as const;
