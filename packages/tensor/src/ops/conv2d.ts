@@ -2,7 +2,7 @@ import type { Backend, KernelSpec } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import type { ConvGeometry } from './conv2d.ref.js';
-import { ROWS, unpackRows } from './gemm.js';
+import { ROWS, rowsKernelSource, unpackRows } from './gemm.js';
 import { idiv, imod, roundUp4 } from './kernel-math.js';
 import { reluBackwardSpec } from './relu.js';
 
@@ -326,16 +326,10 @@ function backwardWeightSpecUnrolled(g: ConvGeometry, per: number): KernelSpec {
   for (let bi = 0; bi < per; bi++)
     for (let oy = 0; oy < OH; oy++)
       for (let ox = 0; ox < OW; ox++) {
-        body.push(`xv = X[${chunk} * ${per * C * H * W} + (${tap}) * ${C} + ${(bi * H * W + oy * S * W + ox * S) * C} + this.thread.x];`);
-        for (let j = 0; j < ROWS; j++) body.push(`s${j} += D[${chunk} * ${per * OC * OH * OW} + ${ob} * ${ROWS * OH * OW} + ${bi * OC * OH * OW + j * OH * OW + oy * OW + ox}] * xv;`);
+        body.push(`v = X[${chunk} * ${per * C * H * W} + (${tap}) * ${C} + ${(bi * H * W + oy * S * W + ox * S) * C} + this.thread.x];`);
+        for (let j = 0; j < ROWS; j++) body.push(`s${j} += D[${chunk} * ${per * OC * OH * OW} + ${ob} * ${ROWS * OH * OW} + ${bi * OC * OH * OW + j * OH * OW + oy * OW + ox}] * v;`);
       }
-  const src = `function(D, X) {
-  let s0 = 0.0; let s1 = 0.0; let s2 = 0.0; let s3 = 0.0;
-  let xv = 0.0;
-  ${body.join('\n  ')}
-  return [s0, s1, s2, s3];
-}`;
-  return { name: 'conv2d_backward_weight', source: src, output: [C, KH * KW, (g.B / per) * OB], components: ROWS };
+  return { name: 'conv2d_backward_weight', source: rowsKernelSource('D, X', body), output: [C, KH * KW, (g.B / per) * OB], components: ROWS };
 }
 
 /* conv2d_backward_bias. db[o] = Σ_b,p dy[b][o][p]. Out: [OC]. */
@@ -443,16 +437,10 @@ function backwardWeightSpecRows(g: ConvGeometry, per: number): KernelSpec {
   const body: string[] = [];
   for (let bi = 0; bi < per; bi++)
     for (let oy = 0; oy < OH; oy++) {
-      body.push(`xv = X[${chunk} * ${per * C * H * W} + ${tap} + ${bi * C * H * W + oy * W} + this.thread.x];`);
-      for (let j = 0; j < ROWS; j++) body.push(`s${j} += D[${chunk} * ${per * OC * OH * OW} + ${ob} * ${ROWS * OH * OW} + ${bi * OC * OH * OW + j * OH * OW + oy * OW} + this.thread.x] * xv;`);
+      body.push(`v = X[${chunk} * ${per * C * H * W} + ${tap} + ${bi * C * H * W + oy * W} + this.thread.x];`);
+      for (let j = 0; j < ROWS; j++) body.push(`s${j} += D[${chunk} * ${per * OC * OH * OW} + ${ob} * ${ROWS * OH * OW} + ${bi * OC * OH * OW + j * OH * OW + oy * OW} + this.thread.x] * v;`);
     }
-  const src = `function(D, X) {
-  let s0 = 0.0; let s1 = 0.0; let s2 = 0.0; let s3 = 0.0;
-  let xv = 0.0;
-  ${body.join('\n  ')}
-  return [s0, s1, s2, s3];
-}`;
-  return { name: 'conv2d_backward_weight', source: src, output: [roundUp4(OW), C * KK, chunks * OB], components: ROWS };
+  return { name: 'conv2d_backward_weight', source: rowsKernelSource('D, X', body), output: [roundUp4(OW), C * KK, chunks * OB], components: ROWS };
 }
 
 /** Whether the row-lane weight-gradient kernel takes this convolution on this backend. */

@@ -21,6 +21,19 @@ export interface GemmShape {
 /** Rows of C each thread accumulates: one gathered B value feeds ROWS multiply-adds. */
 export const ROWS = 4;
 
+/**
+ * The source of a kernel that accumulates ROWS sums from zero (s0..s3) and returns them as
+ * Array(4): gemm and the convolution weight gradients. `body` loads into the scratch local `v`.
+ */
+export function rowsKernelSource(params: string, body: readonly string[]): string {
+  return `function(${params}) {
+  let s0 = 0.0; let s1 = 0.0; let s2 = 0.0; let s3 = 0.0;
+  let v = 0.0;
+  ${body.join('\n  ')}
+  return [s0, s1, s2, s3];
+}`;
+}
+
 /** Longest reduction a kernel unrolls; longer ones are split into chunks of at most this. */
 const MAX_CHUNK = 128;
 
@@ -55,16 +68,10 @@ export function gemmSpec(s: GemmShape): KernelSpec {
   const bBase = `${z} * ${b[0]} + ${kc} * ${len * b[1]} + ${bLane}`;
   const body: string[] = [];
   for (let k = 0; k < len; k++) {
-    body.push(`bv = B[${bBase} + ${k * b[1]}];`);
-    for (let j = 0; j < ROWS; j++) body.push(`s${j} += A[${aBase} + ${j * a[1] + k * a[2]}] * bv;`);
+    body.push(`v = B[${bBase} + ${k * b[1]}];`);
+    for (let j = 0; j < ROWS; j++) body.push(`s${j} += A[${aBase} + ${j * a[1] + k * a[2]}] * v;`);
   }
-  const src = `function(A, B) {
-  let s0 = 0.0; let s1 = 0.0; let s2 = 0.0; let s3 = 0.0;
-  let bv = 0.0;
-  ${body.join('\n  ')}
-  return [s0, s1, s2, s3];
-}`;
-  return { name: 'gemm', source: src, output: [N, M / ROWS, batch * chunks], components: ROWS };
+  return { name: 'gemm', source: rowsKernelSource('A, B', body), output: [N, M / ROWS, batch * chunks], components: ROWS };
 }
 
 /** Runs the gemm kernel and returns C as [batch, M, N] row-major. */
