@@ -24,7 +24,7 @@ interface CachedKernel {
   readonly cells: number;
   readonly components: number;
   checked: boolean;
-  /** async only: timed calls on each side until the kernel's placement is decided. */
+  /** async only: its trial calls on the threads, then where it runs. */
   placement?: Placement;
 }
 
@@ -260,7 +260,8 @@ function releaseShared(run: IKernelRunShortcut): void {
 
 /**
  * Sends a kernel's next calls to the workers, or keeps them on the calling thread. gpu.js keys
- * its compiled modules by sharedness, so each side compiles once and both stay cached.
+ * its compiled modules by sharedness: each side compiles once (and releaseShared frees the
+ * workers' side of a kernel that stays on the calling thread).
  */
 function setThreaded(run: IKernelRunShortcut, on: boolean): void {
   webasmKernel(run).asyncMode = on;

@@ -18,7 +18,7 @@ export interface GemmShape {
   readonly b: readonly [number, number, number];
 }
 
-/** Rows of C each thread accumulates: one gathered B value feeds ROWS multiply-adds. */
+/** Rows of C each thread accumulates: one B load (four lanes) feeds ROWS multiply-adds. */
 export const ROWS = 4;
 
 /**
@@ -52,8 +52,8 @@ export function gemmChunks(K: number): { chunks: number; len: number } {
 /**
  * Each thread owns 4 rows m..m+3 of one column n (returned as Array(4)) over one chunk of the
  * reduction. SIMD lanes of webasm's f32x4 are neighbouring n, so A's loads are uniform across
- * lanes (one splat) and only B is gathered lane by lane: 1 gather per 4 multiply-adds.
- * M must be a multiple of 4 (gemm() pads A otherwise).
+ * lanes (one splat) and B, with unit stride along n, loads its four lanes as one vector: one
+ * load per 4 multiply-adds. M must be a multiple of 4 (gemm() pads A otherwise).
  */
 export function gemmSpec(s: GemmShape): KernelSpec {
   const { batch, M, N, K, a, b } = s;
