@@ -1,6 +1,6 @@
 import gpujs from 'gpu.js';
 import { describe, expect, it } from 'vitest';
-import { Backend, PLACED_AFTER_CALLS, PLACEMENT_TRIALS, placeByTrials } from './backend.js';
+import { Backend, PLACED_AFTER_CALLS, PLACEMENT_TRIALS, placeByTrials, specFor } from './backend.js';
 
 describe('Backend', () => {
   it("runs 'async' on WebAssembly threads even where gpu.js's own async mode would take headlessgl (gl built, a display)", async () => {
@@ -96,5 +96,20 @@ describe('async kernel placement', () => {
     } finally {
       be.destroy();
     }
+  });
+});
+
+describe('specFor', () => {
+  it('builds a kernel spec once per distinct arguments and hands back the same object after', () => {
+    let builds = 0;
+    const build = (n: number, scale: number) => {
+      builds++;
+      return { name: 'scale', source: `function(A) { return A[this.thread.x] * ${scale}; }`, output: [n] };
+    };
+    const a = specFor(build, 8, 2);
+    expect(specFor(build, 8, 2)).toBe(a);
+    expect(specFor(build, 8, 3).source).toContain('* 3');
+    expect(specFor(build, 16, 2).output).toEqual([16]);
+    expect(builds).toBe(3);
   });
 });

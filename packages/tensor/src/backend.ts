@@ -53,6 +53,22 @@ export function placeByTrials(threadsMs: readonly number[], minMs = THREADS_MIN_
   return Math.min(...threadsMs) >= minMs ? 'threads' : 'caller';
 }
 
+const specs = new WeakMap<object, Map<string, KernelSpec>>();
+
+/**
+ * build(...args), built once per distinct arguments. A big kernel's source is a long string (an
+ * unrolled 576-tap convolution's runs to hundreds of KB) that building anew on every call, and
+ * hashing anew for the kernel cache, cost 5-8 ms of a training step.
+ */
+export function specFor<A extends unknown[]>(build: (...args: A) => KernelSpec, ...args: A): KernelSpec {
+  let byArgs = specs.get(build);
+  if (!byArgs) specs.set(build, (byArgs = new Map()));
+  const key = JSON.stringify(args);
+  let spec = byArgs.get(key);
+  if (!spec) byArgs.set(key, (spec = build(...args)));
+  return spec;
+}
+
 /** Options for a Backend. */
 export interface BackendOptions {
   /** Worker threads for `async` (webasm) kernels; defaults to the machine's cores. */

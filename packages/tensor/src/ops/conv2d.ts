@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import type { ConvGeometry } from './conv2d.ref.js';
@@ -361,10 +361,10 @@ export async function conv2dForward(be: Backend, x: Float32Array, w: Float32Arra
   const N = g.OH * g.OW;
   // rows-per-thread interleave, x axis padded to a multiple of 4 → [B][OC][OH·OW]
   if (g.pad === 0 && g.OC % ROWS === 0 && g.C * g.KH * g.KW <= tuningFor(be).unrollTaps) {
-    const raw = await be.run(forwardSpecUnpadded(g, opts.live ?? { lo: 0, hi: g.H }, relu), [x, w, bias]);
+    const raw = await be.run(specFor(forwardSpecUnpadded, g, opts.live ?? { lo: 0, hi: g.H }, relu), [x, w, bias]);
     return unpackRows(raw, g.B, g.OC, N, 1, { rows: g.OH, pitch: roundUp4(g.OW) });
   }
-  const raw = await be.run(forwardSpec(g, relu), [x, w, bias]);
+  const raw = await be.run(specFor(forwardSpec, g, relu), [x, w, bias]);
   return unpackRows(raw, g.B, g.OC, N, 1, { rows: 1, pitch: roundUp4(N) });
 }
 
@@ -395,7 +395,7 @@ export async function conv2dBackwardInput(be: Backend, dy: Float32Array, w: Floa
     const gt: ConvGeometry = { B, C: OC, H: PH, W: PW, OC: C, KH, KW, stride: 1, pad: 0, OH: g.H, OW: g.W };
     return conv2dForward(be, padded, flipped, new Float32Array(C), gt, { live: { lo: qy, hi: qy + OH } });
   }
-  const raw = await be.run(backwardInputSpec(g), [dy, w]);
+  const raw = await be.run(specFor(backwardInputSpec, g), [dy, w]);
   return unpackRows(raw, g.B, g.C, g.H * g.W, 1, { rows: 1, pitch: roundUp4(g.H * g.W) });
 }
 
@@ -455,7 +455,7 @@ export async function conv2dBackwardWeight(be: Backend, dy: Float32Array, x: Flo
   const dw = new Float32Array(g.OC * R);
   if (weightUnrolled(be, g)) {
     const per = weightImagesPerThread(g);
-    const raw = await be.run(backwardWeightSpecUnrolled(g, per), [dy, channelsLast(x, g.B, g.C, g.H * g.W)]);
+    const raw = await be.run(specFor(backwardWeightSpecUnrolled, g, per), [dy, channelsLast(x, g.B, g.C, g.H * g.W)]);
     // raw is [chunk][o-block][tap][c][4]: sum the chunks in that order (a sequential pass over raw),
     // then reorder once into dw [o][c][tap]
     const OB = g.OC / ROWS;
@@ -473,7 +473,7 @@ export async function conv2dBackwardWeight(be: Backend, dy: Float32Array, x: Flo
   if (weightByRows(be, g)) {
     let per = 1;
     for (let d = 1; d <= g.B; d++) if (g.B % d === 0 && d * g.OH <= ROW_UNROLL) per = d;
-    const raw = await be.run(backwardWeightSpecRows(g, per), [dy, x]);
+    const raw = await be.run(specFor(backwardWeightSpecRows, g, per), [dy, x]);
     // raw is [chunk][o-block][tap][ox (padded)][4]: add up the columns ox < OW of every chunk
     const OB = g.OC / ROWS;
     const OWP = roundUp4(g.OW);
@@ -490,7 +490,7 @@ export async function conv2dBackwardWeight(be: Backend, dy: Float32Array, x: Flo
     return dw;
   }
   const chunks = weightChunks(g);
-  const raw = await be.run(backwardWeightSpec(g, chunks), [dy, x]);
+  const raw = await be.run(specFor(backwardWeightSpec, g, chunks), [dy, x]);
   const parts = unpackRows(raw, chunks, g.OC, R, 1, { rows: 1, pitch: roundUp4(R) });
   for (let z = 0; z < chunks; z++) {
     const off = z * g.OC * R;
@@ -501,7 +501,7 @@ export async function conv2dBackwardWeight(be: Backend, dy: Float32Array, x: Flo
 
 /** Gradient of the bias, [OC]. */
 export async function conv2dBackwardBias(be: Backend, dy: Float32Array, g: ConvGeometry): Promise<Float32Array> {
-  return be.run(backwardBiasSpec(g), [dy]);
+  return be.run(specFor(backwardBiasSpec, g), [dy]);
 }
 
 /** 2-D convolution (cross-correlation, NCHW) with bias, and optionally ReLU, recorded on the tape. */

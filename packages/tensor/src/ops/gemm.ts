@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { idiv, imod } from './kernel-math.js';
 
 /**
@@ -99,7 +99,7 @@ export async function gemm(be: Backend, A: Float32Array, B: Float32Array, s: Gem
     return gemm(be, A, contiguous, { ...s, b: [shared ? 0 : s.K * s.N, s.N, 1] });
   }
   const { chunks } = gemmChunks(s.K);
-  const raw = await be.run(gemmSpec(s), [A, B]);
+  const raw = await be.run(specFor(gemmSpec, s), [A, B]);
   return unpackRows(raw, s.batch, s.M, s.N, chunks);
 }
 
