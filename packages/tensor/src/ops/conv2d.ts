@@ -215,12 +215,16 @@ function backwardInputSpec(g: ConvGeometry): KernelSpec {
   return { name: 'conv2d_backward_input', source: src, output: [roundUp4(H * W), Math.ceil(C / ROWS), g.B], components: ROWS };
 }
 
+/** The largest divisor d of the batch B with d · perImage <= cap (at least 1): how many images a weight-gradient thread or chunk takes. */
+function imagesWithin(B: number, perImage: number, cap: number): number {
+  let best = 1;
+  for (let d = 1; d <= B; d++) if (B % d === 0 && d * perImage <= cap) best = d;
+  return best;
+}
+
 /** Batch chunks for the weight gradient: enough output cells for webasm's threads (>= 4096 per worker). */
 function weightChunks(g: ConvGeometry): number {
-  const cells = g.C * g.KH * g.KW * Math.ceil(g.OC / ROWS);
-  let best = 1;
-  for (let d = 1; d <= g.B; d++) if (g.B % d === 0 && cells * d <= 4 * 4096 * 2) best = d;
-  return best;
+  return imagesWithin(g.B, g.C * g.KH * g.KW * Math.ceil(g.OC / ROWS), 4 * 4096 * 2);
 }
 
 /*
@@ -296,9 +300,7 @@ const WEIGHT_UNROLL = 640;
 
 /** Images per thread for the unrolled weight gradient: the most that keep per·OH·OW within WEIGHT_UNROLL. */
 function weightImagesPerThread(g: ConvGeometry): number {
-  let best = 1;
-  for (let d = 1; d <= g.B; d++) if (g.B % d === 0 && d * g.OH * g.OW <= WEIGHT_UNROLL) best = d;
-  return best;
+  return imagesWithin(g.B, g.OH * g.OW, WEIGHT_UNROLL);
 }
 
 /** Whether the unrolled weight-gradient kernel takes this convolution on this backend. */
@@ -471,8 +473,7 @@ export async function conv2dBackwardWeight(be: Backend, dy: Float32Array, x: Flo
     return dw;
   }
   if (weightByRows(be, g)) {
-    let per = 1;
-    for (let d = 1; d <= g.B; d++) if (g.B % d === 0 && d * g.OH <= ROW_UNROLL) per = d;
+    const per = imagesWithin(g.B, g.OH, ROW_UNROLL);
     const raw = await be.run(specFor(backwardWeightSpecRows, g, per), [dy, x]);
     // raw is [chunk][o-block][tap][ox (padded)][4]: add up the columns ox < OW of every chunk
     const OB = g.OC / ROWS;
