@@ -85,7 +85,7 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(predictRoutes, { models, maxImages: resolved.maxImages, bodyLimit: resolved.bodyLimit });
-  await app.register(infoRoutes, { models, backend: resolved.backend, ...(choice && { backendChoice: choice }) });
+  await app.register(infoRoutes, { models, backend: resolved.backend, isClosing: () => closing, ...(choice && { backendChoice: choice }) });
   await app.register(pageRoutes, {
     publicDir: resolved.publicDir,
     elementBundle: resolved.elementBundle,

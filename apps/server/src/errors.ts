@@ -95,7 +95,7 @@ async function errorPlugin(fastify: FastifyInstance, options: ErrorPluginOptions
     const body: ErrorBody = {
       error: 'NOT_FOUND',
       message:
-        `There is no ${request.method} ${request.url.split('?')[0]}. Routes: POST /predict, GET /health, GET /models, ` +
+        `There is no ${request.method} ${request.url.split('?')[0]}. Routes: POST /predict, GET /health, GET /health/live, GET /health/ready, GET /models, ` +
         'GET /docs (OpenAPI), GET / (demo page), GET /element.js, GET /report.',
       statusCode: 404,
     };

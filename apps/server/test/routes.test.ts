@@ -43,6 +43,15 @@ describe('GET /health and /models', () => {
     expect(body.backend).toBe('async');
   });
 
+  it('liveness and readiness answer on their own paths', async () => {
+    const own = await serve();
+    expect((await own.inject({ method: 'GET', url: '/health/live' })).json()).toEqual({ status: 'live' });
+    const ready = await own.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready' });
+    await own.close();
+  });
+
   it('models gives the model cards: config, params, test accuracy, confusion matrix, sha256', async () => {
     const response = await app.inject({ method: 'GET', url: '/models' });
     expect(response.statusCode).toBe(200);

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ModeChoice, Tensor, createBackend, noGrad } from '@digitlab/tensor';
+import { type ModeChoice, PLACED_AFTER_CALLS, Tensor, createBackend, noGrad } from '@digitlab/tensor';
 import { buildModel } from './build.js';
 import type { ModelCard, ModelName } from './card.js';
 import type { ModelConfig } from './config.js';
@@ -21,6 +21,8 @@ export interface Classifier {
    * row-major 28×28, MNIST orientation). Returns count × 10 probabilities.
    */
   predict(images: Float32Array, count: number): Promise<Float32Array>;
+  /** Milliseconds the load's warm-up took (every batch bucket compiled and placed), 0 without `warm`. */
+  readonly warmMs: number;
   /** Frees the backend's kernels and threads. */
   close(): void;
 }
@@ -36,6 +38,8 @@ export interface LoadOptions {
   /** gpu.js mode, or 'auto' (timed on an inference-sized probe). Default 'async'. */
   readonly backend?: ModeChoice;
   readonly poolSize?: number;
+  /** Compile (and on async place) the kernels of every batch bucket before returning, so no prediction ever waits for a compile. */
+  readonly warm?: boolean;
 }
 
 /** Reads weights/<name>.json. */
@@ -52,8 +56,15 @@ export function readCard(weightsDir: string, name: ModelName): ModelCard {
 /** Largest batch a single kernel call handles; bigger requests are chunked. */
 const MAX_BATCH = 256;
 
+/** Every batch size a kernel is compiled for: 1, 2, 4, ..., MAX_BATCH. */
+export function batchBuckets(): number[] {
+  const sizes: number[] = [];
+  for (let b = 1; b <= MAX_BATCH; b *= 2) sizes.push(b);
+  return sizes;
+}
+
 /** Batch sizes are rounded up to a power of two so only ~9 shapes are ever compiled. */
-function bucket(n: number): number {
+export function bucket(n: number): number {
   let b = 1;
   while (b < n) b *= 2;
   return Math.min(b, MAX_BATCH);
@@ -85,10 +96,20 @@ export async function loadClassifier(name: ModelName, options: LoadOptions): Pro
     const logits = await noGrad(() => model.forward(be, new Tensor([size, 1, 28, 28], buf), { training: false }));
     return softmaxRows(logits.data, count);
   };
+  let warmMs = 0;
+  if (options.warm) {
+    const started = performance.now();
+    // the first call compiles; on async the next ones place each kernel on the threads or the calling thread
+    for (const size of batchBuckets()) {
+      for (let call = 0; call < PLACED_AFTER_CALLS; call++) await runBatch(new Float32Array(size * 784), size);
+    }
+    warmMs = performance.now() - started;
+  }
   return {
     name,
     card,
     model,
+    warmMs,
     predict(images: Float32Array, count: number): Promise<Float32Array> {
       if (images.length < count * 784) throw new RangeError(`predict: ${count} images need ${count * 784} values, got ${images.length}`);
       const job = queue.then(async () => {

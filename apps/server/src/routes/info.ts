@@ -1,4 +1,4 @@
-// GET /health and GET /models: is the server ready, and what are the models (their cards).
+// GET /health, /health/live, /health/ready and GET /models: is the server ready, and what are the models (their cards).
 import type { ModelName } from '@digitlab/models';
 import type { AutoChoice } from '@digitlab/tensor';
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +11,8 @@ export interface InfoRouteOptions {
   readonly backend: string;
   /** How BACKEND=auto chose, when it did. */
   readonly backendChoice?: AutoChoice;
+  /** Whether the server has begun to close (readiness then answers 503). */
+  readonly isClosing: () => boolean;
 }
 
 const modelStatus = {
@@ -31,10 +33,34 @@ const card = {
   description: 'The model card: config, params, FLOPs, training, weights sha256, validation and test metrics (accuracy, loss, confusion matrix).',
 } as const;
 
-/** Registers GET /health, GET /models and GET /models/:name. */
+/** Registers GET /health, /health/live, /health/ready, GET /models and GET /models/:name. */
 export async function infoRoutes(fastify: FastifyInstance, options: InfoRouteOptions): Promise<void> {
   const { models, backend, backendChoice } = options;
   const startedAt = Date.now();
+
+  fastify.get(
+    '/health/live',
+    { schema: { summary: 'Liveness: 200 while the process runs', tags: ['info'], response: { 200: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['live'] } } } } } },
+    async () => ({ status: 'live' as const }),
+  );
+
+  fastify.get(
+    '/health/ready',
+    {
+      schema: {
+        summary: 'Readiness: 200 while the models answer, 503 while the server drains',
+        tags: ['info'],
+        response: {
+          200: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ready'] } } },
+          503: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['draining'] } } },
+        },
+      },
+    },
+    async (_request, reply) => {
+      if (options.isClosing()) return reply.code(503).header('retry-after', '1').send({ status: 'draining' });
+      return { status: 'ready' as const };
+    },
+  );
 
   fastify.get(
     '/health',
