@@ -99,6 +99,75 @@ describe('async kernel placement', () => {
   });
 });
 
+describe('kernel cache', () => {
+  it('finds a compiled kernel by its spec object: a second call compiles nothing and never reads the source', async () => {
+    const be = new Backend('webasm');
+    try {
+      let reads = 0;
+      const source = 'function(A) { return A[this.thread.x] + 1; }';
+      const spec = { name: 'inc', output: [8], get source() { reads++; return source; } };
+      const x = new Float32Array(8).fill(1);
+      await be.run(spec, [x]);
+      const afterFirst = reads;
+      for (let i = 0; i < 5; i++) expect(Array.from(await be.run(spec, [x]))).toEqual(new Array(8).fill(2));
+      expect(be.compiled).toBe(1);
+      expect(reads).toBe(afterFirst);
+    } finally {
+      be.destroy();
+    }
+  });
+
+  it('never lets distinct specs collide: other sources, outputs, components or argument sizes compile apart, equal specs share', async () => {
+    const be = new Backend('webasm');
+    try {
+      const src = (k: number) => `function(A) { return A[this.thread.x] * ${k}; }`;
+      const x8 = Float32Array.from({ length: 8 }, (_, i) => i);
+      const x16 = Float32Array.from({ length: 16 }, (_, i) => i);
+      const a = { name: 'k', source: src(2), output: [8] };
+      const b = { name: 'k', source: src(3), output: [8] };
+      const c = { name: 'k', source: src(2), output: [4] };
+      expect(Array.from(await be.run(a, [x8]))).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
+      expect(Array.from(await be.run(b, [x8]))).toEqual([0, 3, 6, 9, 12, 15, 18, 21]);
+      expect(Array.from(await be.run(c, [x8]))).toEqual([0, 2, 4, 6]);
+      // the same spec with a longer argument reads past 8 only when compiled for 16
+      expect(Array.from(await be.run(a, [x16]))).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
+      expect(be.compiled).toBe(4);
+      // a fresh object equal to a: served by a's kernel
+      expect(Array.from(await be.run({ ...a }, [x8]))).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
+      expect(be.compiled).toBe(4);
+      const four = { name: 'k4', source: 'function(A) { return [A[this.thread.x], 1, 2, 3]; }', output: [2], components: 4 as const };
+      const two = { name: 'k2', source: four.source.replace('[A[this.thread.x], 1, 2, 3]', '[A[this.thread.x], 1]'), output: [2], components: 2 as const };
+      expect(Array.from(await be.run(four, [x8]))).toEqual([0, 1, 2, 3, 1, 1, 2, 3]);
+      expect(Array.from(await be.run(two, [x8]))).toEqual([0, 1, 1, 1]);
+      expect(be.compiled).toBe(6);
+    } finally {
+      be.destroy();
+    }
+  });
+
+  it('holds at most maxKernels, freeing the least recently used, and recompiles an evicted one on demand', async () => {
+    const be = new Backend('webasm', { maxKernels: 2 });
+    try {
+      const x = new Float32Array(4).fill(1);
+      const specs = [1, 2, 3].map((k) => ({ name: `add${k}`, source: `function(A) { return A[this.thread.x] + ${k}; }`, output: [4] }));
+      await be.run(specs[0], [x]);
+      await be.run(specs[1], [x]);
+      await be.run(specs[0], [x]); // specs[1] is now the least recent
+      await be.run(specs[2], [x]);
+      expect(be.cachedKernels).toBe(2);
+      expect(be.compiled).toBe(3);
+      await be.run(specs[0], [x]);
+      expect(be.compiled).toBe(3);
+      expect(Array.from(await be.run(specs[1], [x]))).toEqual([3, 3, 3, 3]);
+      expect(be.compiled).toBe(4);
+      expect(be.cachedKernels).toBe(2);
+      expect(() => new Backend('webasm', { maxKernels: 0 })).toThrow(/maxKernels/);
+    } finally {
+      be.destroy();
+    }
+  });
+});
+
 describe('specFor', () => {
   it('builds a kernel spec once per distinct arguments and hands back the same object after', () => {
     let builds = 0;
@@ -111,5 +180,15 @@ describe('specFor', () => {
     expect(specFor(build, 8, 3).source).toContain('* 3');
     expect(specFor(build, 16, 2).output).toEqual([16]);
     expect(builds).toBe(3);
+  });
+
+  it('keys objects and arrays by their shape as well as their numbers', () => {
+    const build = (s: { a: readonly number[]; b: readonly number[] }) => ({ name: 'x', source: JSON.stringify(s), output: [1] });
+    const one = specFor(build, { a: [1, 2], b: [3] });
+    const other = specFor(build, { a: [1], b: [2, 3] });
+    expect(other).not.toBe(one);
+    expect(specFor(build, { a: [1, 2], b: [3] })).toBe(one);
+    const flags = (n: number, relu: boolean) => ({ name: 'f', source: `${n}${relu}`, output: [n] });
+    expect(specFor(flags, 4, true)).not.toBe(specFor(flags, 4, false));
   });
 });

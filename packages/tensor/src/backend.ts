@@ -21,9 +21,16 @@ export interface KernelSpec {
 
 interface CachedKernel {
   readonly run: IKernelRunShortcut;
+  readonly spec: KernelSpec;
+  /** Each argument's length, -1 for a number: a kernel serves only the sizes it was compiled for. */
+  readonly argSizes: readonly number[];
   readonly cells: number;
   readonly components: number;
   checked: boolean;
+  /** The backend's call count at its last call: the least recently used kernel is evicted first. */
+  lastUse: number;
+  /** Freed to keep the cache within its bound: lookups skip it. */
+  evicted?: boolean;
   /** async only: its trial calls on the threads, then where it runs. */
   placement?: Placement;
 }
@@ -53,20 +60,48 @@ export function placeByTrials(threadsMs: readonly number[], minMs = THREADS_MIN_
   return Math.min(...threadsMs) >= minMs ? 'threads' : 'caller';
 }
 
-const specs = new WeakMap<object, Map<string, KernelSpec>>();
+/** specFor's memo: one trie per build function, keyed by the arguments' primitive leaves in order. */
+interface SpecNode {
+  spec?: KernelSpec;
+  readonly next: Map<unknown, SpecNode>;
+}
+
+const specs = new WeakMap<object, SpecNode>();
 
 /**
- * build(...args), built once per distinct arguments. A big kernel's source is a long string (an
- * unrolled 576-tap convolution's runs to hundreds of KB) that building anew on every call, and
- * hashing anew for the kernel cache, cost 5-8 ms of a training step.
+ * build(...args), built once per distinct arguments, and the same object after: the backend finds
+ * its compiled kernel by that identity. A big kernel's source is a long string (an unrolled
+ * convolution's runs to hundreds of KB), so it is built once per shape, never per call. The memo
+ * walks the arguments' numbers, booleans and property names (objects and arrays of them) through
+ * nested Maps: a lookup builds no string.
  */
 export function specFor<A extends unknown[]>(build: (...args: A) => KernelSpec, ...args: A): KernelSpec {
-  let byArgs = specs.get(build);
-  if (!byArgs) specs.set(build, (byArgs = new Map()));
-  const key = JSON.stringify(args);
-  let spec = byArgs.get(key);
-  if (!spec) byArgs.set(key, (spec = build(...args)));
-  return spec;
+  let node = specs.get(build);
+  if (!node) specs.set(build, (node = { next: new Map() }));
+  node = descend(node, args);
+  return (node.spec ??= build(...args));
+}
+
+/** The trie node below `node` for value's leaves; arrays and objects also key their length and property names, so differently shaped arguments never meet. */
+function descend(node: SpecNode, value: unknown): SpecNode {
+  const step = (key: unknown): void => {
+    let child = node.next.get(key);
+    if (!child) node.next.set(key, (child = { next: new Map() }));
+    node = child;
+  };
+  if (Array.isArray(value)) {
+    step(value.length);
+    for (const v of value) node = descend(node, v);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const k in value) {
+      step(k);
+      node = descend(node, (value as Record<string, unknown>)[k]);
+    }
+    step(undefined);
+  } else {
+    step(value);
+  }
+  return node;
 }
 
 /** Options for a Backend. */
@@ -75,26 +110,43 @@ export interface BackendOptions {
   readonly poolSize?: number;
   /** async: a kernel whose trial calls on the threads all took less moves to the calling thread. Default THREADS_MIN_MS. */
   readonly threadsMinMs?: number;
+  /** Most compiled kernels held; past it the least recently used is freed. Default MAX_KERNELS. */
+  readonly maxKernels?: number;
 }
 
+/** The default bound of a Backend's kernel cache: both shipped models' kernels at every batch bucket fit with room to spare. */
+export const MAX_KERNELS = 1024;
+
 /**
- * One gpu.js GPU instance in one mode, with a cache of compiled kernels keyed by source and
- * argument sizes. Every op goes through run(), which returns a fresh flat Float32Array.
+ * One gpu.js GPU instance in one mode, with a bounded cache of compiled kernels found by the spec
+ * object and the argument sizes. Every op goes through run(), which returns a fresh flat Float32Array.
  */
 export class Backend {
   readonly mode: Mode;
   private readonly gpu: InstanceType<typeof GPU>;
-  private readonly kernels = new Map<string, CachedKernel>();
+  /** Compiled kernels by spec identity: the lookup on every call, which never reads the source. */
+  private readonly bySpec = new WeakMap<KernelSpec, CachedKernel[]>();
+  /**
+   * The same kernels by source, consulted only when a spec object is new: a spec built afresh with
+   * a source seen before (ops built outside specFor, tests) shares the compiled kernel.
+   */
+  private readonly bySource = new Map<string, CachedKernel[]>();
+  private readonly kernels = new Set<CachedKernel>();
+  private readonly maxKernels: number;
   private readonly poolSize: number | undefined;
   private readonly threadsMinMs: number;
   /**
    * The one worker pool every threaded kernel runs on (patches/gpu.js@2.24.1.patch). gpu.js gives
-   * each kernel a pool of its own: two workers per kernel, each woken from a step's idle. With every
-   * ViT kernel on the threads, one shared pool took its step from 600 to 489 ms (median of 10).
+   * each kernel a pool of its own: two workers per kernel, each woken from a step's idle, where one
+   * pool keeps the same two busy.
    */
   private readonly sharedPool: { pool?: { destroy(): void } } = {};
   /** Kernel-call counter, for benchmarks and the tape tests. */
   calls = 0;
+  /** Counts calls for the cache's least-recently-used order (calls is the benchmarks' to reset). */
+  private tick = 0;
+  /** Kernels compiled so far (evicted ones included): a warmed-up workload leaves it unchanged. */
+  compiled = 0;
   /** Per-kernel call counts and milliseconds, when profiling is switched on (benchmarks). */
   profile: Map<string, { calls: number; ms: number }> | null = null;
   /** gpu.js kernel classes that have executed (one entry unless gpu.js fell back somewhere). */
@@ -104,6 +156,8 @@ export class Backend {
     this.mode = mode;
     this.poolSize = options.poolSize;
     this.threadsMinMs = options.threadsMinMs ?? THREADS_MIN_MS;
+    this.maxKernels = options.maxKernels ?? MAX_KERNELS;
+    if (!(this.maxKernels >= 1)) throw new RangeError(`Backend: maxKernels must be at least 1, got ${options.maxKernels}`);
     // gpu.js's own mode 'async' takes the first backend that works (headlessgl before webasm where
     // gl is built and a display exists); ours is webasm with asyncMode set on every kernel
     this.gpu = new GPU({ mode: mode === 'async' ? 'webasm' : mode });
@@ -113,6 +167,7 @@ export class Backend {
   async run(spec: KernelSpec, args: readonly (Float32Array | number)[]): Promise<Float32Array> {
     const kernel = this.kernelFor(spec, args);
     this.calls++;
+    kernel.lastUse = ++this.tick;
 
     // gpu.js types its results loosely; the shape is known from spec, checked in flattenOutput
     const trial = kernel.checked && this.placeTrial(kernel);
@@ -182,28 +237,55 @@ export class Backend {
     return n;
   }
 
-  /** The compiled kernel for spec (built and cached on first call). */
+  /** The compiled kernel for spec and these argument sizes (built and cached on first call). */
   kernelFor(spec: KernelSpec, args: readonly (Float32Array | number)[]): CachedKernel {
-    const key = `${spec.source}|${spec.output.join('x')}|${args.map((a) => (typeof a === 'number' ? 'n' : a.length)).join(',')}`;
-    let k = this.kernels.get(key);
-    if (!k) {
-      const components = spec.components ?? 1;
-      const run = this.gpu.createKernel(spec.source, {
-        output: [...spec.output],
-        returnType: components === 1 ? 'Number' : `Array(${components})`,
-        tactic: 'precision',
-        precision: 'single',
-        ...(this.mode === 'async' ? { asyncMode: true, poolSize: this.poolSize, sharedPool: this.sharedPool } : {}),
-        // sizes are literals in the source; this is only a guard for any loop bound we missed
-        loopMaxIterations: 1 << 24,
-      } as Record<string, unknown>) as IKernelRunShortcut;
-      if (this.mode === 'webasm' || this.mode === 'async' || this.mode === 'webgpu') keepFlat(run);
-      k = { run, cells: spec.output.reduce((a, b) => a * b, 1), components, checked: false };
-      this.kernels.set(key, k);
+    let own = this.bySpec.get(spec);
+    if (own) {
+      for (const k of own) if (!k.evicted && fits(k, args)) return k;
+      own = own.filter((k) => !k.evicted);
     }
+    // a new spec object (or new sizes): a kernel compiled from an equal spec serves it too
+    const k = this.bySource.get(spec.source)?.find((e) => sameSpec(e.spec, spec) && fits(e, args)) ?? this.compile(spec, args);
+    this.bySpec.set(spec, own ? [...own, k] : [k]);
     return k;
   }
 
+  private compile(spec: KernelSpec, args: readonly (Float32Array | number)[]): CachedKernel {
+    const components = spec.components ?? 1;
+    const run = this.gpu.createKernel(spec.source, {
+      output: [...spec.output],
+      returnType: components === 1 ? 'Number' : `Array(${components})`,
+      tactic: 'precision',
+      precision: 'single',
+      ...(this.mode === 'async' ? { asyncMode: true, poolSize: this.poolSize, sharedPool: this.sharedPool } : {}),
+      // sizes are literals in the source; this is only a guard for any loop bound we missed
+      loopMaxIterations: 1 << 24,
+    } as Record<string, unknown>) as IKernelRunShortcut;
+    if (this.mode === 'webasm' || this.mode === 'async' || this.mode === 'webgpu') keepFlat(run);
+    const argSizes = args.map((a) => (typeof a === 'number' ? -1 : a.length));
+    const k: CachedKernel = { run, spec, argSizes, cells: spec.output.reduce((a, b) => a * b, 1), components, checked: false, lastUse: this.tick };
+    this.compiled++;
+    if (this.kernels.size >= this.maxKernels) this.evictLeastRecent();
+    this.kernels.add(k);
+    const same = this.bySource.get(spec.source);
+    if (same) same.push(k);
+    else this.bySource.set(spec.source, [k]);
+    return k;
+  }
+
+  /** Frees the kernel called longest ago (a scan, only when a compile finds the cache full). */
+  private evictLeastRecent(): void {
+    let oldest: CachedKernel | undefined;
+    for (const k of this.kernels) if (!oldest || k.lastUse < oldest.lastUse) oldest = k;
+    if (!oldest) return;
+    this.kernels.delete(oldest);
+    const same = this.bySource.get(oldest.spec.source)!.filter((k) => k !== oldest);
+    if (same.length) this.bySource.set(oldest.spec.source, same);
+    else this.bySource.delete(oldest.spec.source);
+    // other spec objects that found it through its source drop it at their next lookup
+    oldest.evicted = true;
+    (oldest.run as unknown as { destroy(): void }).destroy();
+  }
   /** The gpu.js kernel class that actually executed spec, e.g. "WebAssemblyKernel" (detects silent fallback). */
   executedBy(spec: KernelSpec, args: readonly (Float32Array | number)[]): string {
     const k = this.kernelFor(spec, args).run as unknown as { kernel?: { constructor: { name: string }; fallbackReason?: string } };
@@ -220,9 +302,26 @@ export class Backend {
   /** Frees every kernel and the GPU instance (worker threads included). */
   destroy(): void {
     this.kernels.clear();
+    this.bySource.clear();
     (this.gpu as unknown as { destroy(): void }).destroy();
     this.sharedPool.pool?.destroy();
   }
+}
+
+/** Whether a kernel compiled for these argument sizes (no allocation: this runs on every call). */
+function fits(k: CachedKernel, args: readonly (Float32Array | number)[]): boolean {
+  const sizes = k.argSizes;
+  if (sizes.length !== args.length) return false;
+  for (let i = 0; i < sizes.length; i++) {
+    const a = args[i];
+    if (sizes[i] !== (typeof a === 'number' ? -1 : a.length)) return false;
+  }
+  return true;
+}
+
+/** Two specs that compile to the same kernel (the source is compared by the caller's map). */
+function sameSpec(a: KernelSpec, b: KernelSpec): boolean {
+  return (a.components ?? 1) === (b.components ?? 1) && a.output.length === b.output.length && a.output.every((d, i) => d === b.output[i]);
 }
 
 /**

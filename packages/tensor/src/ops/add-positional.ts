@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor, assertShape } from '../tensor.js';
 import { repeat } from './kernel-math.js';
@@ -31,9 +31,9 @@ export async function addPositional(be: Backend, x: Tensor, pos: Tensor): Promis
   if (x.shape.length !== 3) throw new Error(`addPositional: x must be [B, T, D], got [${x.shape.join(',')}]`);
   const [B, T, D] = x.shape;
   assertShape(pos, [T, D], 'addPositional pos');
-  const out = new Tensor(x.shape, await be.run(addPositionalForwardSpec(B, T * D), [x.data, pos.data]));
+  const out = new Tensor(x.shape, await be.run(specFor(addPositionalForwardSpec, B, T * D), [x.data, pos.data]));
   return record(out, 'addPositional', [x, pos], async (dout) => {
     if (x.requiresGrad) x.accumulateGrad(dout);
-    if (pos.requiresGrad) pos.accumulateGrad(await be.run(addPositionalBackwardPosSpec(B, T * D), [dout]));
+    if (pos.requiresGrad) pos.accumulateGrad(await be.run(specFor(addPositionalBackwardPosSpec, B, T * D), [dout]));
   });
 }

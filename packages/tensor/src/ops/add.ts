@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 
@@ -20,7 +20,7 @@ export async function add(be: Backend, a: Tensor, b: Tensor): Promise<Tensor> {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
     throw new Error(`add: shapes [${a.shape.join(',')}] and [${b.shape.join(',')}] differ`);
   }
-  const out = new Tensor(a.shape, await be.run(addForwardSpec(a.size), [a.data, b.data]));
+  const out = new Tensor(a.shape, await be.run(specFor(addForwardSpec, a.size), [a.data, b.data]));
   return record(out, 'add', [a, b], async (dout) => {
     if (a.requiresGrad) a.accumulateGrad(dout);
     if (b.requiresGrad) b.accumulateGrad(dout);

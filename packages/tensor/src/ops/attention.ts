@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { EXP_TABLE, expCode, idiv, imin, imod, lit, roundUp4 } from './kernel-math.js';
@@ -241,17 +241,17 @@ export async function attention(be: Backend, q: Tensor, k: Tensor, v: Tensor, he
   }
   if (!Number.isInteger(heads) || heads < 1 || D % heads !== 0) throw new Error(`attention: D = ${D} is not divisible into ${heads} heads`);
   const d = attentionDims(B, T, D, heads);
-  const s = await be.run(attentionScoresSpec(d), [q.data, k.data]);
-  const ms = await be.run(attentionStatsSpec(d), [s, EXP_TABLE]);
+  const s = await be.run(specFor(attentionScoresSpec, d), [q.data, k.data]);
+  const ms = await be.run(specFor(attentionStatsSpec, d), [s, EXP_TABLE]);
   // P is kept (padded, row-quad layout) for backward: dS and dv both need it
-  const p = await be.run(attentionProbsSpec(d), [s, ms, EXP_TABLE]);
-  const out = new Tensor([B, T, D], unpackTokenRows(await be.run(attentionOutputSpec(d), [p, v.data]), d));
+  const p = await be.run(specFor(attentionProbsSpec, d), [s, ms, EXP_TABLE]);
+  const out = new Tensor([B, T, D], unpackTokenRows(await be.run(specFor(attentionOutputSpec, d), [p, v.data]), d));
   options.onProbs?.(compactProbs(p, d));
   return record(out, 'attention', [q, k, v], async (dout) => {
-    const rd = await be.run(attentionBackwardRowdotSpec(d), [dout, out.data]);
-    const ds = await be.run(attentionBackwardScoresSpec(d), [p, v.data, dout, rd]);
-    if (q.requiresGrad) q.accumulateGrad(unpackTokenRows(await be.run(attentionBackwardQuerySpec(d), [ds, k.data]), d));
-    if (k.requiresGrad) k.accumulateGrad(unpackTokenRows(await be.run(attentionBackwardKeySpec(d), [ds, q.data]), d));
-    if (v.requiresGrad) v.accumulateGrad(unpackTokenRows(await be.run(attentionBackwardKeySpec(d), [p, dout]), d));
+    const rd = await be.run(specFor(attentionBackwardRowdotSpec, d), [dout, out.data]);
+    const ds = await be.run(specFor(attentionBackwardScoresSpec, d), [p, v.data, dout, rd]);
+    if (q.requiresGrad) q.accumulateGrad(unpackTokenRows(await be.run(specFor(attentionBackwardQuerySpec, d), [ds, k.data]), d));
+    if (k.requiresGrad) k.accumulateGrad(unpackTokenRows(await be.run(specFor(attentionBackwardKeySpec, d), [ds, q.data]), d));
+    if (v.requiresGrad) v.accumulateGrad(unpackTokenRows(await be.run(specFor(attentionBackwardKeySpec, d), [p, dout]), d));
   });
 }

@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 
@@ -29,10 +29,10 @@ export async function addBias(be: Backend, x: Tensor, b: Tensor): Promise<Tensor
   const N = x.shape[x.shape.length - 1];
   if (b.size !== N) throw new Error(`addBias: bias has ${b.size} values, input rows have ${N}`);
   const R = x.size / N;
-  const y = new Tensor(x.shape, await be.run(forwardSpec(R, N), [x.data, b.data]));
+  const y = new Tensor(x.shape, await be.run(specFor(forwardSpec, R, N), [x.data, b.data]));
   return record(y, 'addBias', [x, b], async (dy) => {
     if (x.requiresGrad) x.accumulateGrad(dy);
-    if (b.requiresGrad) b.accumulateGrad(await be.run(backwardSpec(R, N), [dy]));
+    if (b.requiresGrad) b.accumulateGrad(await be.run(specFor(backwardSpec, R, N), [dy]));
   });
 }
 

@@ -513,7 +513,7 @@ export async function conv2d(be: Backend, x: Tensor, w: Tensor, bias: Tensor, op
   const y = new Tensor([g.B, g.OC, g.OH, g.OW], await conv2dForward(be, x.data, w.data, bias.data, g, { relu }));
   return record(y, relu ? 'conv2d_relu' : 'conv2d', [x, w, bias], async (dOut) => {
     // y > 0 exactly where the pre-activation is, so the rectified output is all the mask needs
-    const dy = relu ? await be.run(reluBackwardSpec(y.size), [dOut, y.data]) : dOut;
+    const dy = relu ? await be.run(specFor(reluBackwardSpec, y.size), [dOut, y.data]) : dOut;
     if (x.requiresGrad) x.accumulateGrad(await conv2dBackwardInput(be, dy, w.data, g));
     if (w.requiresGrad) w.accumulateGrad(await conv2dBackwardWeight(be, dy, x.data, g));
     if (bias.requiresGrad) bias.accumulateGrad(await conv2dBackwardBias(be, dy, g));

@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import type { Rng } from '../random.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
@@ -19,8 +19,8 @@ export async function dropout(be: Backend, x: Tensor, p: number, rng: Rng, train
   const scale = 1 / (1 - p);
   const mask = new Float32Array(x.size);
   for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() < p ? 0 : scale;
-  const y = new Tensor(x.shape, await be.run(applySpec(x.size), [x.data, mask]));
-  return record(y, 'dropout', [x], async (dy) => x.accumulateGrad(await be.run(applySpec(x.size), [dy, mask])));
+  const y = new Tensor(x.shape, await be.run(specFor(applySpec, x.size), [x.data, mask]));
+  return record(y, 'dropout', [x], async (dy) => x.accumulateGrad(await be.run(specFor(applySpec, x.size), [dy, mask])));
 }
 
 /** Reference forward for a given mask (float64). */

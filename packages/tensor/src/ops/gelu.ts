@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { EXP_TABLE, expCode, lit } from './kernel-math.js';
@@ -46,8 +46,8 @@ export function geluBackwardSpec(n: number): KernelSpec {
 
 /** GELU activation (tanh approximation), elementwise. */
 export async function gelu(be: Backend, x: Tensor): Promise<Tensor> {
-  const out = new Tensor(x.shape, await be.run(geluForwardSpec(x.size), [x.data, EXP_TABLE]));
+  const out = new Tensor(x.shape, await be.run(specFor(geluForwardSpec, x.size), [x.data, EXP_TABLE]));
   return record(out, 'gelu', [x], async (dy) => {
-    x.accumulateGrad(await be.run(geluBackwardSpec(x.size), [x.data, dy, EXP_TABLE]));
+    x.accumulateGrad(await be.run(specFor(geluBackwardSpec, x.size), [x.data, dy, EXP_TABLE]));
   });
 }

@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor, assertShape } from '../tensor.js';
 import { chunkFor, deinterleave, lit, repeat, sumBlocks } from './kernel-math.js';
@@ -86,17 +86,17 @@ export async function layerNorm(be: Backend, x: Tensor, gamma: Tensor, beta: Ten
   assertShape(beta, [D], 'layerNorm beta');
   const R = x.size / D;
   // saved for backward: recomputing them would cost another pass over x
-  const ms = await be.run(layerNormStatsSpec(R, D, eps), [x.data]);
-  const y = await be.run(layerNormForwardSpec(R, D), [x.data, ms, gamma.data, beta.data]);
+  const ms = await be.run(specFor(layerNormStatsSpec, R, D, eps), [x.data]);
+  const y = await be.run(specFor(layerNormForwardSpec, R, D), [x.data, ms, gamma.data, beta.data]);
   const out = new Tensor(x.shape, y);
   return record(out, 'layerNorm', [x, gamma, beta], async (dy) => {
     if (x.requiresGrad) {
-      const ab = await be.run(layerNormBackwardRowsSpec(R, D), [x.data, ms, gamma.data, dy]);
-      x.accumulateGrad(await be.run(layerNormBackwardInputSpec(R, D), [x.data, ms, gamma.data, dy, ab]));
+      const ab = await be.run(specFor(layerNormBackwardRowsSpec, R, D), [x.data, ms, gamma.data, dy]);
+      x.accumulateGrad(await be.run(specFor(layerNormBackwardInputSpec, R, D), [x.data, ms, gamma.data, dy, ab]));
     }
     if (gamma.requiresGrad || beta.requiresGrad) {
       const parts = R / chunkFor(R);
-      const [dg, db] = deinterleave(await be.run(layerNormBackwardParamsSpec(R, D), [x.data, ms, dy]), 2).map((p) => sumBlocks(p, parts, D));
+      const [dg, db] = deinterleave(await be.run(specFor(layerNormBackwardParamsSpec, R, D), [x.data, ms, dy]), 2).map((p) => sumBlocks(p, parts, D));
       if (gamma.requiresGrad) gamma.accumulateGrad(dg);
       if (beta.requiresGrad) beta.accumulateGrad(db);
     }

@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { idiv, imod } from './kernel-math.js';
@@ -47,8 +47,8 @@ export async function patchify(be: Backend, x: Tensor, patch: number): Promise<T
   if (!Number.isInteger(patch) || patch < 1 || H % patch !== 0 || W % patch !== 0) {
     throw new Error(`patchify: image ${H}x${W} is not divisible into ${patch}x${patch} patches`);
   }
-  const out = new Tensor([B, (H / patch) * (W / patch), C * patch * patch], await be.run(patchifyForwardSpec(B, C, H, W, patch), [x.data]));
+  const out = new Tensor([B, (H / patch) * (W / patch), C * patch * patch], await be.run(specFor(patchifyForwardSpec, B, C, H, W, patch), [x.data]));
   return record(out, 'patchify', [x], async (dout) => {
-    x.accumulateGrad(await be.run(patchifyBackwardSpec(B, C, H, W, patch), [dout]));
+    x.accumulateGrad(await be.run(specFor(patchifyBackwardSpec, B, C, H, W, patch), [dout]));
   });
 }

@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 
@@ -56,8 +56,8 @@ export async function maxPool2d(be: Backend, x: Tensor, k = 2): Promise<Tensor> 
   if (x.shape.length !== 4) throw new Error(`maxPool2d: input must be [B, C, H, W], got [${x.shape.join(',')}]`);
   const [B, C, H, W] = x.shape;
   if (!Number.isInteger(k) || k < 1 || k > H || k > W) throw new Error(`maxPool2d: window ${k} does not fit a ${H}x${W} input`);
-  const y = new Tensor([B, C, Math.floor(H / k), Math.floor(W / k)], await be.run(forwardSpec(B * C, H, W, k), [x.data]));
+  const y = new Tensor([B, C, Math.floor(H / k), Math.floor(W / k)], await be.run(specFor(forwardSpec, B * C, H, W, k), [x.data]));
   return record(y, 'maxPool2d', [x], async (dy) => {
-    x.accumulateGrad(await be.run(backwardSpec(B * C, H, W, k), [dy, x.data]));
+    x.accumulateGrad(await be.run(specFor(backwardSpec, B * C, H, W, k), [dy, x.data]));
   });
 }

@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor, assertShape } from '../tensor.js';
 import { repeat } from './kernel-math.js';
@@ -42,9 +42,9 @@ export async function prependToken(be: Backend, x: Tensor, token: Tensor): Promi
   if (x.shape.length !== 3) throw new Error(`prependToken: x must be [B, T, D], got [${x.shape.join(',')}]`);
   const [B, T, D] = x.shape;
   assertShape(token, [D], 'prependToken token');
-  const out = new Tensor([B, T + 1, D], await be.run(prependTokenForwardSpec(B, T, D), [x.data, token.data]));
+  const out = new Tensor([B, T + 1, D], await be.run(specFor(prependTokenForwardSpec, B, T, D), [x.data, token.data]));
   return record(out, 'prependToken', [x, token], async (dout) => {
-    if (x.requiresGrad) x.accumulateGrad(await be.run(prependTokenBackwardInputSpec(B, T, D), [dout]));
-    if (token.requiresGrad) token.accumulateGrad(await be.run(prependTokenBackwardTokenSpec(B, T, D), [dout]));
+    if (x.requiresGrad) x.accumulateGrad(await be.run(specFor(prependTokenBackwardInputSpec, B, T, D), [dout]));
+    if (token.requiresGrad) token.accumulateGrad(await be.run(specFor(prependTokenBackwardTokenSpec, B, T, D), [dout]));
   });
 }

@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 
@@ -14,8 +14,8 @@ export function reluBackwardSpec(n: number): KernelSpec {
 
 /** Rectified linear unit, any shape. */
 export async function relu(be: Backend, x: Tensor): Promise<Tensor> {
-  const y = new Tensor(x.shape, await be.run(forwardSpec(x.size), [x.data]));
-  return record(y, 'relu', [x], async (dy) => x.accumulateGrad(await be.run(reluBackwardSpec(x.size), [dy, x.data])));
+  const y = new Tensor(x.shape, await be.run(specFor(forwardSpec, x.size), [x.data]));
+  return record(y, 'relu', [x], async (dy) => x.accumulateGrad(await be.run(specFor(reluBackwardSpec, x.size), [dy, x.data])));
 }
 
 /** Reference forward (float64). */

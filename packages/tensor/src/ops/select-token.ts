@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 
@@ -31,8 +31,8 @@ export async function selectToken(be: Backend, x: Tensor, index: number): Promis
   if (x.shape.length !== 3) throw new Error(`selectToken: x must be [B, T, D], got [${x.shape.join(',')}]`);
   const [B, T, D] = x.shape;
   if (!Number.isInteger(index) || index < 0 || index >= T) throw new Error(`selectToken: index ${index} is outside 0..${T - 1}`);
-  const out = new Tensor([B, D], await be.run(selectTokenForwardSpec(B, T, D, index), [x.data]));
+  const out = new Tensor([B, D], await be.run(specFor(selectTokenForwardSpec, B, T, D, index), [x.data]));
   return record(out, 'selectToken', [x], async (dout) => {
-    x.accumulateGrad(await be.run(selectTokenBackwardSpec(B, T, D, index), [dout]));
+    x.accumulateGrad(await be.run(specFor(selectTokenBackwardSpec, B, T, D, index), [dout]));
   });
 }

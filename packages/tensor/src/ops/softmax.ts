@@ -1,4 +1,4 @@
-import type { Backend, KernelSpec } from '../backend.js';
+import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { EXP_TABLE, expCode, repeat } from './kernel-math.js';
@@ -59,11 +59,11 @@ export async function softmax(be: Backend, x: Tensor): Promise<Tensor> {
   const N = x.shape[x.shape.length - 1];
   if (x.shape.length < 1 || N === 0) throw new Error(`softmax: x needs a non-empty last dimension, got [${x.shape.join(',')}]`);
   const R = x.size / N;
-  const ms = await be.run(softmaxStatsSpec(R, N), [x.data, EXP_TABLE]);
+  const ms = await be.run(specFor(softmaxStatsSpec, R, N), [x.data, EXP_TABLE]);
   // backward needs only y, which the tape keeps anyway as this op's output
-  const out = new Tensor(x.shape, await be.run(softmaxForwardSpec(R, N), [x.data, ms, EXP_TABLE]));
+  const out = new Tensor(x.shape, await be.run(specFor(softmaxForwardSpec, R, N), [x.data, ms, EXP_TABLE]));
   return record(out, 'softmax', [x], async (dy) => {
-    const s = await be.run(softmaxBackwardRowsSpec(R, N), [out.data, dy]);
-    x.accumulateGrad(await be.run(softmaxBackwardInputSpec(R, N), [out.data, dy, s]));
+    const s = await be.run(specFor(softmaxBackwardRowsSpec, R, N), [out.data, dy]);
+    x.accumulateGrad(await be.run(specFor(softmaxBackwardInputSpec, R, N), [out.data, dy, s]));
   });
 }
