@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ModeChoice, PLACED_AFTER_CALLS, Tensor, createBackend, noGrad } from '@digitlab/tensor';
+import { type ModeChoice, createBackend } from '@digitlab/tensor';
 import { buildModel } from './build.js';
 import type { ModelCard, ModelName } from './card.js';
 import type { ModelConfig } from './config.js';
 import { softmaxRows } from './data.js';
 import type { Model } from './model.js';
 import { decodeSafetensors, sha256 } from './safetensors.js';
+import { type InferencePlan, buildPlan } from './plan.js';
 import { loadParams } from './train.js';
 
 /**
@@ -21,8 +22,10 @@ export interface Classifier {
    * row-major 28×28, MNIST orientation). Returns count × 10 probabilities.
    */
   predict(images: Float32Array, count: number): Promise<Float32Array>;
-  /** Milliseconds the load's warm-up took (every batch bucket compiled and placed), 0 without `warm`. */
+  /** Milliseconds the load's warm-up took (the inference plan's every kernel compiled), 0 without `warm`. */
   readonly warmMs: number;
+  /** Kernels compiled on this classifier's backend so far: after a `warm` load, predictions leave it unchanged. */
+  kernelsCompiled(): number;
   /** Frees the backend's kernels and threads. */
   close(): void;
 }
@@ -38,7 +41,7 @@ export interface LoadOptions {
   /** gpu.js mode, or 'auto' (timed on an inference-sized probe). Default 'async'. */
   readonly backend?: ModeChoice;
   readonly poolSize?: number;
-  /** Compile (and on async place) the kernels of every batch bucket before returning, so no prediction ever waits for a compile. */
+  /** Compile every kernel of the inference plan before returning, so no prediction, of any size, waits for a compile. */
   readonly warm?: boolean;
 }
 
@@ -53,22 +56,8 @@ export function readCard(weightsDir: string, name: ModelName): ModelCard {
   }
 }
 
-/** Largest batch a single kernel call handles; bigger requests are chunked. */
-const MAX_BATCH = 256;
-
-/** Every batch size a kernel is compiled for: 1, 2, 4, ..., MAX_BATCH. */
-export function batchBuckets(): number[] {
-  const sizes: number[] = [];
-  for (let b = 1; b <= MAX_BATCH; b *= 2) sizes.push(b);
-  return sizes;
-}
-
-/** Batch sizes are rounded up to a power of two so only ~9 shapes are ever compiled. */
-export function bucket(n: number): number {
-  let b = 1;
-  while (b < n) b *= 2;
-  return Math.min(b, MAX_BATCH);
-}
+/** Images a prediction runs between two turns of the event loop. */
+const YIELD_EVERY = 256;
 
 /** Loads a shipped model, verifying the weights' sha256 against its card. */
 export async function loadClassifier(name: ModelName, options: LoadOptions): Promise<Classifier> {
@@ -87,24 +76,17 @@ export async function loadClassifier(name: ModelName, options: LoadOptions): Pro
     throw new WeightsError(`weights file ${path} does not fit the card's config: ${(e as Error).message}`);
   }
   const { backend: be } = await createBackend(options.backend ?? 'async', { poolSize: options.poolSize, workload: 'inference' });
-  // one request at a time per model: webasm kernels share their memory between calls
-  let queue: Promise<unknown> = Promise.resolve();
-  const runBatch = async (images: Float32Array, count: number): Promise<Float32Array> => {
-    const size = bucket(count);
-    const buf = new Float32Array(size * 784);
-    buf.set(images.subarray(0, count * 784));
-    const logits = await noGrad(() => model.forward(be, new Tensor([size, 1, 28, 28], buf), { training: false }));
-    return softmaxRows(logits.data, count);
-  };
+  // the plan compiles every kernel it will ever run, for any batch: at load with `warm`, else at the first prediction
+  let plan: InferencePlan | null = null;
+  const planned = (): InferencePlan => (plan ??= buildPlan(model, be));
   let warmMs = 0;
   if (options.warm) {
     const started = performance.now();
-    // the first call compiles; on async the next ones place each kernel on the threads or the calling thread
-    for (const size of batchBuckets()) {
-      for (let call = 0; call < PLACED_AFTER_CALLS; call++) await runBatch(new Float32Array(size * 784), size);
-    }
+    planned();
     warmMs = performance.now() - started;
   }
+  // one request at a time per model: a plan's kernels keep their arguments in their own memory
+  let queue: Promise<unknown> = Promise.resolve();
   return {
     name,
     card,
@@ -113,16 +95,22 @@ export async function loadClassifier(name: ModelName, options: LoadOptions): Pro
     predict(images: Float32Array, count: number): Promise<Float32Array> {
       if (images.length < count * 784) throw new RangeError(`predict: ${count} images need ${count * 784} values, got ${images.length}`);
       const job = queue.then(async () => {
-        const out = new Float32Array(count * 10);
-        for (let s = 0; s < count; s += MAX_BATCH) {
-          const m = Math.min(MAX_BATCH, count - s);
-          out.set(await runBatch(images.subarray(s * 784, (s + m) * 784), m), s * 10);
+        const logits = new Float32Array(count * 10);
+        for (let s = 0; s < count; s += YIELD_EVERY) {
+          // a long batch lets the event loop in between chunks (health checks, other models)
+          if (s > 0) await new Promise((resolve) => setImmediate(resolve));
+          const m = Math.min(YIELD_EVERY, count - s);
+          logits.set(planned().run(images.subarray(s * 784, (s + m) * 784), m), s * 10);
         }
-        return out;
+        return softmaxRows(logits, count);
       });
       queue = job.catch(() => undefined);
       return job;
     },
-    close: () => be.destroy(),
+    kernelsCompiled: () => be.compiled,
+    close: () => {
+      plan?.destroy();
+      be.destroy();
+    },
   };
 }

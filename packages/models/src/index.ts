@@ -11,3 +11,4 @@ export { train, paramsToTensors, loadParams, type TrainOptions, type TrainResult
 export { evaluateModel, summarize, type Evaluation } from './evaluate.js';
 export { fillBatch, softmaxRows, argmaxRow } from './data.js';
 export { ship } from './ship.js';
+export { buildPlan, type InferencePlan } from './plan.js';

@@ -252,16 +252,7 @@ export class Backend {
 
   private compile(spec: KernelSpec, args: readonly (Float32Array | number)[]): CachedKernel {
     const components = spec.components ?? 1;
-    const run = this.gpu.createKernel(spec.source, {
-      output: [...spec.output],
-      returnType: components === 1 ? 'Number' : `Array(${components})`,
-      tactic: 'precision',
-      precision: 'single',
-      ...(this.mode === 'async' ? { asyncMode: true, poolSize: this.poolSize, sharedPool: this.sharedPool } : {}),
-      // sizes are literals in the source; this is only a guard for any loop bound we missed
-      loopMaxIterations: 1 << 24,
-    } as Record<string, unknown>) as IKernelRunShortcut;
-    if (this.mode === 'webasm' || this.mode === 'async' || this.mode === 'webgpu') keepFlat(run);
+    const run = this.createKernel(spec, this.mode === 'async');
     const argSizes = args.map((a) => (typeof a === 'number' ? -1 : a.length));
     const k: CachedKernel = { run, spec, argSizes, cells: spec.output.reduce((a, b) => a * b, 1), components, checked: false, lastUse: this.tick };
     this.compiled++;
@@ -271,6 +262,25 @@ export class Backend {
     if (same) same.push(k);
     else this.bySource.set(spec.source, [k]);
     return k;
+  }
+
+  /**
+   * A gpu.js kernel for spec, compiled at its first call; `threaded` lets async send it to the
+   * workers. Kernels made here for someone else (an inference plan) are theirs to destroy.
+   */
+  createKernel(spec: KernelSpec, threaded: boolean): IKernelRunShortcut {
+    const components = spec.components ?? 1;
+    const run = this.gpu.createKernel(spec.source, {
+      output: [...spec.output],
+      returnType: components === 1 ? 'Number' : `Array(${components})`,
+      tactic: 'precision',
+      precision: 'single',
+      ...(threaded ? { asyncMode: true, poolSize: this.poolSize, sharedPool: this.sharedPool } : {}),
+      // sizes are literals in the source; this is only a guard for any loop bound we missed
+      loopMaxIterations: 1 << 24,
+    } as Record<string, unknown>) as IKernelRunShortcut;
+    if (this.mode === 'webasm' || this.mode === 'async' || this.mode === 'webgpu') keepFlat(run);
+    return run;
   }
 
   /** Frees the kernel called longest ago (a scan, only when a compile finds the cache full). */
@@ -348,7 +358,7 @@ function keepFlat(run: IKernelRunShortcut): void {
  * arrays) had to mark. gpu.js rebuilds from it only for a new argument-size signature, which a
  * cached kernel never sees (the cache key holds the argument sizes).
  */
-function dropCompilerState(run: IKernelRunShortcut): void {
+export function dropCompilerState(run: IKernelRunShortcut): void {
   const inner = (run as unknown as { kernel?: Record<string, unknown> }).kernel;
   if (inner && 'functionBuilder' in inner) inner.functionBuilder = null;
 }

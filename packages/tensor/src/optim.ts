@@ -70,6 +70,7 @@ export class Adam implements Optimizer {
         v[j] = b2 * v[j] + (1 - b2) * gj * gj;
         w[j] = w[j] * decay - (lr * (m[j] / c1)) / (Math.sqrt(v[j] / c2) + eps);
       }
+      p.markUpdated();
       p.grad = null;
     }
   }
@@ -111,6 +112,7 @@ export class Sgd implements Optimizer {
         vel[j] = mu * vel[j] + g[j];
         p.data[j] -= this.lr * vel[j];
       }
+      p.markUpdated();
       p.grad = null;
     }
   }

@@ -11,6 +11,11 @@ export class Tensor {
   /** .grad is still the array the first accumulation passed in (no copy): the next one copies before adding. */
   private gradBorrowed = false;
   requiresGrad: boolean;
+  /**
+   * Bumped by markUpdated() whenever data changes in place (the optimizers do it each step), so
+   * that a copy held elsewhere (an inference plan's resident weights) knows to refresh.
+   */
+  version = 0;
   /** The node that produced this tensor on the tape (null for leaves). */
   node: TapeNode | null = null;
 
@@ -59,6 +64,11 @@ export class Tensor {
     }
     const acc = this.grad;
     for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+  }
+
+  /** Records that data was changed in place: copies of it (resident weights) are stale. */
+  markUpdated(): void {
+    this.version++;
   }
 
   /** Drops the gradient buffer (before the next step). */

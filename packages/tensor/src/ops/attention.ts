@@ -196,11 +196,10 @@ export function attentionBackwardKeySpec(d: AttentionDims): KernelSpec {
   return { name: 'attention_backward_key', source, output: [d.dh, (d.TP / 4) * d.H, d.B], components: 4 };
 }
 
-/** [B, TB, H, dh] cells x 4 token rows (the per-token kernels' output) -> [B, T, D]. */
-function unpackTokenRows(raw: Float32Array, d: AttentionDims): Float32Array {
+/** [B, TB, H, dh] cells x 4 token rows (the per-token kernels' output) -> [B, T, D], into `out` (its first B·T·D values). */
+export function unpackTokenRows(raw: Float32Array, d: AttentionDims, out: Float32Array = new Float32Array(d.B * d.T * d.D)): Float32Array {
   const { B, T, D, H, dh, TP } = d;
   const TB = TP / 4;
-  const out = new Float32Array(B * T * D);
   for (let b = 0; b < B; b++) {
     for (let tb = 0; tb < TB; tb++) {
       const rows = Math.min(4, T - tb * 4);

@@ -2,7 +2,7 @@ import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import type { ConvGeometry } from './conv2d.ref.js';
-import { ROWS, rowsKernelSource, unpackRows } from './gemm.js';
+import { type CellGrid, ROWS, rowsKernelSource, unpackRows } from './gemm.js';
 import { idiv, imod, roundUp4 } from './kernel-math.js';
 import { reluBackwardSpec } from './relu.js';
 
@@ -359,15 +359,22 @@ export interface ForwardOptions {
 
 /** conv2d forward on the backend: x [B,C,H,W], w [OC,C,KH,KW], bias [OC] → [B,OC,OH,OW]. */
 export async function conv2dForward(be: Backend, x: Float32Array, w: Float32Array, bias: Float32Array, g: ConvGeometry, opts: ForwardOptions = {}): Promise<Float32Array> {
+  const { spec, grid } = conv2dForwardKernel(be, g, opts);
+  const raw = await be.run(spec, [x, w, bias]);
+  return unpackRows(raw, g.B, g.OC, g.OH * g.OW, 1, grid);
+}
+
+/**
+ * The forward kernel a backend runs for g, and how its cells lie: rows-per-thread interleave with
+ * the x axis padded to a multiple of 4 ([B][OC/4][rows][pitch][4]). conv2dForward and the
+ * inference plans both choose here.
+ */
+export function conv2dForwardKernel(be: Backend, g: ConvGeometry, opts: ForwardOptions = {}): { spec: KernelSpec; grid: CellGrid } {
   const relu = opts.relu ?? false;
-  const N = g.OH * g.OW;
-  // rows-per-thread interleave, x axis padded to a multiple of 4 → [B][OC][OH·OW]
   if (g.pad === 0 && g.OC % ROWS === 0 && g.C * g.KH * g.KW <= tuningFor(be).unrollTaps) {
-    const raw = await be.run(specFor(forwardSpecUnpadded, g, opts.live ?? { lo: 0, hi: g.H }, relu), [x, w, bias]);
-    return unpackRows(raw, g.B, g.OC, N, 1, { rows: g.OH, pitch: roundUp4(g.OW) });
+    return { spec: specFor(forwardSpecUnpadded, g, opts.live ?? { lo: 0, hi: g.H }, relu), grid: { rows: g.OH, pitch: roundUp4(g.OW) } };
   }
-  const raw = await be.run(specFor(forwardSpec, g, relu), [x, w, bias]);
-  return unpackRows(raw, g.B, g.OC, N, 1, { rows: 1, pitch: roundUp4(N) });
+  return { spec: specFor(forwardSpec, g, relu), grid: { rows: 1, pitch: roundUp4(g.OH * g.OW) } };
 }
 
 /**

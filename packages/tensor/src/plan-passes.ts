@@ -1,0 +1,105 @@
+import { ROWS } from './ops/gemm.js';
+import type { CellGrid } from './ops/gemm.js';
+
+/*
+ * The host passes of an inference plan: each reads one kernel's output where the kernel left it
+ * and writes the next kernel's input where that kernel reads it, doing a step's elementwise work
+ * on the way. Sums and adds round to f32 in the order the op-by-op kernels use (a gemm's chunks
+ * first to last, then the bias, then the residual), so the CNN's plan returns the op-by-op logits
+ * bit for bit; GELU and layer norm are computed in float64 and rounded once, which moves a ViT's
+ * logits by ~1e-6.
+ */
+
+const f = Math.fround;
+
+/** Elementwise work after a dense layer. */
+export type Activation = 'none' | 'relu' | 'gelu';
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/** GELU, tanh form (the gelu op's). */
+export function geluValue(x: number): number {
+  return 0.5 * x * (1 + Math.tanh(GELU_C * (x + 0.044715 * x * x * x)));
+}
+
+/** Where a dense layer's epilogue writes: dst[m·stride + n]. */
+export interface DenseEpilogue {
+  /** The gemm kernel's raw output, [parts][M/4][N][4] (a padded M, reduction chunks as parts). */
+  readonly raw: Float32Array;
+  /** Rows kept (the batch's real rows, M before padding) and columns. */
+  readonly M: number;
+  readonly N: number;
+  readonly parts: number;
+  /** Rows of 4 in raw: the padded M / 4. */
+  readonly blocks: number;
+  readonly bias: Float32Array;
+  readonly activation: Activation;
+  /** Added after the activation (a residual connection); may be dst itself. */
+  readonly residual?: Float32Array;
+  readonly dst: Float32Array;
+}
+
+/** dst = act(Σ parts + bias) (+ residual), row-major [M, N]. */
+export function denseEpilogue(e: DenseEpilogue): void {
+  const { raw, M, N, parts, blocks, bias, activation, residual, dst } = e;
+  const part = blocks * N * ROWS;
+  for (let m = 0; m < M; m++) {
+    const src = ((m >> 2) * N) * ROWS + (m & 3);
+    const row = m * N;
+    for (let n = 0; n < N; n++) {
+      let s = raw[src + n * ROWS];
+      for (let p = 1; p < parts; p++) s = f(s + raw[p * part + src + n * ROWS]);
+      let v = f(s + bias[n]);
+      if (activation === 'relu') v = v > 0 ? v : 0;
+      else if (activation === 'gelu') v = f(geluValue(v));
+      dst[row + n] = residual ? f(residual[row + n] + v) : v;
+    }
+  }
+}
+
+/**
+ * k×k max-pooling (stride k, floor) of a convolution's raw output [B][OC/4][rows][pitch][4]
+ * (conv2dForwardKernel's grid) into dst [B, OC, OH/k, OW/k].
+ */
+export function poolConvOutput(raw: Float32Array, B: number, OC: number, OH: number, OW: number, grid: CellGrid, k: number, dst: Float32Array): void {
+  const PH = Math.floor(OH / k);
+  const PW = Math.floor(OW / k);
+  const OB = OC / ROWS;
+  const { rows, pitch } = grid;
+  // cell (oy, ox) of a block lies at row r, column n of the grid: (oy, ox) or (0, oy·OW + ox)
+  const at = (oy: number, ox: number): number => (rows === 1 ? oy * OW + ox : oy * pitch + ox);
+  let o = 0;
+  for (let b = 0; b < B; b++)
+    for (let ob = 0; ob < OB; ob++)
+      for (let j = 0; j < ROWS; j++) {
+        const block = (b * OB + ob) * rows * pitch;
+        for (let py = 0; py < PH; py++)
+          for (let px = 0; px < PW; px++) {
+            let m = -Infinity;
+            for (let dy = 0; dy < k; dy++)
+              for (let dx = 0; dx < k; dx++) {
+                const v = raw[(block + at(py * k + dy, px * k + dx)) * ROWS + j];
+                if (v > m) m = v;
+              }
+            dst[o++] = m;
+          }
+      }
+}
+
+/** Layer norm of rows [R, D] of src (row stride D) into dst (row stride D), eps as the layerNorm op's. */
+export function layerNormRows(src: Float32Array, R: number, D: number, gamma: Float32Array, beta: Float32Array, dst: Float32Array, eps = 1e-5, srcStride = D): void {
+  for (let r = 0; r < R; r++) {
+    const s0 = r * srcStride;
+    let s = 0;
+    for (let i = 0; i < D; i++) s += src[s0 + i];
+    const mean = s / D;
+    let v = 0;
+    for (let i = 0; i < D; i++) {
+      const d = src[s0 + i] - mean;
+      v += d * d;
+    }
+    const rstd = 1 / Math.sqrt(v / D + eps);
+    const d0 = r * D;
+    for (let i = 0; i < D; i++) dst[d0 + i] = (src[s0 + i] - mean) * rstd * gamma[i] + beta[i];
+  }
+}

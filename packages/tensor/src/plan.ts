@@ -1,0 +1,222 @@
+import type { IKernelRunShortcut } from 'gpu.js';
+import { type Backend, type KernelSpec, dropCompilerState, flattenOutput } from './backend.js';
+import type { Tensor } from './tensor.js';
+
+/*
+ * The pieces of an inference plan: a fixed sequence of kernels for one model and one batch size,
+ * compiled once, with the weights written into each kernel's memory once.
+ *
+ * On the WebAssembly modes a plan drives gpu.js's compiled module itself. A kernel's arguments and
+ * output are regions of its wasm memory (gpu.js lays them out per argument-size signature and
+ * never moves them), so a plan writes its inputs straight into those regions, runs the module's
+ * `run_simd` over the cells and reads the output where the kernel left it. gpu.js's own call does
+ * more on every call: argument checks, a size-signature string, a copy of every argument (the
+ * weights too), a copy of the output. Here the weights are copied in once and only the
+ * activations move, once per step, from one kernel's output region into the next one's input
+ * region, through a host pass that also applies the step's elementwise work (bias, activation,
+ * residual, pooling, normalisation).
+ *
+ * Plan kernels run on the calling thread (a plan is for serving: many small calls, where a worker
+ * round trip costs more than it saves) and belong to the plan, outside the backend's cache.
+ * On the other modes a plan runs the same kernels through gpu.js's ordinary call, with arrays of
+ * its own: slower, but the same arithmetic, which is what the tests compare.
+ */
+
+/** What a WebAssembly kernel exposes once compiled (gpu.js 2.24.1, src/backend/web-assembly/kernel.js). */
+interface WasmEntry {
+  readonly layout: { readonly arrays: Record<string, { readonly offset: number; readonly flatLength: number }>; readonly outputOffset: number };
+  readonly cells: number;
+  readonly sizeX: number;
+  readonly f32: Float32Array;
+  readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+  readonly mathImports: readonly string[];
+  readonly run: (start: number, end: number, seed: number) => void;
+  readonly runSimd: ((start: number, end: number, seed: number) => void) | null;
+}
+
+interface WasmKernel {
+  readonly constructor: { readonly name: string; dispatchSpans(run: WasmEntry['run'], runSimd: WasmEntry['runSimd'], cells: number, sizeX: number, seed: number): string };
+  readonly argumentNames: readonly string[];
+  readonly _active: WasmEntry | null;
+  readonly fallbackReason?: string;
+  readonly usesRandom?: boolean;
+}
+
+/** One kernel of a plan. Write its inputs into `args`, call run(), read `output`. */
+export class PlanKernel {
+  private constructor(
+    readonly spec: KernelSpec,
+    /** The gpu.js kernel, for the kernel that compiled it (null for another instance of its module). */
+    private readonly kernel: IKernelRunShortcut | null,
+    private readonly cpu: boolean,
+    /** The arguments as the kernel reads them (wasm memory on the WebAssembly modes). */
+    readonly args: Float32Array[],
+    /** The kernel's result, flat, in the layout its spec returns (see the op that defines it); valid until its next run. */
+    public output: Float32Array,
+    private readonly direct: WasmEntry | null,
+    private readonly dispatch: WasmKernel['constructor']['dispatchSpans'] | null,
+    /** Milliseconds its compile (first call) took; 0 for another instance of a compiled module. */
+    readonly compileMs: number,
+  ) {}
+
+  /** Compiles run (gpu.js, not called yet) with these initial arguments, which the plan then owns. */
+  static compile(spec: KernelSpec, run: IKernelRunShortcut, cpu: boolean, args: Float32Array[]): PlanKernel {
+    const total = outputLength(spec);
+    const t0 = performance.now();
+    // the first call compiles (and on webasm lays out the memory the next calls reuse)
+    const first = flattenOutput((run as unknown as (...a: unknown[]) => unknown)(...args), total);
+    const compileMs = performance.now() - t0;
+    const inner = (run as unknown as { kernel?: WasmKernel }).kernel;
+    const entry = inner?.constructor.name === 'WebAssemblyKernel' && !inner.usesRandom ? inner._active : null;
+    if (!inner || !entry) return new PlanKernel(spec, run, cpu, args, cpu ? first.slice() : first, null, null, compileMs);
+    dropCompilerState(run);
+    const views = regions(entry, inner.argumentNames, total);
+    views.args.forEach((v, i) => v.set(args[i]));
+    return new PlanKernel(spec, run, cpu, views.args, views.output, entry, inner.constructor.dispatchSpans, compileMs);
+  }
+
+  /**
+   * Another instance of k's compiled module over a memory of its own, so that each layer keeps its
+   * own weights resident while layers of one shape compile once. Null where k does not run its
+   * module directly (the other modes): compile another kernel there.
+   */
+  static instance(k: PlanKernel, args: Float32Array[]): PlanKernel | null {
+    const e = k.direct;
+    const inner = (k.kernel as unknown as { kernel?: WasmKernel } | null)?.kernel;
+    if (!e || !inner) return null;
+    const pages = e.memory.buffer.byteLength / 65536;
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: Math.max(pages, 4096) });
+    const env: WebAssembly.ModuleImports = { memory };
+    for (const name of e.mathImports) env[`math_${name}`] = (Math as unknown as Record<string, WebAssembly.ImportValue>)[name];
+    const instance = new WebAssembly.Instance(e.module, { env });
+    const exports = instance.exports as unknown as { run: WasmEntry['run']; run_simd?: WasmEntry['run'] };
+    const entry: WasmEntry = { ...e, memory, f32: new Float32Array(memory.buffer), run: exports.run, runSimd: exports.run_simd ?? null };
+    const views = regions(entry, inner.argumentNames, outputLength(k.spec));
+    views.args.forEach((v, i) => v.set(args[i]));
+    return new PlanKernel(k.spec, null, false, views.args, views.output, entry, k.dispatch, 0);
+  }
+
+  /** The gpu.js kernel class that ran it (a fallback shows here, as in Backend.executed). */
+  get executedBy(): string {
+    if (!this.kernel) return 'WebAssemblyKernel';
+    const inner = (this.kernel as unknown as { kernel?: WasmKernel }).kernel;
+    if (!inner) return 'unknown';
+    return inner.fallbackReason ? `${inner.constructor.name} (fallback: ${inner.fallbackReason})` : inner.constructor.name;
+  }
+
+  /** Runs the kernel over its current arguments. */
+  run(): void {
+    const e = this.direct;
+    if (e) {
+      this.dispatch!(e.run, e.runSimd, e.cells, e.sizeX, 0);
+      return;
+    }
+    const raw = (this.kernel as unknown as (...a: unknown[]) => unknown)(...this.args);
+    const flat = flattenOutput(raw, this.output.length);
+    // the cpu backend may reuse its result buffer
+    this.output = this.cpu ? flat.slice() : flat;
+  }
+
+  /** Frees the compiled kernel and its memory. */
+  destroy(): void {
+    (this.kernel as unknown as { destroy(): void } | null)?.destroy();
+  }
+}
+
+/** Values a spec's kernel returns. */
+function outputLength(spec: KernelSpec): number {
+  return spec.output.reduce((a, b) => a * b, 1) * (spec.components ?? 1);
+}
+
+/** Views of a module's argument and output regions in its memory (gpu.js's layout for this size signature). */
+function regions(e: WasmEntry, names: readonly string[], total: number): { args: Float32Array[]; output: Float32Array } {
+  const args = names.map((name) => {
+    const r = e.layout.arrays[name];
+    return e.f32.subarray(r.offset / 4, r.offset / 4 + r.flatLength);
+  });
+  const base = e.layout.outputOffset / 4;
+  return { args, output: e.f32.subarray(base, base + total) };
+}
+
+/** A parameter written into a kernel's argument once, and again only when the parameter's version moves. */
+interface Resident {
+  readonly into: Float32Array;
+  readonly tensor: Tensor;
+  version: number;
+}
+
+/**
+ * The kernels of one plan and the weights they keep resident. A model's plan builds its kernels
+ * here, runs them in order, and does the host passes between them.
+ */
+export class PlanKernels {
+  private readonly kernels: PlanKernel[] = [];
+  /** The first kernel of each spec: later ones of the same spec are instances of its module. */
+  private readonly bySpec = new Map<KernelSpec, PlanKernel>();
+  private readonly residents: Resident[] = [];
+  /** Kernel calls one run of the plan makes (counted as they run). */
+  calls = 0;
+
+  constructor(private readonly be: Backend) {}
+
+  /**
+   * Compiles spec for arguments of these lengths (or these arrays, copied in: constant tables),
+   * on the calling thread, and records the class it ran on in the backend's `executed`.
+   */
+  kernel(spec: KernelSpec, args: readonly (number | Float32Array)[]): PlanKernel {
+    const arrays = args.map((a) => (typeof a === 'number' ? new Float32Array(a) : Float32Array.from(a)));
+    const first = this.bySpec.get(spec);
+    let k = first && PlanKernel.instance(first, arrays);
+    if (!k) {
+      k = PlanKernel.compile(spec, this.be.createKernel(spec, false), this.be.mode === 'cpu', arrays);
+      this.be.compiled++;
+      this.be.executed.add(k.executedBy);
+      if (!first) this.bySpec.set(spec, k);
+    }
+    this.kernels.push(k);
+    return k;
+  }
+
+  /** Keeps argument `index` of k equal to the parameter t: copied now, and again by refresh() after t changes. */
+  resident(k: PlanKernel, index: number, t: Tensor): void {
+    const into = k.args[index];
+    if (into.length !== t.size) throw new Error(`plan ${k.spec.name}: argument ${index} holds ${into.length} values, parameter has ${t.size}`);
+    into.set(t.data);
+    this.residents.push({ into, tensor: t, version: t.version });
+  }
+
+  /** Copies in every resident parameter whose version moved since it was copied (training updated it). */
+  refresh(): void {
+    for (const r of this.residents) {
+      if (r.version === r.tensor.version) continue;
+      r.into.set(r.tensor.data);
+      r.version = r.tensor.version;
+    }
+  }
+
+  /** Runs k and counts the call. */
+  run(k: PlanKernel): void {
+    this.calls++;
+    k.run();
+  }
+
+  /** How many kernels the plan holds (instances of one compiled module counted each). */
+  get size(): number {
+    return this.kernels.length;
+  }
+
+  /** Milliseconds spent compiling, by kernel name. */
+  compileMs(): Map<string, number> {
+    const by = new Map<string, number>();
+    for (const k of this.kernels) by.set(k.spec.name, (by.get(k.spec.name) ?? 0) + k.compileMs);
+    return by;
+  }
+
+  /** Frees every kernel of the plan. */
+  destroy(): void {
+    for (const k of this.kernels) k.destroy();
+    this.kernels.length = 0;
+    this.bySpec.clear();
+  }
+}
