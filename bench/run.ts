@@ -7,6 +7,7 @@
 //   pnpm bench:full             adds gpu.js's cpu mode and TF.js's cpu backend, and samples longer
 //   pnpm bench --only 'conv|attention' --impls reference,webasm --no-e2e
 //   pnpm bench --render bench/results/quick.json     re-renders the Markdown and SVGs of a run
+//   pnpm bench --no-kernels --infer-only --name infer   only the inference rows (plan and op by op, TF.js)
 //   DIGITLAB_HEADLESSGL=1 xvfb-run -a -s "-ac -screen 0 1280x1024x24" pnpm bench --impls reference,webasm,async,headlessgl --name headlessgl
 //                               gpu.js's headlessgl (after scripts/build-headlessgl.sh), each case in a
 //                               child process under --first-call-timeout; its failures are rows
@@ -40,6 +41,7 @@ const { values: args } = parseArgs({
     impls: { type: 'string' },
     'no-e2e': { type: 'boolean', default: false },
     'no-kernels': { type: 'boolean', default: false },
+    'infer-only': { type: 'boolean', default: false },
     out: { type: 'string', default: join(HERE, 'results') },
     name: { type: 'string' },
     pool: { type: 'string' },
@@ -131,6 +133,7 @@ async function main(): Promise<void> {
       slowCallMs,
       weightsDir: join(ROOT, 'weights'),
       poolSize,
+      inferOnlyRows: args['infer-only'],
       log,
     });
   }

@@ -1,13 +1,14 @@
 /**
  * End-to-end figures: training images/s (forward, loss, backward, AdamW step at the preset's
- * batch), inference latency at batch 1 and throughput at batch 256, per model and backend.
+ * batch), inference latency at batch 1 and throughput at batch 256, per model and backend, through
+ * the inference plan (what serving runs) and the op-by-op forward pass beside it.
  * The shipped weights are used where weights/<model>.json exists, random initial weights before.
  * TF.js runs the same inference with the same weights (its logits checked against the engine's).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Adam, Backend, PLACED_AFTER_CALLS, Rng, Tensor, backward, noGrad, softmaxCrossEntropy, type Mode } from '@digitlab/tensor';
-import { buildModel, loadClassifier, loadPreset, type CnnConfig, type Model, type ModelName, type VitConfig } from '@digitlab/models';
+import { buildModel, buildPlan, loadClassifier, loadPreset, type CnnConfig, type Model, type ModelName, type VitConfig } from '@digitlab/models';
 import type { Tensor as TfTensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import { measureOrOnce, type MeasureOptions, type Timing } from './measure.js';
 import { checkExecuted, relativeError, ValidationError } from './suite.js';
@@ -28,8 +29,10 @@ export interface E2eResult {
   readonly imagesPerSecond: number;
   /** Training only: 3 × forward FLOPs per image (forward, input and weight gradients) × images/s. */
   readonly gflops?: number;
-  /** Where a training step's time goes: kernels by name, and the host's share (tape, optimizer, copies). */
+  /** Where a training step's (or an inference call's) time goes: kernels by name, and the host's share. */
   readonly breakdown?: readonly { readonly name: string; readonly msPerStep: number; readonly share: number }[];
+  /** Inference: kernel calls one forward pass makes. */
+  readonly kernelCalls?: number;
   readonly note?: string;
 }
 
@@ -53,6 +56,8 @@ export interface E2eOptions {
   /** Presets timed for training only, from random init: cnn-ref is the ~20 MFLOP/image CNN of the engine issue. */
   readonly trainPresets?: readonly string[];
   readonly poolSize?: number;
+  /** Skip the training rows (inference only: `--infer-only`). */
+  readonly inferOnlyRows?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -93,11 +98,12 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult[]> {
     const { model, weights, trainBatch } = await loadModel(name, opts);
     const engineLogits = new Map<number, Float32Array>();
     for (const mode of opts.modes) {
-      push(await trainStep(name, model, mode, trainBatch, weights, opts));
+      if (!opts.inferOnlyRows) push(await trainStep(name, model, mode, trainBatch, weights, opts));
       for (const batch of opts.inferBatches) {
         const r = await inference(name, model, mode, batch, weights, opts);
         push(r.result);
         engineLogits.set(batch, r.logits);
+        push((await opByOpInference(name, model, mode, batch, weights, opts)).result);
       }
     }
     for (const { mode, batch } of opts.inferOnly ?? []) push((await inference(name, model, mode, batch, weights, opts)).result);
@@ -106,7 +112,7 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult[]> {
       for (const batch of opts.inferBatches) push(await tfInference(name, model, backend, ran, batch, weights, engineLogits.get(batch), opts));
     }
   }
-  for (const name of opts.trainPresets ?? []) {
+  for (const name of opts.inferOnlyRows ? [] : (opts.trainPresets ?? [])) {
     const preset = loadPreset(name);
     const model = buildModel(preset.model, preset.train.seed);
     for (const mode of opts.modes) push(await trainStep(name, model, mode, opts.trainBatch ?? preset.train.batchSize, 'random init', opts));
@@ -157,8 +163,43 @@ async function trainStep(name: string, source: Model, mode: Mode, batch: number,
   }
 }
 
-/** Forward pass without the tape (serving): latency at batch 1, throughput at large batches. */
+/**
+ * Inference as serving runs it (loadClassifier's predict): the model's inference plan, compiled
+ * once, its logits held to the op-by-op pass's. Reports the kernel calls of one forward pass and
+ * where its time goes: each kernel, and the host passes between them.
+ */
 async function inference(name: ModelName, model: Model, mode: Mode, batch: number, weights: string, opts: E2eOptions): Promise<{ result: E2eResult; logits: Float32Array }> {
+  const { images } = batchOf(batch, 13);
+  const be = new Backend(mode, { poolSize: opts.poolSize });
+  const plan = buildPlan(model, be);
+  try {
+    const logits = plan.run(images, batch);
+    const reference = (await noGrad(() => model.forward(be, new Tensor([batch, 1, 28, 28], images), { training: false }))).data;
+    const err = relativeError(logits, reference);
+    // the CNN's plan matches bit for bit, the ViT's to ~1e-6 (GELU and layer norm in float64)
+    if (!(err <= 1e-4)) throw new ValidationError(`inference ${name} on ${mode}: the plan's logits differ from the op-by-op pass's by ${err.toExponential(3)}`);
+    const ran = checkExecuted(`inference ${name}`, mode, be.executed);
+    const timing = await measureOrOnce(`infer ${name} ${mode} ${batch}`, () => plan.run(images, batch), opts.measure, opts.slowCallMs);
+    // the profile's clock reads cost a little: a separate pass of calls, after the timed ones
+    plan.ks.profile = new Map();
+    const runs = batch === 1 ? 200 : 3;
+    const t0 = performance.now();
+    for (let i = 0; i < runs; i++) plan.run(images, batch);
+    const callMs = (performance.now() - t0) / runs;
+    const kernels = [...plan.ks.profile.entries()].map(([k, v]) => ({ name: `${k} (${v.calls / runs} calls)`, msPerStep: v.ms / runs, share: v.ms / runs / callMs })).sort((a, b) => b.msPerStep - a.msPerStep);
+    const kernelMs = kernels.reduce((s, k) => s + k.msPerStep, 0);
+    const breakdown = [...kernels, { name: '(host: passes between kernels, copies in and out)', msPerStep: callMs - kernelMs, share: 1 - kernelMs / callMs }];
+    plan.ks.profile = null;
+    const result: E2eResult = { task: 'infer', model: name, impl: mode, batch, weights, ran, timing, imagesPerSecond: (batch * 1000) / timing.medianMs, breakdown, kernelCalls: plan.callsFor(batch) };
+    return { result, logits };
+  } finally {
+    plan.destroy();
+    be.destroy();
+  }
+}
+
+/** The op-by-op forward pass without the tape (the reference the plan is held to; training's forward). */
+async function opByOpInference(name: ModelName, model: Model, mode: Mode, batch: number, weights: string, opts: E2eOptions): Promise<{ result: E2eResult; logits: Float32Array }> {
   const { images } = batchOf(batch, 13);
   const x = new Tensor([batch, 1, 28, 28], images);
   const be = new Backend(mode, { poolSize: opts.poolSize });
@@ -167,9 +208,12 @@ async function inference(name: ModelName, model: Model, mode: Mode, batch: numbe
     let logits = Float32Array.from((await call()).data);
     if (mode === 'async') for (let i = 1; i < PLACED_AFTER_CALLS; i++) logits = Float32Array.from((await call()).data);
     checkExecuted(`inference ${name}`, mode, be.executed);
-    const timing = await measureOrOnce(`infer ${name} ${mode} ${batch}`, call, opts.measure, opts.slowCallMs);
+    const calls = be.calls;
+    await call();
+    const kernelCalls = be.calls - calls;
+    const timing = await measureOrOnce(`infer ${name} ${mode} op-by-op ${batch}`, call, opts.measure, opts.slowCallMs);
     const ran = checkExecuted(`inference ${name}`, mode, be.executed);
-    return { result: { task: 'infer', model: name, impl: mode, batch, weights, ran, timing, imagesPerSecond: (batch * 1000) / timing.medianMs }, logits };
+    return { result: { task: 'infer', model: name, impl: `${mode} op-by-op`, batch, weights, ran, timing, imagesPerSecond: (batch * 1000) / timing.medianMs, kernelCalls }, logits };
   } finally {
     be.destroy();
   }

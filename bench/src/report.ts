@@ -160,6 +160,22 @@ export function breakdownTable(e2e: readonly E2eResult[], top = 6): string {
   return out.join('\n');
 }
 
+/** Where an inference call's time goes (the plan at the smallest batch), per model and mode: kernel calls, kernels, host passes. */
+export function inferenceBreakdownTable(e2e: readonly E2eResult[]): string {
+  const out: string[] = [];
+  const rows = e2e.filter((r) => r.task === 'infer' && r.breakdown);
+  const smallest = Math.min(...rows.map((r) => r.batch));
+  for (const r of rows.filter((x) => x.batch === smallest)) {
+    const total = r.breakdown!.reduce((s, k) => s + k.msPerStep, 0);
+    const opByOp = e2e.find((x) => x.task === 'infer' && x.model === r.model && x.batch === r.batch && x.impl === `${r.impl} op-by-op`);
+    const calls = `${r.kernelCalls} kernel calls${opByOp?.kernelCalls ? ` (op by op: ${opByOp.kernelCalls})` : ''}`;
+    out.push(`**${r.model}**, inference plan on \`${r.impl}\`, batch ${r.batch}: ${calls}, ${formatMs(total)} a call while profiled:`, '', '| where | ms per call | share |', '| --- | --- | --- |');
+    for (const k of r.breakdown!) out.push(`| ${k.name} | ${k.msPerStep.toFixed(3)} | ${(k.share * 100).toFixed(1)}% |`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
 /** What ran under each column (kernel class / TF.js backend), from the rows themselves. */
 function ranLegend(kernels: readonly KernelResult[], e2e: readonly E2eResult[]): string {
   const ran = new Map<string, Set<string>>();
@@ -252,6 +268,11 @@ function e2eSection(res: BenchResults): string[] {
     'From the backend\'s per-kernel profile during the timed steps (a convolution\'s input gradient runs on `conv2d_forward`; dense layers and attention projections on `gemm`).',
     '',
     breakdownTable(res.e2e),
+    '### Where an inference call\'s time goes',
+    '',
+    'Inference rows under a mode run its inference plan (what `loadClassifier(...).predict()` runs); `<mode> op-by-op` rows run the forward pass one op at a time, as training does. Kernel times from the plan\'s per-kernel profile over separate calls after the timed ones.',
+    '',
+    inferenceBreakdownTable(res.e2e),
   ];
 }
 

@@ -59,7 +59,8 @@ describe('end to end', () => {
       ...opts,
       log: (l) => lines.push(l),
     });
-    expect(e2e).toHaveLength(2 * (1 + 2 + 2) + 1);
+    // per model: a training step; at each batch the plan and the op-by-op pass; TF.js at each batch
+    expect(e2e).toHaveLength(2 * (1 + 2 * 2 + 2) + 1);
     for (const r of e2e) {
       expect(r.imagesPerSecond).toBeGreaterThan(0);
       expect(r.note).toBeUndefined();
@@ -72,8 +73,30 @@ describe('end to end', () => {
     expect(extra).toMatchObject({ task: 'train', model: 'tiny-cnn', impl: 'webasm' });
     const flops = buildModel(loadPreset('tiny-cnn').model, 0).flopsPerImage;
     expect(extra.gflops).toBeCloseTo((3 * flops * extra.imagesPerSecond) / 1e9, 9);
+    for (const plan of e2e.filter((r) => r.task === 'infer' && r.impl === 'webasm')) {
+      const opByOp = e2e.find((r) => r.model === plan.model && r.batch === plan.batch && r.impl === 'webasm op-by-op')!;
+      expect(plan.kernelCalls).toBeGreaterThan(0);
+      expect(plan.kernelCalls).toBeLessThan(opByOp.kernelCalls!);
+      expect(plan.breakdown!.reduce((s, k) => s + k.share, 0)).toBeCloseTo(1, 6);
+    }
     const res: BenchResults = { info: testInfo(), kernels: [], e2e };
     expect(markdown(res)).toContain('### Where a training step');
+    expect(markdown(res)).toMatch(/inference plan on `webasm`, batch 1: \d+ kernel calls \(op by op: \d+\)/);
     expect(e2eChart(e2e, 'test')).toContain('</svg>');
+  });
+
+  it('runs only the inference rows when asked', async () => {
+    const e2e = await runEndToEnd({
+      models: ['cnn'],
+      presets: { cnn: 'tiny-cnn' },
+      trainPresets: ['tiny-cnn'],
+      modes: ['webasm'],
+      tfBackends: [],
+      inferBatches: [1],
+      weightsDir: '/nonexistent',
+      ...opts,
+      inferOnlyRows: true,
+    });
+    expect(e2e.map((r) => `${r.task} ${r.impl}`)).toEqual(['infer webasm', 'infer webasm op-by-op']);
   });
 });

@@ -50,6 +50,7 @@ export function cnnPlan(model: Model, config: CnnConfig, be: Backend): Inference
   };
 
   return {
+    ks,
     kernels: ks.size,
     compileMs: () => ks.compileMs(),
     callsFor: (count) => count * convs.length + Math.ceil(count / M) * dense.length,

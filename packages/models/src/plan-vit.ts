@@ -28,6 +28,7 @@ export function vitPlan(model: Model, config: VitConfig, be: Backend): Inference
   const groups = [GROUP, 1].map((g) => vitGroup(model, config, ks, g));
   const split = (count: number): [number, number] => [Math.floor(count / GROUP), count % GROUP];
   return {
+    ks,
     kernels: ks.size,
     compileMs: () => ks.compileMs(),
     callsFor: (count) => {

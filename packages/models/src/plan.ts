@@ -1,4 +1,4 @@
-import type { Backend } from '@digitlab/tensor';
+import type { Backend, PlanKernels } from '@digitlab/tensor';
 import type { Model } from './model.js';
 import { cnnPlan } from './plan-cnn.js';
 import { vitPlan } from './plan-vit.js';
@@ -20,6 +20,8 @@ export interface InferencePlan {
   compileMs(): ReadonlyMap<string, number>;
   /** Kernel calls a run over `count` images makes. */
   callsFor(count: number): number;
+  /** The plan's kernels: call counts, and a per-kernel profile when switched on. */
+  readonly ks: PlanKernels;
   /** Frees the plan's kernels. */
   destroy(): void;
 }

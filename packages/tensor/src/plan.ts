@@ -155,8 +155,10 @@ export class PlanKernels {
   /** The first kernel of each spec: later ones of the same spec are instances of its module. */
   private readonly bySpec = new Map<KernelSpec, PlanKernel>();
   private readonly residents: Resident[] = [];
-  /** Kernel calls one run of the plan makes (counted as they run). */
+  /** Kernel calls made so far (counted as they run). */
   calls = 0;
+  /** Per-kernel calls and milliseconds, when switched on (benchmarks: kernels against host passes). */
+  profile: Map<string, { calls: number; ms: number }> | null = null;
 
   constructor(private readonly be: Backend) {}
 
@@ -198,7 +200,16 @@ export class PlanKernels {
   /** Runs k and counts the call. */
   run(k: PlanKernel): void {
     this.calls++;
+    if (!this.profile) {
+      k.run();
+      return;
+    }
+    const t0 = performance.now();
     k.run();
+    const p = this.profile.get(k.spec.name) ?? { calls: 0, ms: 0 };
+    p.calls++;
+    p.ms += performance.now() - t0;
+    this.profile.set(k.spec.name, p);
   }
 
   /** How many kernels the plan holds (instances of one compiled module counted each). */
