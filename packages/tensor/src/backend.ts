@@ -194,11 +194,10 @@ export class Backend {
 
   /**
    * async: gpu.js sends every kernel of 4096+ cells to its workers over shared memory. A round
-   * trip costs 0.2-3 ms here (workers idle since the last step wake slowly), copies into shared
-   * memory run 2-4x slower than into plain memory, and the workers' own upkeep competes with the
-   * calling thread for the two cores: a ViT step (~250 calls of 0.1-2 ms) ran 10-60% slower on
-   * two threads than on one, even with each kernel placed by timing both sides, while cnn-ref's
-   * 30-100 ms convolutions ran 1.5-2x faster. So each kernel's first PLACEMENT_TRIALS calls after
+   * trip costs up to milliseconds (workers idle since the last step wake slowly), copies into
+   * shared memory run slower than into plain memory, and the workers' own upkeep competes with
+   * the calling thread for the cores: threads pay for kernels of tens of milliseconds (cnn-ref's
+   * convolutions), not for a ViT step's hundreds of short calls. So each kernel's first PLACEMENT_TRIALS calls after
    * compiling run on the threads, timed, and it stays there only if they took threadsMinMs or
    * more; otherwise it moves to the calling thread, with a module of its own over plain memory.
    * Either way a kernel computes the same cells with the same code: results are bit-identical.

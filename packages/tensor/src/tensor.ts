@@ -1,7 +1,7 @@
 /**
  * A Tensor is a shape and a flat row-major Float32Array. Data lives on the host: on the
- * backends that run in Node (cpu, webasm) gpu.js returns a fresh host array per call anyway,
- * so there is no device residency to keep (see README, "Why tensors live on the host").
+ * backends that run in Node (cpu, webasm) gpu.js returns a fresh host array per call anyway.
+ * Only an inference plan keeps copies (its resident weights), refreshed by `version`.
  */
 export class Tensor {
   readonly shape: readonly number[];
@@ -52,8 +52,8 @@ export class Tensor {
     if (!this.grad) {
       // the common case, one consumer: keep the caller's array. Backward kernels return fresh
       // arrays, but an op may hand one gradient to several inputs (a residual add), so it is
-      // copied before anything is added into it. Copying every first gradient cost ~20 ms of a
-      // ViT step.
+      // copied before anything is added into it. Copying every first gradient would copy
+      // every gradient of a step once more.
       this.grad = g;
       this.gradBorrowed = true;
       return;

@@ -92,15 +92,13 @@ function forwardSpec(g: ConvGeometry, relu: boolean): KernelSpec {
 /**
  * Which convolution kernels the WebAssembly modes run. The fully unrolled kernels index every load
  * with a thread id plus a literal, the shape gpu.js (patched) loads as one vector; the looped ones
- * go through f32 locals and gather lane by lane. cnn-ref training step (batch 128, async, median of
- * 6, side by side): Node 20 1739 ms looped against 1138 unrolled, so both Node versions take the
- * unrolled kernels now (before the patch, V8 11.3 ran them 7% slower and Node 20 kept the looped
- * ones). Exported so that tests run both choices.
+ * go through f32 locals and gather lane by lane, and train slower on both Node versions, so both
+ * take the unrolled kernels. Exported so that tests run both choices.
  */
 export const convTuning = {
   /**
-   * Taps (C·KH·KW) up to which the forward kernel is fully unrolled. Compiling takes ~0.5 s for 576
-   * taps and ~2.6 s for 1600 (the input gradient of the CNN's 5×5 conv1).
+   * Taps (C·KH·KW) up to which the forward kernel is fully unrolled. Compile time grows with the
+   * taps (seconds for the ~1600 of the input gradient of the CNN's 5×5 conv1), paid once per shape.
    */
   unrollTaps: 2048,
   /** Whether the weight gradient may use the unrolled kernel (channels in fours, unpadded). */
@@ -390,7 +388,7 @@ export async function conv2dBackwardInput(be: Backend, dy: Float32Array, w: Floa
     const PH = OH + 2 * qy;
     const PW = OW + 2 * qx;
     const padded = new Float32Array(B * OC * PH * PW);
-    // a plain loop: subarray()+set() per row cost 3.4x as much (11.7 against 3.4 ms on cnn-ref's second layer)
+    // a plain loop: subarray()+set() per short row costs more than the copy itself
     for (let bo = 0; bo < B * OC; bo++)
       for (let y = 0; y < OH; y++) {
         const src = (bo * OH + y) * OW;
@@ -429,8 +427,7 @@ const ROW_UNROLL = 128;
  * o-block) sums dy[b][o][oy][ox] · x[b][c][oy+ky][ox+kx] over its chunk's images and rows for one
  * output column ox: lanes are neighbouring ox, so both x and dy load as vectors, and the host adds
  * the columns (and chunks) up. Columns past OW (the x axis padded to 4) read neighbouring values
- * and are dropped. Against the looped kernel above, the CNN's 5×5 conv1 (fastest of 8): 35 → 22 ms
- * a call on webasm, 18 → 13 ms on async.
+ * and are dropped. Faster than the looped kernel above on the CNN's 5×5 conv1, on webasm and async.
  */
 function backwardWeightSpecRows(g: ConvGeometry, per: number): KernelSpec {
   const { C, H, W, OC, KH, KW, OH, OW } = g;
