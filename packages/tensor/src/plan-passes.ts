@@ -39,21 +39,28 @@ export interface DenseEpilogue {
   readonly dst: Float32Array;
 }
 
+/** A row of a dense layer's output before its residual is added (the residual may be dst itself). */
+let rowScratch = new Float32Array(0);
+
 /** dst = act(Σ parts + bias) (+ residual), row-major [M, N]. */
 export function denseEpilogue(e: DenseEpilogue): void {
   const { raw, M, N, parts, blocks, bias, activation, residual, dst } = e;
   const part = blocks * N * ROWS;
+  if (rowScratch.length < N) rowScratch = new Float32Array(N);
+  const v = rowScratch;
   for (let m = 0; m < M; m++) {
-    const src = ((m >> 2) * N) * ROWS + (m & 3);
-    const row = m * N;
+    const src = (m >> 2) * N * ROWS + (m & 3);
     for (let n = 0; n < N; n++) {
       let s = raw[src + n * ROWS];
       for (let p = 1; p < parts; p++) s = f(s + raw[p * part + src + n * ROWS]);
-      let v = f(s + bias[n]);
-      if (activation === 'relu') v = v > 0 ? v : 0;
-      else if (activation === 'gelu') v = f(geluValue(v));
-      dst[row + n] = residual ? f(residual[row + n] + v) : v;
+      v[n] = s + bias[n];
     }
+    // the activation and the residual as passes over one row (in cache), keeping the loop above free of branches
+    if (activation === 'relu') for (let n = 0; n < N; n++) v[n] = v[n] > 0 ? v[n] : 0;
+    else if (activation === 'gelu') for (let n = 0; n < N; n++) v[n] = geluValue(v[n]);
+    const row = m * N;
+    if (residual) for (let n = 0; n < N; n++) dst[row + n] = residual[row + n] + v[n];
+    else for (let n = 0; n < N; n++) dst[row + n] = v[n];
   }
 }
 
