@@ -3,12 +3,15 @@ import type { VitConfig } from './config.js';
 import type { Model } from './model.js';
 import { type InferencePlan, checkImages, param, rows4 } from './plan.js';
 
-/** A dense layer of the plan: its gemm (weight resident) and what the pass after it adds. */
+/** A dense layer of the plan: its gemm (weight resident) and what the pass after it still adds. */
 interface Dense {
   readonly k: PlanKernel;
   readonly N: number;
   readonly parts: number;
-  readonly bias: Tensor;
+  /** The bias, where the kernel does not add it itself. */
+  readonly bias?: Tensor;
+  /** The activation the pass applies ('none' where the kernel applied it). */
+  readonly activation: Activation;
 }
 
 /** Images per group the ViT's larger kernels are compiled for: its token rows (4 · 17) fill the gemm's row blocks exactly. */
@@ -17,8 +20,9 @@ const GROUP = 4;
 /**
  * The ViT's plan. Kernels: the patch embedding, per block the query, key and value projections,
  * attention's four (scores, row statistics, probabilities, output), the output projection, fc1
- * and fc2, and the head. Host passes: patches, class token and positions; layer norms written
- * straight into the next projection's input; bias, GELU and the residual adds after each gemm.
+ * (GELU inside) and fc2, and the head; every gemm adds its bias itself. Host passes: patches,
+ * class token and positions; layer norms written straight into the next projection's input; the
+ * residual adds.
  * The kernels are compiled twice, for a group of GROUP images and for one image (latency, and the
  * rest of a batch); the blocks' layers of one shape share a compiled module, each instance
  * holding its own layer's weights.
@@ -57,15 +61,26 @@ function vitGroup(model: Model, config: VitConfig, ks: PlanKernels, B: number): 
   const T = NP + 1;
   const A = heads * headDim;
   const R = B * T;
-  const dense = (name: string, rows: number, K: number, N: number): Dense => {
+  // a reduction in one chunk (every layer of the shipped ViT) takes bias and GELU inside the gemm kernel
+  const dense = (name: string, rows: number, K: number, N: number, activation: 'none' | 'gelu' = 'none'): Dense => {
     const M = rows4(rows);
-    const k = ks.kernel(specFor(gemmSpec, { batch: 1, M, N, K, a: [M * K, K, 1], b: [0, N, 1] }), [M * K, K * N]);
+    const shape = { batch: 1, M, N, K, a: [M * K, K, 1], b: [0, N, 1] } as const;
+    const parts = gemmChunks(K).chunks;
+    const bias = param(model, `${name}.bias`);
+    if (parts > 1) {
+      const k = ks.kernel(specFor(gemmSpec, shape, 'none'), [M * K, K * N]);
+      ks.resident(k, 1, param(model, `${name}.weight`));
+      return { k, N, parts, bias, activation };
+    }
+    const fused = activation === 'gelu' ? 'bias-gelu' : 'bias';
+    const k = ks.kernel(specFor(gemmSpec, shape, fused), fused === 'bias-gelu' ? [M * K, K * N, N, EXP_TABLE] : [M * K, K * N, N]);
     ks.resident(k, 1, param(model, `${name}.weight`));
-    return { k, N, parts: gemmChunks(K).chunks, bias: param(model, `${name}.bias`) };
+    ks.resident(k, 2, bias);
+    return { k, N, parts, activation: 'none' };
   };
-  const epilogue = (l: Dense, rows: number, activation: Activation, dst: Float32Array, residual?: Float32Array): void => {
+  const epilogue = (l: Dense, rows: number, dst: Float32Array, residual?: Float32Array): void => {
     ks.run(l.k);
-    denseEpilogue({ raw: l.k.output, M: rows, N: l.N, parts: l.parts, blocks: rows4(rows) / ROWS, bias: l.bias.data, activation, residual, dst });
+    denseEpilogue({ raw: l.k.output, M: rows, N: l.N, parts: l.parts, blocks: rows4(rows) / ROWS, bias: l.bias?.data, activation: l.activation, residual, dst });
   };
   const d = attentionDims(B, T, A, heads);
   const embed = dense('embed', B * NP, P, D);
@@ -86,7 +101,7 @@ function vitGroup(model: Model, config: VitConfig, ks: PlanKernels, B: number): 
       output,
       o: dense(`block${i}.attn.out`, R, A, D),
       ln2: { g: at('ln2.gain'), b: at('ln2.bias') },
-      fc1: dense(`block${i}.mlp.fc1`, R, D, mlp),
+      fc1: dense(`block${i}.mlp.fc1`, R, D, mlp, 'gelu'),
       fc2: dense(`block${i}.mlp.fc2`, R, mlp, D),
     };
   });
@@ -109,7 +124,7 @@ function vitGroup(model: Model, config: VitConfig, ks: PlanKernels, B: number): 
               for (let kx = 0; kx < patch; kx++) pa[row + ky * patch + kx] = images[src + kx];
             }
           }
-      epilogue(embed, B * NP, 'none', emb);
+      epilogue(embed, B * NP, emb);
       // [class token; patches] + positions
       const f = Math.fround;
       const pe = pos.data;
@@ -127,9 +142,9 @@ function vitGroup(model: Model, config: VitConfig, ks: PlanKernels, B: number): 
         layerNormRows(x, R, D, blk.ln1.g.data, blk.ln1.b.data, h);
         blk.k.k.args[0].set(h);
         blk.v.k.args[0].set(h);
-        epilogue(blk.q, R, 'none', blk.scores.args[0]);
-        epilogue(blk.k, R, 'none', blk.scores.args[1]);
-        epilogue(blk.v, R, 'none', blk.output.args[1]);
+        epilogue(blk.q, R, blk.scores.args[0]);
+        epilogue(blk.k, R, blk.scores.args[1]);
+        epilogue(blk.v, R, blk.output.args[1]);
         ks.run(blk.scores);
         blk.stats.args[0].set(blk.scores.output);
         ks.run(blk.stats);
@@ -139,13 +154,13 @@ function vitGroup(model: Model, config: VitConfig, ks: PlanKernels, B: number): 
         blk.output.args[0].set(blk.probs.output);
         ks.run(blk.output);
         unpackTokenRows(blk.output.output, d, blk.o.k.args[0]);
-        epilogue(blk.o, R, 'none', x, x);
+        epilogue(blk.o, R, x, x);
         layerNormRows(x, R, D, blk.ln2.g.data, blk.ln2.b.data, blk.fc1.k.args[0]);
-        epilogue(blk.fc1, R, 'gelu', blk.fc2.k.args[0]);
-        epilogue(blk.fc2, R, 'none', x, x);
+        epilogue(blk.fc1, R, blk.fc2.k.args[0]);
+        epilogue(blk.fc2, R, x, x);
       }
       // the head reads only the class token: normalise those rows alone
       layerNormRows(x, B, D, norm.g.data, norm.b.data, head.k.args[0], 1e-5, T * D);
-      epilogue(head, B, 'none', logits.subarray(first * 10, (first + B) * 10));
+      epilogue(head, B, logits.subarray(first * 10, (first + B) * 10));
   };
 }

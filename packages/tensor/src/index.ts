@@ -2,7 +2,7 @@ export { Tensor, shapeSize, assertShape, type TapeNode } from './tensor.js';
 export { Backend, MODES, EXPECTED_KERNEL, PLACED_AFTER_CALLS, MAX_KERNELS, specFor, failureReason, flattenOutput, type Mode, type KernelSpec, type BackendOptions } from './backend.js';
 export { backward, noGrad, record, needsGrad } from './tape.js';
 export { Rng } from './random.js';
-export { gemm, gemmSpec, gemmChunks, unpackRows, ROWS, type GemmShape, type CellGrid } from './ops/gemm.js';
+export { gemm, gemmSpec, gemmChunks, unpackRows, ROWS, type GemmShape, type GemmEpilogue, type CellGrid } from './ops/gemm.js';
 export { matmul } from './ops/matmul.js';
 export { conv2d, convGeometry, conv2dForward, conv2dForwardKernel, conv2dBackwardInput, conv2dBackwardWeight, conv2dBackwardBias, type Conv2dOptions } from './ops/conv2d.js';
 export { maxPool2d } from './ops/pool.js';

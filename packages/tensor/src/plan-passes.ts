@@ -32,7 +32,8 @@ export interface DenseEpilogue {
   readonly parts: number;
   /** Rows of 4 in raw: the padded M / 4. */
   readonly blocks: number;
-  readonly bias: Float32Array;
+  /** Absent where the kernel added it (a fused epilogue). */
+  readonly bias?: Float32Array;
   readonly activation: Activation;
   /** Added after the activation (a residual connection); may be dst itself. */
   readonly residual?: Float32Array;
@@ -53,7 +54,7 @@ export function denseEpilogue(e: DenseEpilogue): void {
     for (let n = 0; n < N; n++) {
       let s = raw[src + n * ROWS];
       for (let p = 1; p < parts; p++) s = f(s + raw[p * part + src + n * ROWS]);
-      v[n] = s + bias[n];
+      v[n] = bias ? s + bias[n] : s;
     }
     // the activation and the residual as passes over one row (in cache), keeping the loop above free of branches
     if (activation === 'relu') for (let n = 0; n < N; n++) v[n] = v[n] > 0 ? v[n] : 0;

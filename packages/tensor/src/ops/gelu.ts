@@ -17,10 +17,17 @@ import { EXP_TABLE, expCode, lit } from './kernel-math.js';
 const C = Math.sqrt(2 / Math.PI);
 const A = 0.044715;
 
-function tanhCode(x: string): string {
-  return `const u = ${lit(C)} * (${x} + ${lit(A)} * ${x} * ${x} * ${x});
-  ${expCode('e2u', '2.0 * u')}
-  const t = 1.0 - 2.0 / (e2u + 1.0);`;
+/** Statements declaring t<suffix> = tanh(u<suffix>), u = √(2/π)·(x + 0.044715·x³); the suffix keeps several in one kernel apart. */
+function tanhCode(x: string, suffix = ''): string {
+  return `const u${suffix} = ${lit(C)} * (${x} + ${lit(A)} * ${x} * ${x} * ${x});
+  ${expCode(`e2u${suffix}`, `2.0 * u${suffix}`)}
+  const t${suffix} = 1.0 - 2.0 / (e2u${suffix} + 1.0);`;
+}
+
+/** Statements declaring `out` = gelu(x) with the gelu op's arithmetic (a fused gemm epilogue uses it; `ET` is EXP_TABLE). */
+export function geluCode(out: string, x: string, suffix: string): string {
+  return `${tanhCode(x, suffix)}
+  const ${out} = 0.5 * ${x} * (1.0 + t${suffix});`;
 }
 
 /** X [n] -> Y [n] */

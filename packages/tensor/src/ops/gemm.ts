@@ -1,4 +1,5 @@
 import { type Backend, type KernelSpec, specFor } from '../backend.js';
+import { geluCode } from './gelu.js';
 import { idiv, imod } from './kernel-math.js';
 
 /**
@@ -25,13 +26,32 @@ export const ROWS = 4;
  * The source of a kernel that accumulates ROWS sums from zero (s0..s3) and returns them as
  * Array(4): gemm and the convolution weight gradients. `body` loads into the scratch local `v`.
  */
-export function rowsKernelSource(params: string, body: readonly string[]): string {
+export function rowsKernelSource(params: string, body: readonly string[], finish: { readonly lines: readonly string[]; readonly results: readonly string[] } = { lines: [], results: ['s0', 's1', 's2', 's3'] }): string {
   return `function(${params}) {
   let s0 = 0.0; let s1 = 0.0; let s2 = 0.0; let s3 = 0.0;
   let v = 0.0;
-  ${body.join('\n  ')}
-  return [s0, s1, s2, s3];
+  ${[...body, ...finish.lines].join('\n  ')}
+  return [${finish.results.join(', ')}];
 }`;
+}
+
+/**
+ * What a gemm kernel does to its four sums before returning them: nothing, or add the bias of its
+ * column (argument Bs), then ReLU or GELU (GELU reads EXP_TABLE as ET). The bias is added after
+ * the reduction and GELU is the gelu op's arithmetic, so a fused kernel rounds like the separate
+ * ops. Only for a reduction in one chunk: the host adds chunks after the kernel.
+ */
+export type GemmEpilogue = 'none' | 'bias' | 'bias-relu' | 'bias-gelu';
+
+/** The kernel parameters and closing statements of an epilogue. */
+function epilogueSource(epilogue: GemmEpilogue): { params: string; finish?: { lines: string[]; results: string[] } } {
+  if (epilogue === 'none') return { params: 'A, B' };
+  const rows = [0, 1, 2, 3];
+  const lines = rows.map((j) => `const x${j} = s${j} + Bs[this.thread.x];`);
+  if (epilogue === 'bias') return { params: 'A, B, Bs', finish: { lines, results: rows.map((j) => `x${j}`) } };
+  if (epilogue === 'bias-relu') return { params: 'A, B, Bs', finish: { lines, results: rows.map((j) => `Math.max(x${j}, 0)`) } };
+  for (const j of rows) lines.push(geluCode(`g${j}`, `x${j}`, String(j)));
+  return { params: 'A, B, Bs, ET', finish: { lines, results: rows.map((j) => `g${j}`) } };
 }
 
 /** Longest reduction a kernel unrolls; longer ones are split into chunks of at most this. */
@@ -55,10 +75,11 @@ export function gemmChunks(K: number): { chunks: number; len: number } {
  * lanes (one splat) and B, with unit stride along n, loads its four lanes as one vector: one
  * load per 4 multiply-adds. M must be a multiple of 4 (gemm() pads A otherwise).
  */
-export function gemmSpec(s: GemmShape): KernelSpec {
+export function gemmSpec(s: GemmShape, epilogue: GemmEpilogue = 'none'): KernelSpec {
   const { batch, M, N, K, a, b } = s;
   if (M % ROWS !== 0) throw new Error(`gemmSpec: M=${M} must be a multiple of ${ROWS}`);
   const { chunks, len } = gemmChunks(K);
+  if (epilogue !== 'none' && chunks !== 1) throw new Error(`gemmSpec: a ${epilogue} epilogue needs the reduction in one chunk, K=${K} takes ${chunks}`);
   // thread.z = z·chunks + chunk; with one batch entry it is the chunk alone (no division per load)
   const z = chunks === 1 ? 'this.thread.z' : batch === 1 ? '0' : idiv('this.thread.z', chunks, batch * chunks);
   const kc = chunks === 1 ? '0' : batch === 1 ? 'this.thread.z' : imod('this.thread.z', chunks, batch * chunks);
@@ -71,7 +92,8 @@ export function gemmSpec(s: GemmShape): KernelSpec {
     body.push(`v = B[${bBase} + ${k * b[1]}];`);
     for (let j = 0; j < ROWS; j++) body.push(`s${j} += A[${aBase} + ${j * a[1] + k * a[2]}] * v;`);
   }
-  return { name: 'gemm', source: rowsKernelSource('A, B', body), output: [N, M / ROWS, batch * chunks], components: ROWS };
+  const { params, finish } = epilogueSource(epilogue);
+  return { name: epilogue === 'none' ? 'gemm' : `gemm_${epilogue}`, source: rowsKernelSource(params, body, finish), output: [N, M / ROWS, batch * chunks], components: ROWS };
 }
 
 /** Runs the gemm kernel and returns C as [batch, M, N] row-major. */

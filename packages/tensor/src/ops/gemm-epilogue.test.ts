@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { Backend, EXPECTED_KERNEL, type Mode } from '../backend.js';
+import { Rng } from '../random.js';
+import { Tensor } from '../tensor.js';
+import { addBias } from './bias.js';
+import { gelu } from './gelu.js';
+import { type GemmEpilogue, type GemmShape, gemmSpec, unpackRows } from './gemm.js';
+import { EXP_TABLE } from './kernel-math.js';
+import { matmul } from './matmul.js';
+import { relu } from './relu.js';
+
+// a dense layer's shape in the ViT (K = 64: one chunk), M a multiple of 4
+const M = 20;
+const K = 64;
+const N = 24;
+
+describe('gemm with a fused epilogue', () => {
+  for (const mode of ['webasm', 'async', 'cpu'] as Mode[]) {
+    it(`${mode}: bias, bias + ReLU and bias + GELU inside the kernel give what the separate ops give${mode === 'cpu' ? ' (to f32 rounding: gpu.js cpu computes in float64)' : ', bit for bit'}`, async () => {
+      const rng = new Rng(5);
+      const a = Tensor.from([M, K], Array.from({ length: M * K }, () => rng.normal()));
+      const w = Tensor.from([K, N], Array.from({ length: K * N }, () => rng.normal() * 0.2));
+      const b = Tensor.from([N], Array.from({ length: N }, () => rng.normal()));
+      const be = new Backend(mode, { poolSize: 2 });
+      try {
+        const linear = await addBias(be, await matmul(be, a, w), b);
+        const expected: Record<Exclude<GemmEpilogue, 'none'>, Float32Array> = {
+          bias: linear.data,
+          'bias-relu': (await relu(be, linear)).data,
+          'bias-gelu': (await gelu(be, linear)).data,
+        };
+        const shape: GemmShape = { batch: 1, M, N, K, a: [M * K, K, 1], b: [0, N, 1] };
+        for (const [epilogue, want] of Object.entries(expected) as [GemmEpilogue, Float32Array][]) {
+          const args = epilogue === 'bias-gelu' ? [a.data, w.data, b.data, EXP_TABLE] : [a.data, w.data, b.data];
+          const got = unpackRows(await be.run(gemmSpec(shape, epilogue), args), 1, M, N);
+          if (mode !== 'cpu') expect(Array.from(got), epilogue).toEqual(Array.from(want));
+          else for (let i = 0; i < got.length; i++) expect(got[i], `${epilogue} [${i}]`).toBeCloseTo(want[i], 5);
+        }
+        expect([...be.executed]).toEqual([EXPECTED_KERNEL[mode]]);
+      } finally {
+        be.destroy();
+      }
+    });
+  }
+
+  it('refuses an epilogue on a reduction cut into chunks (the host adds those)', () => {
+    expect(() => gemmSpec({ batch: 1, M: 4, N: 4, K: 1024, a: [4096, 1024, 1], b: [0, 4, 1] }, 'bias')).toThrow(/one chunk, K=1024 takes 8/);
+  });
+});
