@@ -310,7 +310,7 @@ describe('<digit-classifier> against the real server', () => {
     expect(right('cnn') / 10_000).toBe(card('cnn').accuracy);
     expect(right('vit') / 10_000).toBe(card('vit').accuracy);
     const agree = response.predictions.filter((p) => p.cnn?.digit === p.vit?.digit).length;
-    const ratio = (n: number) => `${n.toLocaleString('en')} of 10,000 · ${(n / 100).toFixed(2)}%`;
+    const ratio = (n: number) => new RegExp(`${(n / 100).toFixed(2)}%\\s*${n.toLocaleString('en')} of 10,000`);
     await expect.poll(() => page.locator(part('cnn-accuracy')).textContent()).toMatch(ratio(right('cnn')));
     await expect.poll(() => page.locator(part('vit-accuracy')).textContent()).toMatch(ratio(right('vit')));
     await expect.poll(() => page.locator(part('agreement-rate')).textContent()).toMatch(ratio(agree));

@@ -677,7 +677,7 @@ export default css`
 
   .stats {
     display: grid;
-    grid-template-columns: repeat(auto-fit, minmax(140px, 1fr));
+    grid-template-columns: repeat(auto-fit, minmax(100px, 1fr));
     gap: 8px;
     margin: 0;
   }
@@ -695,9 +695,22 @@ export default css`
   }
 
   .stat dd {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: baseline;
+    gap: 0 8px;
     margin: 0;
-    font-weight: 600;
     font-variant-numeric: tabular-nums;
+  }
+
+  .stat-value {
+    font-size: 1.2rem;
+    font-weight: 700;
+  }
+
+  .stat-detail {
+    color: var(--digit-muted);
+    font-size: 0.8rem;
   }
 
   .filters {

@@ -30,9 +30,9 @@ export interface SummaryView {
   onGridKey: (event: KeyboardEvent) => void;
 }
 
-/** "9,873 of 10,000 · 98.73%". */
-function ratio(part: number, whole: number): string {
-  return `${thousands(part)} of ${thousands(whole)} · ${share(part, whole)}`;
+/** "98.73%" in large type, "9,873 of 10,000" below it. */
+function ratio(part: number, whole: number): TemplateResult {
+  return html`<span class="stat-value">${share(part, whole)}</span> <span class="stat-detail">${thousands(part)} of ${thousands(whole)}</span>`;
 }
 
 /** The file's figures: count, agreement, accuracy per model when labelled. */
