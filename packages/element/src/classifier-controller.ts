@@ -131,6 +131,12 @@ export class ClassifierController implements ReactiveController {
     this.update({ ...EMPTY, problem: null, announcement });
   }
 
+  /** Drops what was shown and says that `name` is being read (a large file takes a moment to check). */
+  reading(name: string): void {
+    this.reset(`Reading ${name}…`);
+    this.update({ busy: true, progress: `Reading ${name}…` });
+  }
+
   /** Shows a refused file's problem alone (whatever was shown belonged to another input). */
   refuseFile(error: unknown, name?: string): void {
     this.reset();

@@ -177,6 +177,10 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
   async classifyFile(file: TextSource): Promise<PredictResponse | null> {
     let read;
     try {
+      // Checking a whole file holds the page for a moment: show that it is being read first.
+      this.classifier.reading(file.name);
+      await this.updateComplete;
+      await new Promise((resolve) => setTimeout(resolve, 20));
       read = await readCsvFile(file, this.limits());
     } catch (error) {
       this.refuseFile(error, file.name);
@@ -347,7 +351,11 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
   private renderOutput(): TemplateResult {
     const s = this.classifier.state;
     const current = s.predictions[s.selected];
-    const placeholder = s.busy ? 'Asking both models…' : s.source.kind === 'none' ? 'Draw a digit or choose a CSV file; both models answer here.' : '';
+    const placeholder = s.busy
+      ? s.progress || 'Asking both models…'
+      : s.source.kind === 'none'
+        ? 'Draw a digit or choose a CSV file; both models answer here.'
+        : '';
     return html`
       <section class="output" part="results" aria-label="Results" aria-busy=${s.busy ? 'true' : 'false'}>
         ${s.busy ? html`<div class="progress" role="progressbar" aria-label="Asking the models"></div>` : nothing}

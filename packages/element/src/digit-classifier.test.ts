@@ -181,4 +181,23 @@ describe('<digit-classifier> in a fixture page', () => {
     expect(await page.locator(part('error')).count()).toBe(0);
     await page.close();
   });
+
+  it('says a file is being read while it is checked, then sums it up', async () => {
+    const seen: Seen[] = [];
+    const { page } = await open(`<${EL} batch-size="10"></${EL}>`, fakePredict(seen, () => seen.length * 10));
+    const csv = labelledCsv(30);
+    // A file whose text arrives only when the test says so.
+    await page.locator(EL).evaluate((el, text) => {
+      const w = window as unknown as { release: () => void };
+      const file = { name: 'slow.csv', size: text.length, text: () => new Promise<string>((resolve) => (w.release = () => resolve(text))) };
+      void (el as HTMLElement & { classifyFile(f: unknown): Promise<unknown> }).classifyFile(file);
+    }, csv);
+    await expect.poll(() => page.locator(`${EL} .placeholder`).textContent()).toBe('Reading slow.csv…');
+    expect(await page.locator(part('results')).getAttribute('aria-busy')).toBe('true');
+    await page.evaluate(() => (window as unknown as { release: () => void }).release());
+    await expect.poll(() => page.locator(part('agreement-rate')).textContent()).toMatch(/90\.00%\s*27 of 30/);
+    expect(seen.map((s) => s.images.length)).toEqual([10, 10, 10]);
+    expect(await page.locator(part('results')).getAttribute('aria-busy')).toBe('false');
+    await page.close();
+  });
 });
