@@ -677,7 +677,7 @@ export default css`
 
   .stats {
     display: grid;
-    grid-template-columns: repeat(auto-fit, minmax(100px, 1fr));
+    grid-template-columns: repeat(auto-fit, minmax(88px, 1fr));
     gap: 8px;
     margin: 0;
   }
