@@ -20,8 +20,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'packages/element/screenshots') : mkdtempSync(join(tmpdir(), 'digitlab-screenshots-'));
 const DESKTOP = { width: 1100, height: 900 };
 const PHONE = { width: 375, height: 812 };
-/** The server's image limit in these tests, so the 413 path is cheap to reach. */
-const SERVER_MAX_IMAGES = 50;
+/** The server's image limit in these tests: a whole file goes in batches of this many, and one more image is refused. */
+const SERVER_MAX_IMAGES = 1000;
 
 /** The page the tests open: the element alone, as an embedding site would use it. */
 const TEST_PAGE = `<!doctype html>
@@ -97,7 +97,8 @@ function both(p: ImagePrediction): { cnn: ModelAnswer; vit: ModelAnswer } {
 const events = () => page.evaluate(() => (window as unknown as { __events: Recorded[] }).__events);
 
 async function upload(name: string, text: string): Promise<void> {
-  await page.locator(`${EL} input[type=file]`).setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(text) });
+  // A whole test set is 18 MB to hand to the browser: allow it the time a busy machine needs.
+  await page.locator(`${EL} input[type=file]`).setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(text) }, { timeout: 180_000 });
 }
 
 async function shoot(name: string, size: { width: number; height: number }): Promise<void> {
@@ -274,6 +275,8 @@ describe('<digit-classifier> against the real server', () => {
   });
 
   it("shows the server's refusal in plain words (more images than the server takes)", async () => {
+    // An element set to send more images a request than this server takes.
+    await page.locator(EL).evaluate((el, size) => ((el as DigitClassifier).batchSize = size), 2 * SERVER_MAX_IMAGES);
     const samples = mnistTestSamples(SERVER_MAX_IMAGES + 10);
     await upload('too-many.csv', mnistCsv(samples));
     const error = page.locator(part('error'));
@@ -326,6 +329,7 @@ describe('<digit-classifier> against the real server', () => {
     const wrong = response.predictions.filter((p, i) => p.cnn?.digit !== samples[i].label || p.vit?.digit !== samples[i].label).length;
     await expect.poll(() => page.locator(`${part('filter')}[data-filter="wrong"]`).textContent()).toMatch(String(wrong));
     await expect.poll(() => thumbs.count()).toBe(Math.min(48, wrong));
+    await shoot('desktop-file-wrong', DESKTOP);
     await page.locator(`${part('filter')}[data-filter="all"]`).click();
     await expect.poll(() => page.locator(`${EL} [aria-live]`).textContent()).toMatch(/10,000 images classified/);
 
