@@ -19,7 +19,7 @@ export const CHROMIUM = '/usr/bin/chromium';
  */
 export const GPU_FLAGS: readonly string[] = ['--enable-unsafe-webgpu', '--enable-webgpu-developer-features'];
 
-/** The usual quiet-headless flags of the project's browser tests (packages/element/test/browser.ts), less --disable-gpu. */
+/** The usual quiet-headless flags of the project's browser tests (`@digitlab/element/testing`), less --disable-gpu. */
 const QUIET: readonly string[] = [
   '--headless',
   '--no-sandbox',

@@ -1,7 +1,7 @@
 /**
  * The kernel cases: each op's forward and backward at the shapes a model runs them at, as three
  * interchangeable implementations over the same inputs:
- *   - the float64 plain-TypeScript reference (packages/tensor/src/ops/*.ref.ts), which also
+ *   - the float64 plain-TypeScript reference (`@digitlab/tensor/reference`), which also
  *     gives the expected outputs;
  *   - the engine on a gpu.js Backend (the op's public function, backward through its tape entry,
  *     as training runs it);
@@ -25,15 +25,26 @@ import {
   softmax,
   softmaxCrossEntropy,
 } from '@digitlab/tensor';
-import { attentionBackwardRef, attentionRef } from '../../packages/tensor/src/ops/attention.ref.ts';
-import { conv2dBackwardRef, conv2dRef } from '../../packages/tensor/src/ops/conv2d.ref.ts';
-import { softmaxCrossEntropyBackwardRef, softmaxCrossEntropyRef } from '../../packages/tensor/src/ops/cross-entropy.ts';
-import { geluBackwardRef, geluRef } from '../../packages/tensor/src/ops/gelu.ref.ts';
-import { layerNormBackwardRef, layerNormRef } from '../../packages/tensor/src/ops/layer-norm.ref.ts';
-import { matmulBackwardRef, matmulRef } from '../../packages/tensor/src/ops/matmul.ref.ts';
-import { maxPoolBackwardRef, maxPoolRef } from '../../packages/tensor/src/ops/pool.ref.ts';
-import { reluBackwardRef, reluRef } from '../../packages/tensor/src/ops/relu.ts';
-import { softmaxBackwardRef, softmaxRef } from '../../packages/tensor/src/ops/softmax.ref.ts';
+import {
+  attentionBackwardRef,
+  attentionRef,
+  conv2dBackwardRef,
+  conv2dRef,
+  geluBackwardRef,
+  geluRef,
+  layerNormBackwardRef,
+  layerNormRef,
+  matmulBackwardRef,
+  matmulRef,
+  maxPoolBackwardRef,
+  maxPoolRef,
+  reluBackwardRef,
+  reluRef,
+  softmaxBackwardRef,
+  softmaxCrossEntropyBackwardRef,
+  softmaxCrossEntropyRef,
+  softmaxRef,
+} from '@digitlab/tensor/reference';
 import type { Tensor as TfTensor, Tensor4D } from '@tensorflow/tfjs';
 import type { ModelShapes } from './shapes.js';
 import { hwioToOihw, nchwToNhwc, nhwcToNchw, oihwToHwio } from './layout.js';

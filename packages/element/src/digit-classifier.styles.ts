@@ -670,14 +670,108 @@ export default css`
     color: var(--digit-muted);
   }
 
+  .batch-progress {
+    color: var(--digit-muted);
+    font-variant-numeric: tabular-nums;
+  }
+
+  .stats {
+    display: grid;
+    grid-template-columns: repeat(auto-fit, minmax(88px, 1fr));
+    gap: 8px;
+    margin: 0;
+  }
+
+  .stat {
+    padding: 8px 10px;
+    border: 1px solid var(--digit-border);
+    border-radius: 10px;
+    background: var(--digit-surface);
+  }
+
+  .stat dt {
+    color: var(--digit-muted);
+    font-size: 0.75rem;
+  }
+
+  .stat dd {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: baseline;
+    gap: 0 8px;
+    margin: 0;
+    font-variant-numeric: tabular-nums;
+  }
+
+  .stat-value {
+    font-size: 1.2rem;
+    font-weight: 700;
+  }
+
+  .stat-detail {
+    color: var(--digit-muted);
+    font-size: 0.8rem;
+  }
+
+  .filters {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 6px;
+  }
+
+  .chip {
+    display: inline-flex;
+    align-items: center;
+    gap: 6px;
+    min-height: 32px;
+    padding: 4px 12px;
+    border: 1px solid var(--digit-border);
+    border-radius: 999px;
+    background: var(--digit-background);
+    color: var(--digit-text);
+    font: inherit;
+    font-size: 0.85rem;
+    cursor: pointer;
+  }
+
+  .chip[aria-pressed='true'] {
+    border-color: var(--digit-accent);
+    background: color-mix(in srgb, var(--digit-accent) 10%, var(--digit-background));
+    color: var(--digit-accent);
+    font-weight: 600;
+  }
+
+  .chip:focus-visible {
+    outline: 2px solid var(--digit-accent);
+    outline-offset: 2px;
+  }
+
+  .chip-count {
+    color: var(--digit-muted);
+    font-variant-numeric: tabular-nums;
+  }
+
   .grid {
     display: grid;
     grid-template-columns: repeat(auto-fill, minmax(58px, 1fr));
     gap: 6px;
-    max-height: 340px;
-    overflow-y: auto;
     padding: 3px;
     margin: -3px;
+  }
+
+  .pager {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    justify-content: space-between;
+    gap: 8px;
+  }
+
+  .pager-where {
+    color: var(--digit-muted);
+    font-size: 0.8rem;
+    font-variant-numeric: tabular-nums;
+    text-align: center;
   }
 
   .thumb {

@@ -2,8 +2,7 @@
  * 28x28 intensities -> a small PNG data URL, drawn light-on-dark like the MNIST pictures.
  * Shown scaled up with `image-rendering: pixelated`, so each of the 784 pixels stays visible.
  */
-const SIDE = 28;
-const PIXELS = SIDE * SIDE;
+import { PIXELS, SIDE } from '@digitlab/digit-csv';
 
 let scratch: HTMLCanvasElement | null = null;
 

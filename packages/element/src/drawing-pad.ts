@@ -3,6 +3,7 @@
  * on a canvas. Strokes are kept as points in [0, 1] x [0, 1], so the pad redraws itself
  * crisply at any size and device pixel ratio. The ink is read back for `mnistPreprocess`.
  */
+import { SIDE } from '@digitlab/digit-csv';
 import { inkFromImageData, type InkImage } from './mnist-preprocess.ts';
 
 export interface Point {
@@ -22,7 +23,7 @@ export interface DrawingPadOptions {
 }
 
 /** How far one arrow key press moves the keyboard pen, as a fraction of the side. */
-export const KEY_STEP = 1 / 28;
+export const KEY_STEP = 1 / SIDE;
 
 export class DrawingPad {
   readonly strokes: Point[][] = [];

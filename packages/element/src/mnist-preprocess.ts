@@ -6,6 +6,7 @@
  *
  * Pure functions, no DOM: they run in Node tests and in the browser alike.
  */
+import { SIDE } from '@digitlab/digit-csv';
 
 /** A greyscale raster: `data[y * width + x]` is the ink at (x, y), 0 (none) to 1 (full). */
 export interface InkImage {
@@ -32,7 +33,8 @@ export interface MnistPreprocessOptions {
   normalize?: boolean;
 }
 
-export const MNIST_SIZE = 28;
+/** Side of the image the models take (digit-csv's `SIDE`). */
+export const MNIST_SIZE = SIDE;
 export const MNIST_BOX = 20;
 
 /**

@@ -2,6 +2,7 @@
  * Talks to the server's `POST /predict` and turns every way that can fail into a sentence a
  * person understands. No DOM beyond `fetch`.
  */
+import { PIXELS } from '@digitlab/digit-csv';
 
 /** One model's answer for one image. */
 export interface ModelAnswer {
@@ -92,14 +93,64 @@ export async function requestPrediction(
   return checked;
 }
 
-/** `{"pixels": [[784 values], ...]}`, values rounded to 4 decimals to keep the body small. */
+/**
+ * `{"pixels": [[784 values], ...]}` in 0-1, each value written with the fewest digits that read
+ * back as the same float32, so the server sees exactly the intensities shown here.
+ */
 export function pixelsJson(images: Float32Array, count: number): string {
   const rows: string[] = [];
+  const written = new Map<number, string>();
   for (let i = 0; i < count; i++) {
-    const row = images.subarray(i * 784, (i + 1) * 784);
-    rows.push(`[${Array.from(row, (v) => (v === 0 ? '0' : String(Math.round(v * 1e4) / 1e4))).join(',')}]`);
+    const row = images.subarray(i * PIXELS, (i + 1) * PIXELS);
+    rows.push(`[${Array.from(row, (v) => float32Text(v, written)).join(',')}]`);
   }
   return `{"pixels":[${rows.join(',')}]}`;
+}
+
+function float32Text(v: number, written: Map<number, string>): string {
+  if (v === 0) return '0';
+  let text = written.get(v);
+  if (text === undefined) {
+    // float32 needs at most 9 significant digits to round-trip.
+    for (let digits = 1; digits <= 9; digits++) {
+      text = String(Number(v.toPrecision(digits)));
+      if (Math.fround(Number(text)) === v) break;
+    }
+    written.set(v, text as string);
+  }
+  return text as string;
+}
+
+/** Progress of a request sent in batches: images answered so far, of `total`. */
+export type BatchProgress = (answered: readonly ImagePrediction[], total: number) => void;
+
+/**
+ * Sends `count` images as JSON in requests of at most `batchSize` images, one after the other,
+ * and returns every answer in input order as one response (indices and labels of the whole
+ * input; `timings.totalMs` summed). Throws the first `PredictError`.
+ */
+export async function requestInBatches(
+  endpoint: string,
+  images: Float32Array,
+  count: number,
+  labels: readonly (number | null)[],
+  batchSize: number,
+  signal?: AbortSignal,
+  onProgress?: BatchProgress,
+): Promise<PredictResponse> {
+  const predictions: ImagePrediction[] = [];
+  let totalMs = 0;
+  let models: unknown;
+  for (let start = 0; start < count; start += batchSize) {
+    const n = Math.min(batchSize, count - start);
+    const body: PredictBody = { kind: 'pixels', images: images.subarray(start * PIXELS, (start + n) * PIXELS), count: n };
+    const response = await requestPrediction(endpoint, body, signal);
+    response.predictions.forEach((p, i) => predictions.push({ ...p, index: start + i, label: labels[start + i] ?? null }));
+    totalMs += response.timings?.totalMs ?? 0;
+    models = response.models;
+    onProgress?.(predictions, count);
+  }
+  return { predictions, count, timings: { totalMs }, models };
 }
 
 /** Words for a refused request: the server's own message when it sent one. */

@@ -1,20 +1,27 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkResponse, errorFromResponse, PredictError, pixelsJson, requestPrediction } from '../src/predict-client.ts';
+import { checkResponse, errorFromResponse, PredictError, pixelsJson, requestPrediction } from './predict-client.ts';
 
 const answer = (digit: number) => ({ digit, probabilities: Array.from({ length: 10 }, (_, d) => (d === digit ? 0.91 : 0.01)) });
 
 describe('pixelsJson', () => {
-  it('writes one array of 784 numbers per image, compactly', () => {
+  it('writes one array of 784 numbers per image, each the same float32 and as short as that allows', () => {
     const images = new Float32Array(2 * 784);
     images[0] = 1;
     images[784 + 5] = 0.123456;
-    const body = JSON.parse(pixelsJson(images, 2)) as { pixels: number[][] };
+    for (let k = 0; k < 256; k++) images[100 + k] = k / 255;
+    const text = pixelsJson(images, 2);
+    const body = JSON.parse(text) as { pixels: number[][] };
     expect(body.pixels).toHaveLength(2);
     expect(body.pixels[0]).toHaveLength(784);
     expect(body.pixels[0][0]).toBe(1);
-    expect(body.pixels[1][5]).toBe(0.1235);
+    expect(body.pixels[1][5]).toBe(0.123456);
+    const back = new Float32Array(body.pixels.flat());
+    expect(back).toEqual(images);
+    // float32 needs at most 9 significant digits; k/255 mostly fewer.
+    expect(Math.max(...body.pixels[0].map((v) => String(v).replace(/^0\.0*/, '').length))).toBeLessThanOrEqual(9);
+    expect(text).toMatch(/^\{"pixels":\[\[1,0,/);
   });
 });
 

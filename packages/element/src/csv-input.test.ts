@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CsvProblem, readCsvFile, splitAccepted } from '../src/csv-input.ts';
+import { CsvProblem, readCsvFile, splitAccepted } from './csv-input.ts';
 
 const file = (text: string, name = 'digits.csv') => ({ name, size: new TextEncoder().encode(text).length, text: async () => text });
 const limits = { maxImages: 3, maxBytes: 100_000 };

@@ -1,5 +1,5 @@
 /**
- * The end-to-end tests' browser: Debian's chromium driven by playwright-core, a fresh profile
+ * The browser of the element's tests: Debian's chromium driven by playwright-core, a fresh profile
  * per run. Installs chromium where it is missing and we are root (as scripts/setup.sh does).
  */
 import { execFileSync } from 'node:child_process';

@@ -6,8 +6,8 @@ import {
   mnistPreprocess,
   resampleArea,
   type InkImage,
-} from '../src/mnist-preprocess.ts';
-import { mnistTestSamples } from './mnist-test-images.ts';
+} from './mnist-preprocess.ts';
+import { mnistTestSamples } from './testing/mnist-test-images.ts';
 
 /** A blank `width` x `height` raster with the given rectangles filled with full ink. */
 function raster(width: number, height: number, rects: Array<[x: number, y: number, w: number, h: number]>): InkImage {
