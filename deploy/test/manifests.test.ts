@@ -5,9 +5,9 @@ import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ROOT } from './cluster.ts';
+import { measured, readmeRow } from './readme.ts';
 
 const K8S = resolve(ROOT, 'deploy/k8s');
-const README = readFileSync(resolve(ROOT, 'deploy/README.md'), 'utf8');
 
 // A manifest is nested maps and lists; the tests walk them with these narrowings.
 type Node = Record<string, unknown>;
@@ -46,22 +46,6 @@ const configMap = kind('ConfigMap');
 const podTemplate = map(map(deployment.spec, 'spec').template, 'template');
 const podSpec = map(podTemplate.spec, 'pod spec');
 const container = map(list(podSpec.containers, 'containers')[0], 'container');
-
-/** The backticked values in the README's settings-table row whose first cell is `label`. */
-function readmeRow(label: string): string[] {
-  const row = README.split('\n').find((line) => line.startsWith(`| ${label} |`));
-  if (row === undefined) throw new Error(`deploy/README.md has no row "| ${label} |"`);
-  const cells = row.split('|').slice(2).join('|');
-  return [...cells.matchAll(/`([^`]+)`/g)].map((match) => match[1]);
-}
-
-/** A number from the README's measurement table (the row starting with `label`), e.g. "721 MiB" -> 721. */
-function measured(label: string): number {
-  const row = README.split('\n').find((line) => line.startsWith(`| ${label}`));
-  const value = row?.split('|')[2]?.match(/[\d.]+/)?.[0];
-  if (value === undefined) throw new Error(`deploy/README.md has no measured "${label}"`);
-  return Number(value);
-}
 
 /** Kubernetes quantities: "512Mi" -> bytes, "1" / "500m" -> cores. */
 function bytes(quantity: unknown): number {
