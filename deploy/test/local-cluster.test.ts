@@ -16,7 +16,7 @@ const STEADY_MS = 3_000;
 
 /** nginx's path, or why there is none (ensure-nginx.sh installs it with apt when root). */
 function nginx(): { path: string } | { reason: string } {
-  const result = spawnSync('bash', ['deploy/ensure-nginx.sh'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  const result = spawnSync('bash', ['deploy/ensure-nginx.sh'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
   if (result.status === 0) return { path: result.stdout.trim() };
   return { reason: result.stderr.trim() || `deploy/ensure-nginx.sh exited with ${result.status ?? result.signal}` };
 }
