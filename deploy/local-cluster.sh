@@ -169,6 +169,10 @@ for p in "${PORTS[@]}"; do
 done
 echo "ready: $COPIES copies behind nginx on http://127.0.0.1:$PORT (nginx pid $NGINX_PID, logs in $DIR)"
 
+# nginx exits on its own only when it fails (a signal to stop it ends this script through the traps).
 wait "$NGINX_PID"
-echo "nginx exited; stopping the copies" >&2
+status=$?
+NGINX_PID=""
+[ "$status" = 0 ] && exit 0
+echo "nginx exited with status $status; stopping the copies" >&2
 exit 1
