@@ -1,6 +1,7 @@
 // Two copies behind nginx (deploy/local-cluster.sh) under a steady single-image load; one copy is
 // SIGKILLed mid-run and started again by the script. Every request must get a 200 (or a 503 with
 // Retry-After), none may fail or time out, and the restarted copy must serve again once ready.
+// Then the other copy is stopped with SIGTERM (it drains) and, last, both are killed at once.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -117,10 +118,26 @@ describe('deploy/local-cluster.sh: 2 copies behind nginx', () => {
     const retried = log.filter((line) => line.includes(`upstream=127.0.0.1:${port1}, 127.0.0.1:${port2}`));
     expect(retried.length, log.slice(-5).join('\n')).toBeGreaterThan(0);
 
+    // A copy told to stop (SIGTERM) drains: what it has in flight finishes, the rest goes to copy 1.
+    const drainFrom = cluster.lines.length;
+    const drainLoad = new Load(url, strokeCsv(), 2, 20, REQUEST_TIMEOUT_MS);
+    await new Promise((wake) => setTimeout(wake, 500));
+    process.kill(Number(copy2.groups[1]), 'SIGTERM');
+    const drained = await cluster.line(/^copy 2: exited with status (\d+); starting it again/, drainFrom);
+    expect(drained.groups[1]).toBe('0');
+    await new Promise((wake) => setTimeout(wake, 1_000));
+    const drainOutcomes = await drainLoad.stop();
+    const drainFailed = drainOutcomes.filter((outcome) => !isOk(outcome));
+    console.log(JSON.stringify({ whileDraining: drainOutcomes.length, ok200: drainOutcomes.filter((o) => o.status === 200).length, failed: drainFailed.length }));
+    expect(drainFailed, `failed while copy 2 drained: ${JSON.stringify(drainFailed.slice(0, 5))}`).toEqual([]);
+    expect(drainOutcomes.filter((o) => o.sentAt > drained.at && o.status === 200).every((o) => answeredBy(o.upstream) === port1)).toBe(true);
+    expect(drainOutcomes.filter((o) => o.sentAt > drained.at).length).toBeGreaterThanOrEqual(5);
+    const copy2Again = await cluster.line(/^copy 2: pid (\d+), /, drained.index);
+
     // With every copy down, nginx answers at once with a 503, Retry-After and the server's error shape.
     const lastReady = cluster.lines.length;
     process.kill(secondPid, 'SIGKILL');
-    process.kill(Number(copy2.groups[1]), 'SIGKILL');
+    process.kill(Number(copy2Again.groups[1]), 'SIGKILL');
     await cluster.line(/^copy 1: exited/, lastReady);
     await cluster.line(/^copy 2: exited/, lastReady);
     const askedAt = Date.now();
