@@ -40,7 +40,7 @@ describe('deploy/local-cluster.sh: 2 copies behind nginx', () => {
   let cluster: Cluster | undefined;
   afterAll(() => cluster?.killGroup());
 
-  test('a copy killed with SIGKILL under load loses no request and serves again once restarted', { timeout: 300_000 }, async (context) => {
+  test('a copy SIGKILLed under load loses no request and serves again once restarted; a SIGTERMed one drains', { timeout: 300_000 }, async (context) => {
     const found = nginx();
     if ('reason' in found) context.skip(`nginx is unavailable: ${found.reason}`);
 
