@@ -38,7 +38,11 @@ function isOk(outcome: Outcome): boolean {
 
 describe('deploy/local-cluster.sh: 2 copies behind nginx', () => {
   let cluster: Cluster | undefined;
-  afterAll(() => cluster?.killGroup());
+  // After a failure: SIGTERM first, so the script stops its children and removes its directory.
+  afterAll(async () => {
+    if (cluster === undefined || !cluster.running) return;
+    await cluster.stop('SIGTERM', 45_000).catch(() => cluster?.killGroup());
+  });
 
   test('a copy SIGKILLed under load loses no request and serves again once restarted; a SIGTERMed one drains', { timeout: 300_000 }, async (context) => {
     const found = nginx();
