@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs pnpm (pinned), the workspace's packages and, where missing, Debian's chromium for the browser tests.
+# Installs pnpm (pinned), the workspace's packages and, where missing, Debian's chromium for the
+# browser tests and nginx for the load-balancer test (deploy/test/local-cluster.test.ts).
 if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version)" != "10.34.9" ]; then
   npm i -g pnpm@10.34.9 >/dev/null
 fi
@@ -10,4 +11,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   else
     echo "warning: chromium missing and not root; browser tests will fail"
   fi
+fi
+if ! bash "$(dirname "${BASH_SOURCE[0]}")/../deploy/ensure-nginx.sh" >/dev/null; then
+  echo "warning: nginx missing; the load-balancer test will be skipped"
 fi
