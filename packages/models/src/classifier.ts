@@ -94,7 +94,7 @@ export async function loadClassifier(name: ModelName, options: LoadOptions): Pro
     const buf = new Float32Array(size * 784);
     buf.set(images.subarray(0, count * 784));
     const logits = await noGrad(() => model.forward(be, new Tensor([size, 1, 28, 28], buf), { training: false }));
-    return softmaxRows(logits.data, count);
+    return softmaxRows(logits.data, count, 10, card.calibration?.temperature ?? 1);
   };
   let warmMs = 0;
   if (options.warm) {

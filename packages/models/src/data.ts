@@ -29,15 +29,16 @@ export function fillBatch(data: MnistData, indices: ArrayLike<number>, out: Floa
   for (let i = 0; i < n; i++) affineWarp(data.images, indices[i] * PIXELS, out, i * PIXELS, drawAffine(augment, rng));
 }
 
-/** Softmax of each row of 10 logits, in place into probs. */
-export function softmaxRows(logits: Float32Array, count: number, classes = 10): Float32Array {
+/** Softmax of each row of `classes` logits divided by the temperature (1: the raw softmax), as a new array. */
+export function softmaxRows(logits: Float32Array, count: number, classes = 10, temperature = 1): Float32Array {
   const probs = new Float32Array(count * classes);
+  const inv = 1 / temperature;
   for (let b = 0; b < count; b++) {
     let m = -Infinity;
     for (let c = 0; c < classes; c++) m = Math.max(m, logits[b * classes + c]);
     let s = 0;
-    for (let c = 0; c < classes; c++) s += Math.exp(logits[b * classes + c] - m);
-    for (let c = 0; c < classes; c++) probs[b * classes + c] = Math.exp(logits[b * classes + c] - m) / s;
+    for (let c = 0; c < classes; c++) s += Math.exp((logits[b * classes + c] - m) * inv);
+    for (let c = 0; c < classes; c++) probs[b * classes + c] = Math.exp((logits[b * classes + c] - m) * inv) / s;
   }
   return probs;
 }
