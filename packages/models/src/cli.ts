@@ -147,7 +147,7 @@ program
     console.log(`misclassified: ${s.misclassified.length} images${s.misclassified.length ? `, first: ${s.misclassified.slice(0, 20).join(' ')}` : ''}`);
     const c = measured.calibration;
     const u = measured.uncertainty;
-    console.log(`calibration: temperature ${c.temperature.toFixed(4)} (fitted on ${c.fittedOn}); test ECE (${c.bins} bins) ${(c.ece.before * 100).toFixed(2)}% raw -> ${(c.ece.after * 100).toFixed(2)}% scaled; test loss ${c.loss.before.toFixed(4)} -> ${c.loss.after.toFixed(4)}`);
+    console.log(`calibration: temperature ${c.temperature.toFixed(4)}, fitted on ${c.fittedOn}; test ECE (${c.bins} bins) ${(c.ece.before * 100).toFixed(2)}% raw -> ${(c.ece.after * 100).toFixed(2)}% scaled; test loss ${c.loss.before.toFixed(4)} -> ${c.loss.after.toFixed(4)}`);
     console.log(`uncertain below a calibrated confidence of ${u.threshold.toFixed(4)}: flags ${(u.validationFlagged * 100).toFixed(2)}% of the validation images and ${(u.validationErrorsFlagged * 100).toFixed(1)}% of their errors`);
     if (n === full.count) {
       const problems = cardDifferences(clf.card, s, measured);
