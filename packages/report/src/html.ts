@@ -78,6 +78,7 @@ svg .marker { stroke-dasharray: 2 3; }
 .explain td.sep { border-left: 2px solid var(--line); }
 .explain img { width: 84px; height: 84px; margin: 0 auto 2px; }
 .explain td.meta { text-align: left; min-width: 140px; font-size: 12px; }
+.panel.calibration { max-width: 392px; }
 .ramp { display: inline-block; width: 120px; height: 10px; vertical-align: middle; border-radius: 2px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12.5px; }
 `;
@@ -171,11 +172,11 @@ function curvesSection(models: readonly ModelResult[]): string {
 function calibrationSection(models: readonly ModelResult[]): string {
   const panels = models.map((m) => {
     const c = m.calibration;
-    const fitted = m.card.calibration ? `fitted on ${esc(m.card.calibration.fittedOn)}` : 'none in the model card: raw softmax';
+    const fitted = m.card.calibration ? `fitted on ${esc(m.card.calibration.fittedOn)}` : 'none in the model card, so the raw softmax';
     const rule = m.card.uncertainty;
     const svg = reliabilitySvg({ model: m.name, title: `${upper(m.name)}: reliability on the test images`, after: c.after, before: c.before, color: (COLORS[m.name] ?? COLORS.cnn).train });
-    return `<div class="panel" data-model="${esc(m.name)}" data-temperature="${c.temperature}" data-ece-before="${c.ece.before}" data-ece-after="${c.ece.after}">${svg}
-<p class="small">Temperature <strong>${c.temperature.toFixed(3)}</strong> (${fitted}). ECE ${pct(c.ece.before)} raw → <strong>${pct(c.ece.after)}</strong> calibrated; loss ${c.rawLoss.toFixed(4)} → ${m.summary.loss.toFixed(4)}.${rule ? ` Answers under ${pct(rule.threshold, 1)} confidence are flagged uncertain: on the validation images that flags ${pct(rule.validationFlagged)} of the answers and ${pct(rule.validationErrorsFlagged, 0)} of the mistakes, and the answers above it are right ${pct(rule.validationAccuracyAbove, 1)} of the time.` : ''}</p></div>`;
+    return `<div class="panel calibration" data-model="${esc(m.name)}" data-temperature="${c.temperature}" data-ece-before="${c.ece.before}" data-ece-after="${c.ece.after}">${svg}
+<p class="small">Temperature <strong>${c.temperature.toFixed(3)}</strong>, ${fitted}. ECE ${pct(c.ece.before)} raw → <strong>${pct(c.ece.after)}</strong> calibrated; loss ${c.rawLoss.toFixed(4)} → ${m.summary.loss.toFixed(4)}.${rule ? ` Answers under ${pct(rule.threshold, 1)} confidence are flagged uncertain: on the validation images that flags ${pct(rule.validationFlagged)} of the answers and ${pct(rule.validationErrorsFlagged, 0)} of the mistakes, and the answers above it are right ${pct(rule.validationAccuracyAbove, 1)} of the time.` : ''}</p></div>`;
   });
   return `<div class="row">${panels.join('')}</div>`;
 }
@@ -352,7 +353,7 @@ ${confusionSection(models)}
 ${curvesSection(models)}
 
 <h2 id="calibration">Calibration</h2>
-<p>Does "95% sure" mean right 95% of the time? Each model's logits are divided by a temperature fitted on the validation images (minimising the cross-entropy) before the softmax; this changes the probabilities, never the predicted digit. The bars are the accuracy of the test images in each confidence bin, the red band the gap to their mean confidence, the dots the same for the raw softmax; a calibrated model's bars reach the diagonal. The expected calibration error (ECE) is the image-weighted mean of those gaps.</p>
+<p>Does "95% sure" mean right 95% of the time? Each model's logits are divided by a temperature fitted on the validation images (minimising the cross-entropy) before the softmax; this changes the probabilities, never the predicted digit. The bars are the accuracy of the test images in each confidence bin, the orange box the gap to their mean confidence, the dots the same for the raw softmax; a calibrated model's bars reach the diagonal. The expected calibration error (ECE) is the image-weighted mean of those gaps.</p>
 ${calibrationSection(models)}
 
 <h2 id="explain">What the models look at</h2>

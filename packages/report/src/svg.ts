@@ -183,7 +183,7 @@ export interface BinLike {
 
 /**
  * A reliability diagram: per confidence bin, the accuracy of the calibrated answers as a bar
- * (the gap to the bin's mean confidence shaded red), the raw softmax's accuracy at its mean
+ * (the gap to the bin's mean confidence outlined in orange), the raw softmax's accuracy at its mean
  * confidence as a hollow dot, the diagonal where confidence equals accuracy, and below it the
  * number of images per bin on a log scale (nearly all MNIST answers sit in the top bin).
  */
@@ -217,7 +217,7 @@ export function reliabilitySvg(options: { model: string; title: string; after: r
     parts.push(
       `<g class="bin" data-lower="${b.lower}" data-count="${b.count}" data-accuracy="${b.accuracy}" data-confidence="${b.confidence}"><title>${(b.lower * 100).toFixed(1)}–${(b.upper * 100).toFixed(1)}%: ${b.count} images, mean confidence ${(b.confidence * 100).toFixed(2)}%, accuracy ${(b.accuracy * 100).toFixed(2)}%</title>` +
         `<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${w.toFixed(1)}" height="${(sy(0) - top).toFixed(1)}" fill="${options.color}" fill-opacity="0.75"/>` +
-        `<rect x="${x.toFixed(1)}" y="${gapTop.toFixed(1)}" width="${w.toFixed(1)}" height="${Math.max(0.5, gapBottom - gapTop).toFixed(1)}" fill="#cb181d" fill-opacity="0.35"/></g>`,
+        `<rect x="${(x + 0.75).toFixed(1)}" y="${gapTop.toFixed(1)}" width="${(w - 1.5).toFixed(1)}" height="${Math.max(0.5, gapBottom - gapTop).toFixed(1)}" fill="#fdb863" fill-opacity="0.45" stroke="#e66101" stroke-width="1.5"/></g>`,
     );
   }
   for (const b of options.before) {
@@ -242,7 +242,7 @@ export function reliabilitySvg(options: { model: string; title: string; after: r
   // legend
   const lx = m.l + 8;
   parts.push(`<rect x="${lx}" y="${m.t + 6}" width="12" height="10" fill="${options.color}" fill-opacity="0.75"/><text x="${lx + 17}" y="${m.t + 15}" class="legend">calibrated accuracy</text>`);
-  parts.push(`<rect x="${lx}" y="${m.t + 22}" width="12" height="10" fill="#cb181d" fill-opacity="0.35"/><text x="${lx + 17}" y="${m.t + 31}" class="legend">gap to confidence</text>`);
+  parts.push(`<rect x="${lx}" y="${m.t + 22}" width="12" height="10" fill="#fdb863" fill-opacity="0.45" stroke="#e66101" stroke-width="1.5"/><text x="${lx + 17}" y="${m.t + 31}" class="legend">gap to confidence</text>`);
   parts.push(`<circle cx="${lx + 6}" cy="${m.t + 43}" r="3.5" fill="#fff" stroke="#222" stroke-width="1.4"/><text x="${lx + 17}" y="${m.t + 47}" class="legend">raw softmax</text>`);
   parts.push('</svg>');
   return parts.join('');

@@ -144,7 +144,7 @@ describe(`the report on the first ${SLICE} test images (${SHIPPED ? 'shipped wei
         expect(b.conf).toBeCloseTo(conf, 4);
         ece += (b.n / SLICE) * Math.abs(acc - conf);
       }
-      const panel = between(html, `<div class="panel" data-model="${name}" data-temperature=`, '>');
+      const panel = between(html, `<div class="panel calibration" data-model="${name}" data-temperature=`, '>');
       expect(Number(attr(panel, 'data-ece-after'))).toBeCloseTo(ece, 4);
       expect(Number(attr(panel, 'data-temperature'))).toBe(report.models.find((m) => m.name === name)!.card.calibration?.temperature ?? 1);
       expect(tagsWithClass(svg, 'raw').length).toBeGreaterThan(0);
