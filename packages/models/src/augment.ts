@@ -50,6 +50,7 @@ export function affineWarp(src: ArrayLike<number>, srcOffset: number, dst: Float
   // inverse map: rotate by −angle in display coordinates (x right, y down) and divide by the scale
   const c = Math.cos(p.angle) / p.scale;
   const s = Math.sin(p.angle) / p.scale;
+  const at = (xx: number, yy: number): number => (xx >= 0 && xx < SIDE && yy >= 0 && yy < SIDE ? src[srcOffset + yy * SIDE + xx] : 0);
   for (let y = 0; y < SIDE; y++) {
     const ry = y - CENTRE - p.dy;
     for (let x = 0; x < SIDE; x++) {
@@ -63,7 +64,6 @@ export function affineWarp(src: ArrayLike<number>, srcOffset: number, dst: Float
       const fy = sy - y0;
       let v = 0;
       if (x0 >= -1 && x0 < SIDE && y0 >= -1 && y0 < SIDE) {
-        const at = (xx: number, yy: number): number => (xx >= 0 && xx < SIDE && yy >= 0 && yy < SIDE ? src[srcOffset + yy * SIDE + xx] : 0);
         v = (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
       }
       dst[dstOffset + y * SIDE + x] = v;

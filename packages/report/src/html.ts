@@ -240,7 +240,7 @@ function gallery(data: ReportData, m: ModelResult, pngs: (i: number) => string):
     })
     .join('');
   const more = wrong.length > shown.length ? `<p class="muted">${int(wrong.length - shown.length)} more not shown (the least confident).</p>` : '';
-  return `<h3>${upper(m.name)}: ${int(wrong.length)} misclassified</h3><p class="muted">Most confident mistakes first. Caption: true → predicted, and the model's probability for its prediction.</p>
+  return `<h3>${upper(m.name)}: ${int(wrong.length)} misclassified</h3><p class="muted">Most confident mistakes first. Caption: true → predicted, and the model's calibrated probability for its prediction.</p>
 <div class="gallery" data-model="${esc(m.name)}" data-total="${wrong.length}">${tiles}</div>${more}`;
 }
 
