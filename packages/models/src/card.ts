@@ -1,3 +1,5 @@
+import type { Calibration, UncertaintyRule } from './calibration.js';
+
 /** The model card shipped beside each weights file as weights/<name>.json. */
 export interface ModelCard {
   /** "cnn" or "vit" */
@@ -25,6 +27,10 @@ export interface ModelCard {
     readonly validation: { readonly accuracy: number; readonly loss: number; readonly count: number };
     readonly test: EvaluationSummary;
   };
+  /** Temperature scaling fitted on the validation images, applied by predict(); absent: raw softmax. */
+  readonly calibration?: Calibration;
+  /** When isUncertain() flags this model's answer. */
+  readonly uncertainty?: UncertaintyRule;
   readonly createdAt: string;
 }
 

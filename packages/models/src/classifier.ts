@@ -102,7 +102,8 @@ export async function loadClassifier(name: ModelName, options: LoadOptions): Pro
           const m = Math.min(YIELD_EVERY, count - s);
           logits.set(planned().run(images.subarray(s * 784, (s + m) * 784), m), s * 10);
         }
-        return softmaxRows(logits, count);
+        // the card's temperature (fitted on the validation images) makes the probabilities calibrated
+        return softmaxRows(logits, count, 10, card.calibration?.temperature ?? 1);
       });
       queue = job.catch(() => undefined);
       return job;

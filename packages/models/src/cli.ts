@@ -3,11 +3,14 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { Backend, MODES, type Mode, type ModeChoice, chooseMode, describeChoice, isModeChoice } from '@digitlab/tensor';
-import type { ModelName } from './card.js';
-import { type Preset, loadPreset } from './config.js';
-import { evaluateModel, summarize } from './evaluate.js';
+import type { ModelCard, ModelName } from './card.js';
+import { type ModelCalibration, calibrateModel } from './calibrate-model.js';
+import { cardDifferences } from './card-check.js';
+import { type Preset, type TrainConfig, loadPreset } from './config.js';
+import { summarize } from './evaluate.js';
 import { loadClassifier } from './classifier.js';
 import { loadMnist } from './mnist.js';
+import { writeFileAtomic } from './safetensors.js';
 import { ship } from './ship.js';
 import { train } from './train.js';
 
@@ -128,20 +131,53 @@ program
     const data = { ...full, count: n, images: full.images.subarray(0, n * 784), labels: full.labels.subarray(0, n) };
     const be = new Backend(backend);
     const t0 = performance.now();
-    const s = summarize(await evaluateModel(be, clf.model, data), data.labels);
-    be.destroy();
+    let measured: ModelCalibration;
+    try {
+      measured = await calibrateModel(be, clf.model, clf.card.training.recipe as unknown as TrainConfig, data);
+    } finally {
+      be.destroy();
+    }
+    const s = summarize(measured.test, data.labels);
     const card = clf.card.metrics.test;
-    console.log(`${name} on ${n} test images: accuracy ${(s.accuracy * 100).toFixed(2)}%  loss ${s.loss.toFixed(4)}  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    console.log(`${name} on ${n} test images: accuracy ${(s.accuracy * 100).toFixed(2)}%  loss ${s.loss.toFixed(4)}  (${((performance.now() - t0) / 1000).toFixed(1)} s, validation images included)`);
     console.log('confusion (rows: true digit, columns: predicted):');
     console.log(`     ${[...Array(10).keys()].map((d) => String(d).padStart(5)).join('')}`);
     s.confusion.forEach((row, t) => console.log(`  ${t}  ${row.map((v) => String(v).padStart(5)).join('')}`));
     console.log(`most confused: ${s.mostConfused.slice(0, 6).map((p) => `${p.true}→${p.predicted} (${p.count})`).join(', ')}`);
     console.log(`misclassified: ${s.misclassified.length} images${s.misclassified.length ? `, first: ${s.misclassified.slice(0, 20).join(' ')}` : ''}`);
+    const c = measured.calibration;
+    const u = measured.uncertainty;
+    console.log(`calibration: temperature ${c.temperature.toFixed(4)}, fitted on ${c.fittedOn}; test ECE (${c.bins} bins) ${(c.ece.before * 100).toFixed(2)}% raw -> ${(c.ece.after * 100).toFixed(2)}% scaled; test loss ${c.loss.before.toFixed(4)} -> ${c.loss.after.toFixed(4)}`);
+    console.log(`uncertain below a calibrated confidence of ${u.threshold.toFixed(4)}: flags ${(u.validationFlagged * 100).toFixed(2)}% of the validation images and ${(u.validationErrorsFlagged * 100).toFixed(1)}% of their errors`);
     if (n === full.count) {
-      const same = Math.abs(card.accuracy - s.accuracy) < 1e-9;
-      console.log(same ? `matches the model card (${(card.accuracy * 100).toFixed(2)}%)` : `DIFFERS from the model card (${(card.accuracy * 100).toFixed(2)}%)`);
-      if (!same) process.exitCode = 1;
+      const problems = cardDifferences(clf.card, s, measured);
+      console.log(problems.length === 0 ? `matches the model card (${(card.accuracy * 100).toFixed(2)}%, calibration and threshold included)` : `DIFFERS from the model card: ${problems.join('; ')}`);
+      if (problems.length) process.exitCode = 1;
     }
+  });
+
+program
+  .command('calibrate')
+  .description("fit a shipped model's temperature on its validation images and write the calibration and uncertainty threshold into its card (weights unchanged)")
+  .argument('<model>', 'cnn or vit', modelName)
+  .option('--weights <dir>', 'weights folder', join(REPO, 'weights'))
+  .option('-b, --backend <mode>', BACKEND_HELP, mode, 'async' as ModeChoice)
+  .action(async (name: ModelName, o: { weights: string; backend: ModeChoice }) => {
+    const backend = await concrete(o.backend);
+    const clf = await loadClassifier(name, { weightsDir: o.weights, backend });
+    clf.close();
+    const be = new Backend(backend);
+    let measured: ModelCalibration;
+    try {
+      measured = await calibrateModel(be, clf.model, clf.card.training.recipe as unknown as TrainConfig);
+    } finally {
+      be.destroy();
+    }
+    const s = summarize(measured.test, loadMnist('test').labels);
+    if (Math.abs(s.accuracy - clf.card.metrics.test.accuracy) > 1e-9) throw new Error(`${name}: test accuracy ${s.accuracy} differs from the card's ${clf.card.metrics.test.accuracy}; not writing the card`);
+    const card: ModelCard = { ...clf.card, calibration: measured.calibration, uncertainty: measured.uncertainty };
+    writeFileAtomic(join(o.weights, `${name}.json`), new TextEncoder().encode(`${JSON.stringify(card, null, 2)}\n`));
+    console.log(JSON.stringify({ calibrated: name, calibration: measured.calibration, uncertainty: measured.uncertainty }, null, 2));
   });
 
 await program.parseAsync();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AugmentConfig } from './augment.js';
 
 /** One convolution block: conv (+ReLU), then optional k×k max-pool. */
 export interface ConvLayerConfig {
@@ -50,8 +51,12 @@ export interface TrainConfig {
   /** Linear warm-up length in epochs, then cosine decay to 0 at the last planned epoch. */
   readonly warmupEpochs: number;
   readonly schedule: 'cosine' | 'constant';
-  /** Random shift of every training image by up to this many pixels (0 = none). */
-  readonly augmentShift: number;
+  /** Random whole-pixel shift of every training image by up to this many pixels (0 = none); the same as `augment: { rotate: 0, scale: 0, shift }`. */
+  readonly augmentShift?: number;
+  /** Random affine augmentation of every training image; replaces augmentShift. */
+  readonly augment?: AugmentConfig;
+  /** Label smoothing ε of the training loss (targets 1 − ε + ε/10 and ε/10); 0 or absent for none. */
+  readonly labelSmoothing?: number;
   /** Training images held out for validation (seeded split). */
   readonly validation: number;
   readonly seed: number;
@@ -109,9 +114,28 @@ export function validatePreset(raw: unknown, where: string): Preset {
     throw new Error(`${where}: model.kind must be "cnn" or "vit", got ${JSON.stringify(model.kind)}`);
   }
   for (const k of ['epochs', 'batchSize', 'validation']) num(train, k, where, 1, true);
-  for (const k of ['lr', 'weightDecay', 'warmupEpochs', 'augmentShift', 'seed']) num(train, k, where);
+  for (const k of ['lr', 'weightDecay', 'warmupEpochs', 'seed']) num(train, k, where);
+  if (train.augmentShift !== undefined) num(train, 'augmentShift', where, 0, true);
+  if (train.augment !== undefined) {
+    if (typeof train.augment !== 'object' || train.augment === null) throw new Error(`${where}: train.augment must be an object { rotate, scale, shift }`);
+    const a = train.augment as Record<string, unknown>;
+    num(a, 'rotate', `${where} train.augment`);
+    num(a, 'shift', `${where} train.augment`);
+    num(a, 'scale', `${where} train.augment`);
+    if ((a.scale as number) >= 1) throw new Error(`${where} train.augment: "scale" must be below 1 (a fraction of the size), got ${a.scale}`);
+    if (train.augmentShift) throw new Error(`${where}: give either train.augmentShift or train.augment, not both`);
+  }
+  if (train.labelSmoothing !== undefined) {
+    num(train, 'labelSmoothing', where);
+    if ((train.labelSmoothing as number) >= 1) throw new Error(`${where}: "labelSmoothing" must be in [0, 1), got ${train.labelSmoothing}`);
+  }
   if (train.schedule !== 'cosine' && train.schedule !== 'constant') throw new Error(`${where}: train.schedule must be "cosine" or "constant"`);
   return raw as Preset;
+}
+
+/** The augmentation a training config asks for (augmentShift is the shift-only case). */
+export function augmentOf(t: TrainConfig): AugmentConfig {
+  return t.augment ?? { rotate: 0, scale: 0, shift: t.augmentShift ?? 0 };
 }
 
 /** Learning rate at a (fractional) epoch: linear warm-up, then cosine to 0 or constant. */

@@ -1,4 +1,5 @@
 import { type Backend, Tensor, crossEntropyPerExample, noGrad } from '@digitlab/tensor';
+import { rowNll } from './calibration.js';
 import type { EvaluationSummary } from './card.js';
 import { argmaxRow, softmaxRows } from './data.js';
 import type { MnistData } from './mnist.js';
@@ -12,6 +13,8 @@ export interface Evaluation {
   readonly predictions: Uint8Array;
   /** count × 10 class probabilities. */
   readonly probabilities: Float32Array;
+  /** count × 10 logits the probabilities come from. */
+  readonly logits: Float32Array;
   readonly losses: Float32Array;
 }
 
@@ -20,6 +23,7 @@ export async function evaluateModel(be: Backend, model: Model, data: MnistData, 
   const n = data.count;
   const predictions = new Uint8Array(n);
   const probabilities = new Float32Array(n * 10);
+  const allLogits = new Float32Array(n * 10);
   const losses = new Float32Array(n);
   let correct = 0;
   let total = 0;
@@ -43,9 +47,24 @@ export async function evaluateModel(be: Backend, model: Model, data: MnistData, 
         total += per[i];
       }
       probabilities.set(probs, start * 10);
+      allLogits.set(logits.data.subarray(0, m * 10), start * 10);
     }
   });
-  return { count: n, accuracy: correct / n, loss: total / n, predictions, probabilities, losses };
+  return { count: n, accuracy: correct / n, loss: total / n, predictions, probabilities, logits: allLogits, losses };
+}
+
+/** The same evaluation with its logits divided by a temperature: calibrated probabilities and losses, the same predictions. */
+export function withTemperature(ev: Evaluation, labels: ArrayLike<number>, temperature: number): Evaluation {
+  if (temperature === 1) return ev;
+  const probabilities = softmaxRows(ev.logits, ev.count, 10, temperature);
+  const losses = new Float32Array(ev.count);
+  let total = 0;
+  for (let i = 0; i < ev.count; i++) {
+    const l = rowNll(ev.logits, i, labels[i], temperature);
+    losses[i] = l;
+    total += l;
+  }
+  return { ...ev, loss: total / ev.count, probabilities, losses };
 }
 
 /** Accuracy, loss, confusion matrix, most-confused pairs and misclassified indices. */

@@ -5,10 +5,15 @@ export { encodeSafetensors, decodeSafetensors, writeFileAtomic, sha256, Safetens
 export { buildModel } from './build.js';
 export { buildCnn, asImageBatch } from './cnn.js';
 export { buildVit } from './vit.js';
-export { loadPreset, validatePreset, learningRate, CONFIG_DIR, type CnnConfig, type VitConfig, type ModelConfig, type TrainConfig, type Preset, type ConvLayerConfig } from './config.js';
+export { loadPreset, validatePreset, learningRate, augmentOf, CONFIG_DIR, type CnnConfig, type VitConfig, type ModelConfig, type TrainConfig, type Preset, type ConvLayerConfig } from './config.js';
 export { countParams, ParamStore, type Model, type ForwardContext } from './model.js';
 export { train, paramsToTensors, loadParams, type TrainOptions, type TrainResult, type EpochLog, type Progress } from './train.js';
-export { evaluateModel, summarize, type Evaluation } from './evaluate.js';
+export { evaluateModel, summarize, withTemperature, type Evaluation } from './evaluate.js';
 export { fillBatch, softmaxRows, argmaxRow } from './data.js';
 export { ship } from './ship.js';
 export { buildPlan, type InferencePlan } from './plan.js';
+export { CALIBRATION_BINS, TRUSTED_ACCURACY, calibrate, fitTemperature, temperatureNll, reliabilityBins, expectedCalibrationError, eceAt, chooseThreshold, type Calibration, type UncertaintyRule, type ReliabilityBin, type LabelledLogits } from './calibration.js';
+export { calibrateModel, validationSet, type ModelCalibration } from './calibrate-model.js';
+export { cardDifferences } from './card-check.js';
+export { judgeAnswers, uncertaintyThreshold, DEFAULT_UNCERTAINTY_THRESHOLD, type ModelAnswers, type Doubt } from './uncertainty.js';
+export { affineWarp, drawAffine, isShiftOnly, IDENTITY, type AugmentConfig, type AffineParams } from './augment.js';

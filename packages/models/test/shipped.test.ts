@@ -2,6 +2,10 @@ import { join, resolve } from 'node:path';
 import { Backend } from '@digitlab/tensor';
 import { describe, expect, it } from 'vitest';
 import { loadClassifier } from '../src/classifier.js';
+import { eceAt, temperatureNll } from '../src/calibration.js';
+import { validationSet } from '../src/calibrate-model.js';
+import type { TrainConfig } from '../src/config.js';
+import { softmaxRows } from '../src/data.js';
 import { evaluateModel, summarize } from '../src/evaluate.js';
 import { loadMnist } from '../src/mnist.js';
 
@@ -27,6 +31,37 @@ describe('the shipped weights reproduce their model cards', () => {
         expect(s.accuracy).toBeCloseTo(1 - card.misclassified.filter((i) => i < SLICE).length / SLICE, 12);
       } finally {
         be.destroy();
+      }
+    });
+  }
+});
+
+// The cards' temperatures were fitted on the validation images; predict() must apply them.
+describe('the shipped models are calibrated by their cards', () => {
+  for (const name of ['cnn', 'vit'] as const) {
+    it(`${name}: the card's temperature minimises the validation NLL, and predict() returns softmax(logits / T)`, async () => {
+      const clf = await loadClassifier(name, { weightsDir: WEIGHTS, backend: 'async', poolSize: 2 });
+      const cal = clf.card.calibration!;
+      expect(cal.bins).toBe(15);
+      expect(cal.ece.after).toBeLessThanOrEqual(0.01);
+      expect(clf.card.uncertainty!.threshold).toBeGreaterThan(0.5);
+      const be = new Backend('async', { poolSize: 2 });
+      try {
+        const validation = validationSet(clf.card.training.recipe as unknown as TrainConfig);
+        const val = await evaluateModel(be, clf.model, validation);
+        const d = { logits: val.logits, labels: validation.labels, count: validation.count };
+        const best = temperatureNll(d, cal.temperature);
+        for (const f of [0.98, 1.02]) expect(temperatureNll(d, cal.temperature * f)).toBeGreaterThan(best);
+        expect(eceAt(d, cal.temperature)).toBeLessThan(0.01);
+        const n = 16;
+        const probs = await clf.predict(validation.images.subarray(0, n * 784), n);
+        const expected = softmaxRows(val.logits.subarray(0, n * 10), n, 10, cal.temperature);
+        for (let i = 0; i < n * 10; i++) expect(probs[i]).toBeCloseTo(expected[i], 5);
+        const raw = softmaxRows(val.logits.subarray(0, n * 10), n);
+        expect(Math.max(...probs.map((p, i) => Math.abs(p - raw[i])))).toBeGreaterThan(1e-4);
+      } finally {
+        be.destroy();
+        clf.close();
       }
     });
   }

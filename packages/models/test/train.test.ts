@@ -52,6 +52,24 @@ describe('training on real MNIST', () => {
   });
 });
 
+describe('training with random affine augmentation and label smoothing', () => {
+  it('a run interrupted and resumed mid-epoch is bit-identical to an uninterrupted one', async () => {
+    const base = loadPreset('tiny-cnn');
+    const { augmentShift: _, ...rest } = base.train;
+    const preset = { model: base.model, train: { ...rest, epochs: 2, validation: 200, augment: { rotate: 10, scale: 0.1, shift: 2 }, labelSmoothing: 0.1 } };
+    const limitTrain = 320;
+    const straight = await train({ preset, runDir: runDir(), backend: 'webasm', limitTrain });
+    const dir = runDir();
+    await train({ preset, runDir: dir, backend: 'webasm', limitTrain, maxSteps: 7 });
+    const resumed = await train({ preset, runDir: dir, backend: 'webasm', limitTrain });
+    expect(resumed.finished).toBe(true);
+    for (const [name, t] of straight.model.params) expect(Array.from(resumed.model.params.get(name)!.data)).toEqual(Array.from(t.data));
+    expect(resumed.history.map((h) => h.trainLoss)).toEqual(straight.history.map((h) => h.trainLoss));
+    // the smoothed loss cannot reach 0: its floor is the entropy of the smoothed target
+    expect(Math.min(...straight.losses)).toBeGreaterThan(0.1);
+  });
+});
+
 describe('resuming with another plan', () => {
   it('may change the planned epochs (the schedule is re-planned) but refuses another model', async () => {
     const base = loadPreset('tiny-cnn');
@@ -70,7 +88,7 @@ describe('resuming with another plan', () => {
 
 describe('configs', () => {
   it('every shipped preset is valid and errors name the field', () => {
-    for (const name of ['cnn', 'cnn-small', 'cnn-ref', 'vit', 'tiny-cnn', 'tiny-vit']) expect(loadPreset(name).model.kind).toMatch(/cnn|vit/);
+    for (const name of ['cnn', 'cnn-small', 'cnn-ref', 'cnn-ref-affine', 'vit', 'vit-affine', 'tiny-cnn', 'tiny-vit']) expect(loadPreset(name).model.kind).toMatch(/cnn|vit/);
     expect(() => validatePreset({ model: { kind: 'vit', patch: 5, dim: 8, heads: 1, headDim: 8, layers: 1, mlp: 8, dropout: 0 }, train: loadPreset('vit').train }, 'x.json')).toThrow(/patch 5 must divide 28/);
     expect(() => validatePreset({ model: loadPreset('cnn').model, train: { ...loadPreset('cnn').train, batchSize: 0 } }, 'y.json')).toThrow(/y.json: "batchSize"/);
   });

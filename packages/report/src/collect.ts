@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Backend, type Mode, Tensor, noGrad } from '@digitlab/tensor';
-import { type EpochLog, type EvaluationSummary, type MnistData, type Model, type ModelCard, type ModelName, evaluateModel, summarize } from '@digitlab/models';
+import { type EpochLog, type EvaluationSummary, type MnistData, type Model, type ModelCard, type ModelName, type ReliabilityBin, evaluateModel, expectedCalibrationError, reliabilityBins, summarize, withTemperature } from '@digitlab/models';
 import { classTokenAttention, inputSaliency, type AttentionMaps } from './explain.js';
 
 /** A model to report on: the shipped weights (or, in tests, any built model) with its card and log. */
@@ -22,12 +22,20 @@ export interface ModelResult {
   readonly params: number;
   readonly flopsPerImage: number;
   readonly log: readonly EpochLog[];
-  /** Accuracy, loss, confusion[true][predicted], most-confused pairs, misclassified indices. */
+  /** Accuracy, loss (calibrated), confusion[true][predicted], most-confused pairs, misclassified indices. */
   readonly summary: EvaluationSummary;
   /** Predicted digit per evaluated image. */
   readonly predictions: Uint8Array;
-  /** Probability of the predicted digit per evaluated image. */
+  /** Calibrated probability of the predicted digit per evaluated image. */
   readonly confidences: Float32Array;
+  /** The card's temperature (1 without one), this run's raw loss, and reliability bins and ECE of the raw and the calibrated probabilities. */
+  readonly calibration: {
+    readonly temperature: number;
+    readonly rawLoss: number;
+    readonly before: readonly ReliabilityBin[];
+    readonly after: readonly ReliabilityBin[];
+    readonly ece: { readonly before: number; readonly after: number };
+  };
   /** Wall time of the batched evaluation, seconds (kernels compiled on the first batch included). */
   readonly evalSeconds: number;
   /** Images per second of the batched evaluation after its first batch. */
@@ -199,13 +207,16 @@ export async function collectReport(options: CollectOptions): Promise<ReportData
       const t2 = performance.now();
       const predictions = new Uint8Array(data.count);
       const probabilities = new Float32Array(data.count * 10);
+      const logits = new Float32Array(data.count * 10);
       const losses = new Float32Array(data.count);
       predictions.set(ev1.predictions);
       probabilities.set(ev1.probabilities);
+      logits.set(ev1.logits);
       losses.set(ev1.losses);
       if (ev2) {
         predictions.set(ev2.predictions, firstCount);
         probabilities.set(ev2.probabilities, firstCount * 10);
+        logits.set(ev2.logits, firstCount * 10);
         losses.set(ev2.losses, firstCount);
       }
       let correct = 0;
@@ -214,10 +225,16 @@ export async function collectReport(options: CollectOptions): Promise<ReportData
         if (predictions[i] === data.labels[i]) correct++;
         lossSum += losses[i];
       }
-      const ev = { count: data.count, accuracy: correct / data.count, loss: lossSum / data.count, predictions, probabilities, losses };
+      const raw = { count: data.count, accuracy: correct / data.count, loss: lossSum / data.count, predictions, probabilities, logits, losses };
+      // what predict() answers: the card's temperature applied to the logits
+      const temperature = m.card.calibration?.temperature ?? 1;
+      const ev = withTemperature(raw, data.labels, temperature);
       const summary = summarize(ev, data.labels);
       const confidences = new Float32Array(data.count);
-      for (let i = 0; i < data.count; i++) confidences[i] = probabilities[i * 10 + predictions[i]];
+      for (let i = 0; i < data.count; i++) confidences[i] = ev.probabilities[i * 10 + predictions[i]];
+      const before = reliabilityBins(raw.probabilities, data.labels, data.count);
+      const after = reliabilityBins(ev.probabilities, data.labels, data.count);
+      const calibration = { temperature, rawLoss: raw.loss, before, after, ece: { before: expectedCalibrationError(before), after: expectedCalibrationError(after) } };
       const steadySeconds = (t2 - t1) / 1000;
       const imagesPerSecond = ev2 ? rest.count / steadySeconds : firstCount / ((t1 - t0) / 1000);
       say(`${m.name}: accuracy ${(summary.accuracy * 100).toFixed(2)}%, loss ${summary.loss.toFixed(4)}, ${((t2 - t0) / 1000).toFixed(1)} s; timing one image`);
@@ -234,6 +251,7 @@ export async function collectReport(options: CollectOptions): Promise<ReportData
         summary,
         predictions,
         confidences,
+        calibration,
         evalSeconds: (t2 - t0) / 1000,
         imagesPerSecond,
         latencyMs,

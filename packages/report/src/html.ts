@@ -1,8 +1,8 @@
-import type { EpochLog } from '@digitlab/models';
+import { CALIBRATION_BINS, type EpochLog } from '@digitlab/models';
 import type { ExplainedDigit, ModelResult, ReportData } from './collect.js';
 import { normalizeMap, patchMapToPixels } from './explain.js';
 import { digitPng, heatColor, overlayPng } from './png.js';
-import { confusionSvg, esc, lineChartSvg } from './svg.js';
+import { confusionSvg, esc, lineChartSvg, reliabilitySvg } from './svg.js';
 
 /** Most tiles one gallery shows (the most confident mistakes first); the rest are counted. */
 export const GALLERY_LIMIT = 200;
@@ -78,6 +78,7 @@ svg .marker { stroke-dasharray: 2 3; }
 .explain td.sep { border-left: 2px solid var(--line); }
 .explain img { width: 84px; height: 84px; margin: 0 auto 2px; }
 .explain td.meta { text-align: left; min-width: 140px; font-size: 12px; }
+.panel.calibration { max-width: 392px; }
 .ramp { display: inline-block; width: 120px; height: 10px; vertical-align: middle; border-radius: 2px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12.5px; }
 `;
@@ -100,7 +101,8 @@ function comparisonTable(models: readonly ModelResult[], data: ReportData): stri
     { label: 'Inference latency, 1 image', metric: 'latencyMs', values: models.map((m) => m.latencyMs), show: (v) => `${v.toFixed(1)} ms`, higher: false, note: 'median of timed single-image forward passes in this run' },
     { label: `Throughput, batches of ${data.batchSize}`, metric: 'imagesPerSecond', values: models.map((m) => m.imagesPerSecond), show: (v) => `${int(v)} images/s`, higher: true, note: 'this run, after the first batch (which compiles the kernels)' },
     { label: 'Test accuracy', metric: 'accuracy', values: models.map((m) => m.summary.accuracy), show: (v) => pct(v), higher: true },
-    { label: 'Test loss (cross-entropy)', metric: 'loss', values: models.map((m) => m.summary.loss), show: (v) => v.toFixed(4), higher: false },
+    { label: 'Test loss (cross-entropy)', metric: 'loss', values: models.map((m) => m.summary.loss), show: (v, m) => `${v.toFixed(4)} <span class="muted">(raw softmax ${m.calibration.rawLoss.toFixed(4)})</span>`, higher: false, note: 'of the calibrated probabilities predict() returns' },
+    { label: `Calibration error (ECE, ${CALIBRATION_BINS} bins)`, metric: 'ece', values: models.map((m) => m.calibration.ece.after), show: (v, m) => `${pct(v)} <span class="muted">(raw softmax ${pct(m.calibration.ece.before)}; temperature ${m.calibration.temperature.toFixed(3)})</span>`, higher: false },
     { label: 'Misclassified', metric: 'errors', values: models.map((m) => m.summary.misclassified.length), show: (v) => `${int(v)} of ${int(data.data.count)}`, higher: false },
   ];
   const head = `<tr><th></th>${models.map((m) => `<th>${upper(m.name)}</th>`).join('')}</tr>`;
@@ -164,7 +166,19 @@ function curvesSection(models: readonly ModelResult[]): string {
     return `<li data-model="${esc(m.name)}" data-epochs="${m.log.length}">${upper(m.name)}: ${m.log.length} epoch${m.log.length === 1 ? '' : 's'} logged, best validation ${pct(best.valAccuracy)} (epoch ${best.epoch}); last epoch train ${pct(last.trainAccuracy)} / validation ${pct(last.valAccuracy)}, ${int(last.imagesPerSecond)} images/s while training.</li>`;
   });
   return `<div class="row" style="gap:16px">${loss}${acc}</div><ul>${notes.join('')}</ul>${missing.join('')}
-<p class="muted">Training accuracy and loss are running means over each epoch's augmented (shifted) batches with dropout on, so they sit below validation early on.</p>`;
+<p class="muted">Training accuracy and loss are running means over each epoch's augmented batches with dropout on, so they sit below validation early on.</p>`;
+}
+
+function calibrationSection(models: readonly ModelResult[]): string {
+  const panels = models.map((m) => {
+    const c = m.calibration;
+    const fitted = m.card.calibration ? `fitted on ${esc(m.card.calibration.fittedOn)}` : 'none in the model card, so the raw softmax';
+    const rule = m.card.uncertainty;
+    const svg = reliabilitySvg({ model: m.name, title: `${upper(m.name)}: reliability on the test images`, after: c.after, before: c.before, color: (COLORS[m.name] ?? COLORS.cnn).train });
+    return `<div class="panel calibration" data-model="${esc(m.name)}" data-temperature="${c.temperature}" data-ece-before="${c.ece.before}" data-ece-after="${c.ece.after}">${svg}
+<p class="small">Temperature <strong>${c.temperature.toFixed(3)}</strong>, ${fitted}. ECE ${pct(c.ece.before)} raw → <strong>${pct(c.ece.after)}</strong> calibrated; loss ${c.rawLoss.toFixed(4)} → ${m.summary.loss.toFixed(4)}.${rule ? ` Answers under ${pct(rule.threshold, 1)} confidence are flagged uncertain: on the validation images that flags ${pct(rule.validationFlagged)} of the answers and ${pct(rule.validationErrorsFlagged, 0)} of the mistakes, and the answers above it are right ${pct(rule.validationAccuracyAbove, 1)} of the time.` : ''}</p></div>`;
+  });
+  return `<div class="row">${panels.join('')}</div>`;
 }
 
 function explainSection(data: ReportData): string {
@@ -226,7 +240,7 @@ function gallery(data: ReportData, m: ModelResult, pngs: (i: number) => string):
     })
     .join('');
   const more = wrong.length > shown.length ? `<p class="muted">${int(wrong.length - shown.length)} more not shown (the least confident).</p>` : '';
-  return `<h3>${upper(m.name)}: ${int(wrong.length)} misclassified</h3><p class="muted">Most confident mistakes first. Caption: true → predicted, and the model's probability for its prediction.</p>
+  return `<h3>${upper(m.name)}: ${int(wrong.length)} misclassified</h3><p class="muted">Most confident mistakes first. Caption: true → predicted, and the model's calibrated probability for its prediction.</p>
 <div class="gallery" data-model="${esc(m.name)}" data-total="${wrong.length}">${tiles}</div>${more}`;
 }
 
@@ -281,6 +295,9 @@ export function reportJson(data: ReportData): unknown {
       trainingSeconds: m.card.training?.seconds,
       accuracy: m.summary.accuracy,
       loss: m.summary.loss,
+      rawLoss: m.calibration.rawLoss,
+      temperature: m.calibration.temperature,
+      ece: m.calibration.ece,
       confusion: m.summary.confusion,
       mostConfused: m.summary.mostConfused,
       misclassified: m.summary.misclassified,
@@ -320,7 +337,7 @@ export function renderReport(data: ReportData): string {
 <h1>digitlab evaluation report</h1>
 <p class="muted">${esc(data.generatedAt.replace('T', ' ').slice(0, 19))} UTC · ${int(data.data.count)} images of the MNIST ${esc(data.dataName)} · engine backend <code>${esc(data.backend)}</code> · ${esc(data.machine)}</p>
 <p class="lede">On ${int(data.data.count)} test images ${headline}.</p>
-<nav><a href="#compare">Comparison</a><a href="#confusion">Confusion</a><a href="#curves">Learning curves</a><a href="#explain">What they look at</a><a href="#errors">Mistakes</a><a href="#disagree">Disagreements</a></nav>
+<nav><a href="#compare">Comparison</a><a href="#confusion">Confusion</a><a href="#curves">Learning curves</a><a href="#calibration">Calibration</a><a href="#explain">What they look at</a><a href="#errors">Mistakes</a><a href="#disagree">Disagreements</a></nav>
 
 <h2 id="compare">The models side by side</h2>
 ${comparisonTable(models, data)}
@@ -330,11 +347,14 @@ ${data.load.average > data.load.cores * 0.75 ? `<p class="muted"><strong>The mac
 <h2 id="confusion">Confusion matrices</h2>
 <p>Rows are the true digit, columns the prediction. The diagonal (blue) is shaded by the share of the row that is right; mistakes (red) on a log scale of their count.</p>
 ${confusionSection(models)}
-<p class="muted">The seed project's write-up named 3/5, 3/8, 2/9, 4/9 and 1/7 as its CNN's troubles and 3/5, 8/9, 7/8 and 3/9 as its ViT's.</p>
 
 <h2 id="curves">Learning curves</h2>
 <p>Loss and accuracy per epoch from the training logs shipped with the weights (weights/&lt;name&gt;.log.jsonl). Solid lines: training; dashed: validation (a held-out part of the training set). The dotted vertical lines mark the epochs whose weights were kept (best validation accuracy).</p>
 ${curvesSection(models)}
+
+<h2 id="calibration">Calibration</h2>
+<p>Does "95% sure" mean right 95% of the time? Each model's logits are divided by a temperature fitted on the validation images (minimising the cross-entropy) before the softmax; this changes the probabilities, never the predicted digit. The bars are the accuracy of the test images in each confidence bin, the orange box the gap to their mean confidence, the dots the same for the raw softmax; a calibrated model's bars reach the diagonal. The expected calibration error (ECE) is the image-weighted mean of those gaps.</p>
+${calibrationSection(models)}
 
 <h2 id="explain">What the models look at</h2>
 ${explainSection(data)}

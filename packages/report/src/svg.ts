@@ -171,3 +171,79 @@ export function lineChartSvg(options: { title: string; series: readonly Series[]
   parts.push('</svg>');
   return parts.join('');
 }
+
+/** One bin of a reliability diagram (as @digitlab/models' reliabilityBins returns them). */
+export interface BinLike {
+  readonly lower: number;
+  readonly upper: number;
+  readonly count: number;
+  readonly confidence: number;
+  readonly accuracy: number;
+}
+
+/**
+ * A reliability diagram: per confidence bin, the accuracy of the calibrated answers as a bar
+ * (the gap to the bin's mean confidence outlined in orange), the raw softmax's accuracy at its mean
+ * confidence as a hollow dot, the diagonal where confidence equals accuracy, and below it the
+ * number of images per bin on a log scale (nearly all MNIST answers sit in the top bin).
+ */
+export function reliabilitySvg(options: { model: string; title: string; after: readonly BinLike[]; before: readonly BinLike[]; color: string }): string {
+  const W = 360;
+  const m = { l: 48, r: 14, t: 34, b: 34 };
+  const pw = W - m.l - m.r;
+  const ph = pw;
+  const hist = 54;
+  const H = m.t + ph + 20 + hist + m.b;
+  const sx = (x: number) => m.l + x * pw;
+  const sy = (y: number) => m.t + ph - y * ph;
+  const parts: string[] = [];
+  parts.push(`<svg class="reliability" data-model="${esc(options.model)}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(options.title)}">`);
+  parts.push(`<text x="${m.l}" y="16" class="chart-title">${esc(options.title)}</text>`);
+  for (let k = 0; k <= 5; k++) {
+    const v = k / 5;
+    parts.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${sy(v).toFixed(1)}" y2="${sy(v).toFixed(1)}" class="grid"/>`);
+    parts.push(`<text x="${m.l - 6}" y="${(sy(v) + 4).toFixed(1)}" text-anchor="end" class="tick">${k * 20}%</text>`);
+    parts.push(`<text x="${sx(v).toFixed(1)}" y="${m.t + ph + 14}" text-anchor="middle" class="tick">${k * 20}%</text>`);
+  }
+  parts.push(`<text transform="translate(12 ${m.t + ph / 2}) rotate(-90)" class="axis-title" text-anchor="middle">accuracy</text>`);
+  parts.push(`<line x1="${sx(0)}" y1="${sy(0)}" x2="${sx(1)}" y2="${sy(1)}" stroke="#999" stroke-dasharray="4 3"/>`);
+  for (const b of options.after) {
+    if (b.count === 0) continue;
+    const x = sx(b.lower) + 1;
+    const w = Math.max(1, (b.upper - b.lower) * pw - 2);
+    const top = sy(b.accuracy);
+    const gapTop = sy(Math.max(b.accuracy, b.confidence));
+    const gapBottom = sy(Math.min(b.accuracy, b.confidence));
+    parts.push(
+      `<g class="bin" data-lower="${b.lower}" data-count="${b.count}" data-accuracy="${b.accuracy}" data-confidence="${b.confidence}"><title>${(b.lower * 100).toFixed(1)}–${(b.upper * 100).toFixed(1)}%: ${b.count} images, mean confidence ${(b.confidence * 100).toFixed(2)}%, accuracy ${(b.accuracy * 100).toFixed(2)}%</title>` +
+        `<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${w.toFixed(1)}" height="${(sy(0) - top).toFixed(1)}" fill="${options.color}" fill-opacity="0.75"/>` +
+        `<rect x="${(x + 0.75).toFixed(1)}" y="${gapTop.toFixed(1)}" width="${(w - 1.5).toFixed(1)}" height="${Math.max(0.5, gapBottom - gapTop).toFixed(1)}" fill="#fdb863" fill-opacity="0.45" stroke="#e66101" stroke-width="1.5"/></g>`,
+    );
+  }
+  for (const b of options.before) {
+    if (b.count === 0) continue;
+    parts.push(`<circle class="raw" cx="${sx(b.confidence).toFixed(1)}" cy="${sy(b.accuracy).toFixed(1)}" r="3.5" fill="#fff" stroke="#222" stroke-width="1.4"><title>raw softmax ${(b.lower * 100).toFixed(1)}–${(b.upper * 100).toFixed(1)}%: ${b.count} images, mean confidence ${(b.confidence * 100).toFixed(2)}%, accuracy ${(b.accuracy * 100).toFixed(2)}%</title></circle>`);
+  }
+  parts.push(`<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${m.t + ph}" class="axis"/><line x1="${m.l}" x2="${m.l + pw}" y1="${m.t + ph}" y2="${m.t + ph}" class="axis"/>`);
+  // image counts per bin, log scale
+  const h0 = m.t + ph + 20;
+  const maxCount = Math.max(1, ...options.after.map((b) => b.count));
+  const hy = (c: number) => h0 + hist - (Math.log10(1 + c) / Math.log10(1 + maxCount)) * hist;
+  for (const b of options.after) {
+    if (b.count === 0) continue;
+    const x = sx(b.lower) + 1;
+    const w = Math.max(1, (b.upper - b.lower) * pw - 2);
+    parts.push(`<rect x="${x.toFixed(1)}" y="${hy(b.count).toFixed(1)}" width="${w.toFixed(1)}" height="${(h0 + hist - hy(b.count)).toFixed(1)}" fill="#888"><title>${b.count} images</title></rect>`);
+  }
+  parts.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${h0 + hist}" y2="${h0 + hist}" class="axis"/>`);
+  parts.push(`<text x="${m.l - 6}" y="${h0 + 8}" text-anchor="end" class="tick">${maxCount}</text>`);
+  parts.push(`<text transform="translate(12 ${h0 + hist / 2}) rotate(-90)" class="tick" text-anchor="middle">images</text>`);
+  parts.push(`<text x="${m.l + pw / 2}" y="${H - 8}" text-anchor="middle" class="axis-title">confidence (top probability); image counts on a log scale</text>`);
+  // legend
+  const lx = m.l + 8;
+  parts.push(`<rect x="${lx}" y="${m.t + 6}" width="12" height="10" fill="${options.color}" fill-opacity="0.75"/><text x="${lx + 17}" y="${m.t + 15}" class="legend">calibrated accuracy</text>`);
+  parts.push(`<rect x="${lx}" y="${m.t + 22}" width="12" height="10" fill="#fdb863" fill-opacity="0.45" stroke="#e66101" stroke-width="1.5"/><text x="${lx + 17}" y="${m.t + 31}" class="legend">gap to confidence</text>`);
+  parts.push(`<circle cx="${lx + 6}" cy="${m.t + 43}" r="3.5" fill="#fff" stroke="#222" stroke-width="1.4"/><text x="${lx + 17}" y="${m.t + 47}" class="legend">raw softmax</text>`);
+  parts.push('</svg>');
+  return parts.join('');
+}

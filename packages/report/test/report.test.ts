@@ -49,11 +49,12 @@ async function reportModels(): Promise<ReportModel[]> {
   return out;
 }
 
-/** Predictions and mean loss by plain forward passes and float64 softmax, nothing from the report. */
-async function independent(model: Model, data: MnistData): Promise<{ predictions: number[]; loss: number }> {
+/** Predictions, mean loss and top probabilities by plain forward passes and float64 softmax of logits / temperature, nothing from the report. */
+async function independent(model: Model, data: MnistData, temperature: number): Promise<{ predictions: number[]; loss: number; confidences: number[] }> {
   const be = new Backend('async', { poolSize: 2 });
   try {
     const predictions: number[] = [];
+    const confidences: number[] = [];
     let loss = 0;
     const B = 500;
     for (let s = 0; s < data.count; s += B) {
@@ -62,14 +63,16 @@ async function independent(model: Model, data: MnistData): Promise<{ predictions
       buf.set(data.images.subarray(s * 784, (s + m) * 784));
       const logits = await noGrad(() => model.forward(be, new Tensor([B, 1, 28, 28], buf), { training: false }));
       for (let i = 0; i < m; i++) {
-        const row = Array.from(logits.data.subarray(i * 10, i * 10 + 10));
+        const raw = Array.from(logits.data.subarray(i * 10, i * 10 + 10));
+        const row = raw.map((v) => v / temperature);
         const top = Math.max(...row);
         const lse = top + Math.log(row.reduce((a, v) => a + Math.exp(v - top), 0));
-        predictions.push(row.indexOf(top));
+        predictions.push(raw.indexOf(Math.max(...raw)));
+        confidences.push(Math.exp(top - lse));
         loss += lse - row[data.labels[s + i]];
       }
     }
-    return { predictions, loss: loss / data.count };
+    return { predictions, loss: loss / data.count, confidences };
   } finally {
     be.destroy();
   }
@@ -90,7 +93,7 @@ describe(`the report on the first ${SLICE} test images (${SHIPPED ? 'shipped wei
   let data: MnistData;
   let report: ReportData;
   let html: string;
-  const truth: Record<string, { predictions: number[]; loss: number }> = {};
+  const truth: Record<string, { predictions: number[]; loss: number; confidences: number[] }> = {};
 
   beforeAll(async () => {
     const test = loadMnist('test');
@@ -98,7 +101,7 @@ describe(`the report on the first ${SLICE} test images (${SHIPPED ? 'shipped wei
     const models = await reportModels();
     report = await collectReport({ models, data, dataName: 'test slice', backend: 'async', poolSize: 2, explainCount: 8, latencyRuns: 3 });
     html = renderReport(report);
-    for (const m of models) truth[m.name] = await independent(m.model, data);
+    for (const m of models) truth[m.name] = await independent(m.model, data, m.card.calibration?.temperature ?? 1);
   });
 
   it('each confusion heat map sums to the slice size, its diagonal is the number right, every cell matches', () => {
@@ -126,6 +129,28 @@ describe(`the report on the first ${SLICE} test images (${SHIPPED ? 'shipped wei
     }
   });
 
+  it('each reliability diagram bins the calibrated top probabilities: counts, accuracy, confidence and ECE add up', () => {
+    for (const name of ['cnn', 'vit']) {
+      const svg = between(html, `<svg class="reliability" data-model="${name}"`, '</svg>');
+      const bins = tagsWithClass(svg, 'bin').map((t) => ({ lower: Number(attr(t, 'data-lower')), n: Number(attr(t, 'data-count')), acc: Number(attr(t, 'data-accuracy')), conf: Number(attr(t, 'data-confidence')) }));
+      expect(bins.reduce((s, b) => s + b.n, 0)).toBe(SLICE);
+      let ece = 0;
+      for (const b of bins) {
+        const members = truth[name].confidences.flatMap((c, i) => (Math.min(14, Math.floor(c * 15)) === Math.round(b.lower * 15) ? [i] : []));
+        expect(members.length, `${name} bin from ${b.lower}`).toBe(b.n);
+        const acc = members.filter((i) => truth[name].predictions[i] === data.labels[i]).length / b.n;
+        const conf = members.reduce((s, i) => s + truth[name].confidences[i], 0) / b.n;
+        expect(b.acc).toBeCloseTo(acc, 12);
+        expect(b.conf).toBeCloseTo(conf, 4);
+        ece += (b.n / SLICE) * Math.abs(acc - conf);
+      }
+      const panel = between(html, `<div class="panel calibration" data-model="${name}" data-temperature=`, '>');
+      expect(Number(attr(panel, 'data-ece-after'))).toBeCloseTo(ece, 4);
+      expect(Number(attr(panel, 'data-temperature'))).toBe(report.models.find((m) => m.name === name)!.card.calibration?.temperature ?? 1);
+      expect(tagsWithClass(svg, 'raw').length).toBeGreaterThan(0);
+    }
+  });
+
   it('the misclassified galleries list exactly the wrong images, most confident first, with true and predicted digits', () => {
     for (const name of ['cnn', 'vit']) {
       const wrong = truth[name].predictions.flatMap((p, i) => (p !== data.labels[i] ? [i] : []));
@@ -139,8 +164,7 @@ describe(`the report on the first ${SLICE} test images (${SHIPPED ? 'shipped wei
         expect(tile.t).toBe(data.labels[tile.i]);
         expect(tile.p).toBe(truth[name].predictions[tile.i]);
         expect(tile.p).not.toBe(tile.t);
-        expect(tile.c).toBeGreaterThan(0);
-        expect(tile.c).toBeLessThanOrEqual(1);
+        expect(tile.c).toBeCloseTo(truth[name].confidences[tile.i], 3);
       }
       for (let k = 1; k < tiles.length; k++) expect(tiles[k].c).toBeLessThanOrEqual(tiles[k - 1].c);
     }
