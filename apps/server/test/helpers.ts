@@ -16,9 +16,12 @@ export function shipped(name: 'cnn' | 'vit'): boolean {
   return existsSync(resolve(WEIGHTS_DIR, `${name}.json`));
 }
 
-/** Builds the real server on the real weights, with the backend it ships with unless told. */
+/**
+ * Builds the real server on the real weights (each model in its worker thread), with the backend it
+ * ships with unless told; batch buckets compile on first use unless `warm: true`, to keep start-up short.
+ */
 export function startServer(config: ServerConfig = {}): Promise<FastifyInstance> {
-  return buildServer({ weightsDir: WEIGHTS_DIR, ...config });
+  return buildServer({ weightsDir: WEIGHTS_DIR, warm: false, ...config });
 }
 
 export interface Digits {

@@ -125,7 +125,7 @@ function runMain(env: Record<string, string>, during?: (url: string, kill: (sign
   return new Promise((resolvePromise, reject) => {
     // node itself with tsx's loader, not the tsx CLI: the CLI relays signals to a child process and,
     // when that child is busy predicting, killed it before its SIGTERM handler ran (exit 143 under load)
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: resolve(REPO_ROOT, 'apps/server'), env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: resolve(REPO_ROOT, 'apps/server'), env: { ...process.env, WARM: 'false', ...env } });
     let stdout = '';
     let stderr = '';
     let started = false;

@@ -45,13 +45,30 @@ export async function* parseDigitCsvStream(source: Readable, options: StreamOpti
   });
   const text = textCheck(options.maxBytes ?? DEFAULT_STREAM_MAX_BYTES);
   let failure: unknown;
-  // pipe(), not pipeline(), from the source: stopping early must leave the source (an HTTP request)
-  // open, so that the answer can still be sent; the rest of it is read and dropped.
-  source.on('error', (error) => text.destroy(error));
-  source.pipe(text);
+  // The source is read by its iterator without destroy-on-return: stopping early must leave it (an
+  // HTTP request) open, so that the answer can still be sent; the rest of it is read and dropped.
   const piping = pipeline(text, parser).catch((error: unknown) => {
     failure = error;
   });
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const pumping = (async () => {
+    try {
+      for await (const chunk of source.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer | string>) {
+        if (stopped) break;
+        if (!text.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            text.once('drain', resolve);
+          });
+          wake = undefined;
+        }
+      }
+      if (!stopped) text.end();
+    } catch (error) {
+      text.destroy(error instanceof Error ? error : new Error(String(error)));
+    }
+  })();
 
   let header: string[] | undefined;
   let headerLine = 0;
@@ -153,12 +170,14 @@ export async function* parseDigitCsvStream(source: Readable, options: StreamOpti
     throw failure instanceof DigitCsvError ? failure : csvError(error);
   } finally {
     stop();
+    await pumping;
+    if (!source.readableEnded) source.resume();
   }
 
   function stop(): void {
-    if (text.destroyed) return;
-    source.unpipe(text);
-    source.resume();
+    if (stopped) return;
+    stopped = true;
+    wake?.();
     parser.destroy();
     text.destroy();
   }
