@@ -78,7 +78,7 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
     await app.register(cors, {
       origin: resolved.corsOrigin === '*' ? '*' : [...resolved.corsOrigin],
       methods: ['GET', 'POST', 'HEAD', 'OPTIONS'],
-      exposedHeaders: ['server-timing'],
+      exposedHeaders: ['server-timing', 'retry-after'],
       maxAge: 600,
     });
   }

@@ -46,6 +46,11 @@ export interface ErrorBody {
   value?: string;
 }
 
+/** The 413 of a CSV file over FILE_BODY_LIMIT (declared or counted while streaming). */
+export function fileTooLarge(limit: number): ErrorBody & { error: 'BODY_TOO_LARGE' } {
+  return { error: 'BODY_TOO_LARGE', message: `The file is larger than the ${limit}-byte limit (FILE_BODY_LIMIT); split it into smaller files.`, statusCode: 413 };
+}
+
 export interface ErrorPluginOptions {
   readonly bodyLimit: number;
   readonly maxImages: number;
@@ -59,10 +64,7 @@ export interface ErrorPluginHooks {
 
 /** Maps any thrown error to its status and JSON body. */
 export function errorBody(error: unknown, options: ErrorPluginOptions, contentType?: string): ErrorBody {
-  if (error instanceof DigitCsvError && error.code === 'TOO_MANY_BYTES') {
-    const message = `The file is larger than the ${options.fileBodyLimit}-byte limit (FILE_BODY_LIMIT); split it into smaller files.`;
-    return { error: 'BODY_TOO_LARGE', message, statusCode: 413 };
-  }
+  if (error instanceof DigitCsvError && error.code === 'TOO_MANY_BYTES') return fileTooLarge(options.fileBodyLimit);
   if (error instanceof DigitCsvError) {
     const body: ErrorBody = { error: error.code, message: error.message, statusCode: error.isLimit ? 413 : 400 };
     if (error.row !== undefined) body.row = error.row;

@@ -7,7 +7,7 @@ import { parseDigitCsvStream } from '@digitlab/digit-csv/stream';
 import type { ModelName } from '@digitlab/models';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ResolvedConfig } from '../config.js';
-import { ACCEPTED_TYPES, HttpError, OverloadError, errorBody, type ErrorPluginOptions } from '../errors.js';
+import { ACCEPTED_TYPES, HttpError, OverloadError, errorBody, fileTooLarge, type ErrorPluginOptions } from '../errors.js';
 import { predictionsOf, runModels, type ModelOutputs, type Prediction } from '../inference/predict.js';
 import { clientGone, deadlineOf } from '../inference/request.js';
 import type { ModelSet } from '../models.js';
@@ -191,6 +191,11 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
         return reply.type('application/json; charset=utf-8').serializer(serializePredict).send(answer(reply, predictions, input, costs));
       }
 
+      const declared = Number(request.headers['content-length'] ?? 0);
+      if (declared > options.fileBodyLimit) {
+        const { error, message, statusCode } = fileTooLarge(options.fileBodyLimit);
+        throw new HttpError(statusCode, error, message);
+      }
       const run = (sink: Sink): Promise<unknown> =>
         csv === undefined ? predictUpload(request, sink, costs, signal) : predictCsv(csv, sink, costs, signal);
 
