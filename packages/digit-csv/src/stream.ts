@@ -170,8 +170,10 @@ export async function* parseDigitCsvStream(source: Readable, options: StreamOpti
     throw failure instanceof DigitCsvError ? failure : csvError(error);
   } finally {
     stop();
-    await pumping;
-    if (!source.readableEnded) source.resume();
+    // the pump leaves at its next chunk; what remains of the source is then read and dropped
+    void pumping.then(() => {
+      if (!source.readableEnded) source.resume();
+    });
   }
 
   function stop(): void {
