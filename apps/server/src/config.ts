@@ -36,7 +36,7 @@ export interface ServerConfig {
   readonly maxBatch?: number;
   /** Longest a request waits for others to join its batch, in ms. Default 2. */
   readonly maxBatchWaitMs?: number;
-  /** Most images waiting per model; beyond it requests get 503 QUEUE_FULL with Retry-After. Default 1024. */
+  /** Most images waiting per model; beyond it requests get 503 QUEUE_FULL with Retry-After. Default 256. */
   readonly queueLimit?: number;
   /** Deadline of a /predict or /v2 request from its arrival, in ms; past it, 503 DEADLINE_EXCEEDED. Default 10,000. */
   readonly requestTimeoutMs?: number;
@@ -87,7 +87,7 @@ export const DEFAULT_JSON_MAX_IMAGES = 1000;
 export const DEFAULT_FILE_TIMEOUT_MS = 600_000;
 export const DEFAULT_MAX_BATCH = 64;
 export const DEFAULT_MAX_BATCH_WAIT_MS = 2;
-export const DEFAULT_QUEUE_LIMIT = 1024;
+export const DEFAULT_QUEUE_LIMIT = 256;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** Fills in the defaults of a ServerConfig. */

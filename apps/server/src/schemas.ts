@@ -1,5 +1,5 @@
 // JSON schemas of the routes: they validate input, shape (and speed up) output, and feed the OpenAPI docs.
-import { ACCEPTED, ACCEPTED_JSON } from '@digitlab/digit-csv';
+import { ACCEPTED, ACCEPTED_JSON, PIXELS } from '@digitlab/digit-csv';
 
 export const errorSchema = {
   $id: 'Error',
@@ -96,8 +96,8 @@ export const pixelsBodySchema = {
       minItems: 1,
       items: {
         type: 'array',
-        minItems: 784,
-        maxItems: 784,
+        minItems: PIXELS,
+        maxItems: PIXELS,
         items: { type: 'number' },
         description: 'One image: 784 intensities, row-major 28x28, 0-255 or 0-1.',
       },

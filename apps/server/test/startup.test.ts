@@ -25,7 +25,7 @@ describe('configFromEnv', () => {
     const config = configFromEnv({});
     expect(config).toMatchObject({ port: 3000, host: '0.0.0.0', backend: 'async', bodyLimit: 10 * 1024 * 1024, maxImages: 1000, corsOrigin: '*' });
     expect(config.weightsDir).toBe(resolve(REPO_ROOT, 'weights'));
-    expect(config).toMatchObject({ maxBatch: 64, maxBatchWaitMs: 2, queueLimit: 1024, requestTimeoutMs: 10_000, warm: true });
+    expect(config).toMatchObject({ maxBatch: 64, maxBatchWaitMs: 2, queueLimit: 256, requestTimeoutMs: 10_000, warm: true });
     expect(config).toMatchObject({ fileBodyLimit: 256 * 1024 * 1024, fileMaxRows: 100_000, fileTimeoutMs: 600_000, fileBatch: 256 });
   });
 

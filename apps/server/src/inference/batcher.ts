@@ -1,6 +1,7 @@
 // One model's queue: requests wait here (bounded, with a deadline), are gathered into batches of up
 // to maxBatch images (waiting at most maxWaitMs for company), run one batch at a time on the
 // model's runner, and get their own rows of the answer back.
+import { PIXELS } from '@digitlab/digit-csv';
 import { ClientGoneError, OverloadError, RETRY_AFTER_S } from '../errors.js';
 import type { Runner } from './runner.js';
 
@@ -195,11 +196,11 @@ export class Batcher {
 }
 
 function concat(jobs: readonly Job[], images: number): Float32Array {
-  const out = new Float32Array(images * 784);
+  const out = new Float32Array(images * PIXELS);
   let at = 0;
   for (const job of jobs) {
-    out.set(job.images.subarray(0, job.count * 784), at);
-    at += job.count * 784;
+    out.set(job.images.subarray(0, job.count * PIXELS), at);
+    at += job.count * PIXELS;
   }
   return out;
 }

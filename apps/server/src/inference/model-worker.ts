@@ -1,5 +1,6 @@
 // The HTTP thread's handle on one model's worker thread: start it, send it batches, stop it.
 import { Worker } from 'node:worker_threads';
+import { PIXELS } from '@digitlab/digit-csv';
 import { WeightsError, type ModelCard, type ModelName } from '@digitlab/models';
 import type { FromWorker, WorkerSetup } from './messages.js';
 
@@ -64,7 +65,7 @@ export class ModelWorker {
   predict(images: Float32Array, count: number): Promise<{ probabilities: Float32Array; ms: number }> {
     if (this.exited) return Promise.reject(new Error(`the ${this.name} worker is not running`));
     const id = this.nextId++;
-    const copy = images.slice(0, count * 784);
+    const copy = images.slice(0, count * PIXELS);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ type: 'predict', id, images: copy, count }, [copy.buffer]);
