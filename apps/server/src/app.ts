@@ -22,6 +22,8 @@ declare module 'fastify' {
     digitModels: ModelSet;
     /** The Prometheus registry and the server's metrics. */
     digitMetrics: ServerMetrics;
+    /** Starts draining while still listening: readiness answers 503, new predictions 503 SHUTTING_DOWN, queued work finishes. close() drains too. */
+    beginDrain(): void;
   }
 }
 
@@ -55,6 +57,9 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   // Graceful close: requests in flight finish, and their keep-alive connections close after the
   // answer instead of holding the server open until they time out.
   let closing = false;
+  app.decorate('beginDrain', () => {
+    closing = true;
+  });
   app.addHook('preClose', async () => {
     closing = true;
   });

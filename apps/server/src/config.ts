@@ -124,6 +124,8 @@ export class ConfigError extends Error {
 export interface EnvConfig extends ServerConfig {
   readonly port: number;
   readonly host: string;
+  /** On SIGTERM, how long to keep listening while draining (readiness 503) before closing, so a load balancer stops sending first. */
+  readonly drainDelayMs: number;
 }
 
 /** Reads every setting from the environment (the README's table); unset means the default. */
@@ -133,6 +135,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env.HOST ?? '0.0.0.0',
+    drainDelayMs: integer(env, 'DRAIN_DELAY_MS', 0, 0, 600_000),
     weightsDir: env.WEIGHTS_DIR === undefined ? resolve(REPO_ROOT, 'weights') : resolve(env.WEIGHTS_DIR),
     backend,
     bodyLimit: integer(env, 'BODY_LIMIT', DEFAULT_JSON_BODY_LIMIT, 1024, 1024 ** 3),

@@ -19,13 +19,15 @@ async function main(): Promise<void> {
   const shutdown = (signal: string): void => {
     if (closing) return;
     closing = true;
-    app.log.info(`${signal}: closing (finishing requests in flight)`);
+    app.log.info(`${signal}: draining (readiness 503, finishing queued work), closing in ${config.drainDelayMs} ms`);
+    app.beginDrain();
     const timer = setTimeout(() => {
-      app.log.error('shutdown took over 30 s; exiting');
+      app.log.error(`shutdown took over ${config.drainDelayMs + 30_000} ms; exiting`);
       process.exit(1);
-    }, 30_000);
+    }, config.drainDelayMs + 30_000);
     timer.unref();
-    app.close().then(
+    const delay = new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
+    delay.then(() => app.close()).then(
       () => process.exit(0),
       (error: unknown) => {
         app.log.error({ err: error }, 'error while closing');

@@ -18,10 +18,11 @@ export function shipped(name: 'cnn' | 'vit'): boolean {
 
 /**
  * Builds the real server on the real weights (each model in its worker thread), with the backend it
- * ships with unless told; batch buckets compile on first use unless `warm: true`, to keep start-up short.
+ * ships with unless told; batch buckets compile on first use unless `warm: true`, to keep start-up
+ * short, so the request deadline is long enough for a first use to compile on a busy machine.
  */
 export function startServer(config: ServerConfig = {}): Promise<FastifyInstance> {
-  return buildServer({ weightsDir: WEIGHTS_DIR, warm: false, ...config });
+  return buildServer({ weightsDir: WEIGHTS_DIR, warm: false, requestTimeoutMs: 300_000, ...config });
 }
 
 export interface Digits {
