@@ -1,41 +1,48 @@
-// Load benchmark of the prediction server: single-image POST /predict on loopback, with autocannon.
-// Starts the real server (apps/server/src/main.ts, the shipped weights) as a child process on
-// 127.0.0.1, warms it up, then runs each scenario for a bounded time and request count, and reports
-// requests/s plus client latency and server time (the response's timings.totalMs) at p50/p99,
-// split into each model's time and the rest (HTTP, parsing, validation, JSON).
+// Load benchmark of the prediction server on loopback, with autocannon: single-image POST /predict
+// (both models answer each image) at the given connection counts, then twice the measured capacity
+// offered for a fixed time, with /health/live probed alongside. Starts the real server
+// (apps/server/src/main.ts, shipped weights, every batch bucket compiled before it answers) as a
+// child process on 127.0.0.1 on the Node running this script, and writes the results with their
+// commit to bench/results/server-<runtime>.md (and .json).
 //
-//   pnpm bench:server [--duration 10] [--max-requests 20000] [--connections 1,4] [--backend async] [--json out.json]
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+//   bash scripts/with-node.sh pnpm bench:server                       # the full run (Node 24)
+//   pnpm bench:server --duration 5 --overload-duration 10 --connections 32   # a short check
+//
+// Targets it checks: >= 500 req/s with p99 <= 50 ms at 32-64 connections; under 2x capacity:
+// 0 timeouts, 0 socket errors, no 5xx but 503 with Retry-After, every /health/live within 100 ms.
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { formatDigitCsv, PIXELS } from '../packages/digit-csv/src/index.ts';
+import { PIXELS } from '../packages/digit-csv/src/index.ts';
 import { loadMnist } from '../packages/models/src/index.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const TARGET_RPS = 500;
+const TARGET_P99_MS = 50;
+const PROBE_LIMIT_MS = 100;
 
-interface Scenario {
+interface Phase {
   readonly name: string;
-  readonly contentType: string;
-  readonly body: string;
   readonly connections: number;
-}
-
-interface Row {
-  readonly scenario: string;
-  readonly connections: number;
-  readonly requests: number;
+  readonly offeredRps: number | null;
   readonly seconds: number;
+  readonly requests: number;
+  readonly ok: number;
   readonly requestsPerSecond: number;
-  readonly latencyMs: { p50: number; p99: number; mean: number };
-  /** Server time from the responses' timings; overhead = total - cnn - vit (HTTP, parsing, JSON). */
-  readonly serverMs: { p50: number; p99: number; cnnP50: number | null; vitP50: number | null; overheadP50: number };
+  readonly okPerSecond: number;
+  readonly latencyMs: { p50: number; p99: number; max: number };
+  readonly status: Record<string, number>;
+  readonly shed503: number;
+  readonly shed503WithoutRetryAfter: number;
+  readonly timeouts: number;
   readonly errors: number;
-  readonly non2xx: number;
+  readonly probes?: { count: number; maxMs: number; p99Ms: number; over: number; failed: number };
 }
 
 /** p-th percentile (0-100) of values, nearest-rank. */
@@ -45,7 +52,6 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-/** A free TCP port on 127.0.0.1. */
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
@@ -58,144 +64,185 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts the server process and waits (at most 180 s) until /health answers 200. */
-async function startServer(port: number, backend: string): Promise<{ child: ChildProcess; url: string }> {
-  const tsx = resolve(ROOT, 'node_modules/.bin/tsx');
-  const child = spawn(tsx, ['src/main.ts'], {
+/** Starts the server process and waits (at most 600 s: every bucket compiles first) for /health/ready. */
+async function startServer(port: number, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: resolve(ROOT, 'apps/server'),
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', BACKEND: backend, LOG_LEVEL: 'warn' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 180_000;
+  const deadline = Date.now() + 600_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode} before it answered`);
     try {
-      const response = await fetch(`${url}/health`);
-      if (response.status === 200) return { child, url };
+      if ((await fetch(`${url}/health/ready`)).status === 200) return { child, url };
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 500));
   }
   child.kill('SIGTERM');
-  throw new Error('the server did not answer /health within 180 s');
+  throw new Error('the server was not ready within 600 s');
 }
 
-/** Runs one scenario with autocannon, bounded by duration and maxRequests. */
-async function run(url: string, scenario: Scenario, duration: number, maxRequests: number): Promise<Row> {
-  const serverTotal: number[] = [];
-  const cnn: number[] = [];
-  const vit: number[] = [];
-  const overhead: number[] = [];
+/** Probes /health/live every intervalMs until stopped, each on a fresh request. */
+function probe(url: string, intervalMs: number): { stop(): Promise<{ times: number[]; failed: number }> } {
+  const times: number[] = [];
+  let failed = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      try {
+        const response = await fetch(`${url}/health/live`, { signal: AbortSignal.timeout(5000) });
+        await response.arrayBuffer();
+        if (response.status === 200) times.push(performance.now() - t0);
+        else failed++;
+      } catch {
+        failed++;
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { times, failed };
+    },
+  };
+}
+
+async function load(url: string, name: string, body: string, connections: number, seconds: number, rate: number | null): Promise<Phase> {
   const latencies: number[] = [];
+  let shed503 = 0;
+  let without = 0;
   const result = await autocannon({
     url: `${url}/predict`,
     method: 'POST',
-    headers: { 'content-type': scenario.contentType },
-    body: scenario.body,
-    connections: scenario.connections,
-    duration,
-    maxOverallRequests: Math.max(maxRequests, scenario.connections),
-    timeout: 30,
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections,
+    duration: seconds,
+    timeout: 10,
+    ...(rate === null ? {} : { overallRate: rate }),
     setupClient: (client) => {
       client.on('response', (_status: number, _bytes: number, responseTime: number) => latencies.push(responseTime));
     },
     requests: [
       {
-        onResponse: (status: number, body: string) => {
-          if (status !== 200) return;
-          const { timings } = JSON.parse(body) as { timings: { totalMs: number; cnnMs: number | null; vitMs: number | null } };
-          serverTotal.push(timings.totalMs);
-          if (timings.cnnMs !== null) cnn.push(timings.cnnMs);
-          if (timings.vitMs !== null) vit.push(timings.vitMs);
-          overhead.push(timings.totalMs - (timings.cnnMs ?? 0) - (timings.vitMs ?? 0));
+        onResponse: (status: number, _body: string, _context: object, headers?: IncomingHttpHeaders) => {
+          if (status !== 503) return;
+          shed503++;
+          if (headers?.['retry-after'] === undefined) without++;
         },
       },
     ],
   });
-  const completed = result['2xx'] + result.non2xx;
+  const status: Record<string, number> = {};
+  for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) status[code] = (stats as { count: number }).count;
+  const requests = Object.values(status).reduce((a, b) => a + b, 0);
+  const ok = status['200'] ?? 0;
   return {
-    scenario: scenario.name,
-    connections: scenario.connections,
-    requests: completed,
+    name,
+    connections,
+    offeredRps: rate,
     seconds: result.duration,
-    requestsPerSecond: completed / result.duration,
-    latencyMs: {
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-      mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
-    },
-    serverMs: {
-      p50: percentile(serverTotal, 50),
-      p99: percentile(serverTotal, 99),
-      cnnP50: cnn.length === 0 ? null : percentile(cnn, 50),
-      vitP50: vit.length === 0 ? null : percentile(vit, 50),
-      overheadP50: percentile(overhead, 50),
-    },
-    errors: result.errors,
-    non2xx: result.non2xx,
+    requests,
+    ok,
+    requestsPerSecond: requests / result.duration,
+    okPerSecond: ok / result.duration,
+    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) },
+    status,
+    shed503,
+    shed503WithoutRetryAfter: without,
+    timeouts: result.timeouts,
+    errors: result.errors - result.timeouts,
   };
 }
 
-function fixed(value: number | null, digits = 2): string {
-  return value === null || Number.isNaN(value) ? '-' : value.toFixed(digits);
-}
+const f = (value: number, digits = 1): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      duration: { type: 'string', default: '10' },
-      'max-requests': { type: 'string', default: '20000' },
-      connections: { type: 'string', default: '1,4' },
+      duration: { type: 'string', default: '20' },
+      'overload-duration': { type: 'string', default: '60' },
+      connections: { type: 'string', default: '32,64' },
+      'overload-connections': { type: 'string', default: '256' },
       backend: { type: 'string', default: 'async' },
-      json: { type: 'string' },
+      out: { type: 'string' },
     },
   });
-  const duration = Math.min(60, Math.max(1, Number(values.duration)));
-  const maxRequests = Math.min(100_000, Math.max(1, Number(values['max-requests'])));
+  const duration = Math.min(120, Math.max(1, Number(values.duration)));
+  const overloadDuration = Math.min(120, Math.max(1, Number(values['overload-duration'])));
   const connections = values.connections.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  const overloadConnections = Math.max(1, Number(values['overload-connections']));
 
   const mnist = loadMnist('test');
-  const image = mnist.images.subarray(0, PIXELS);
-  const csv = formatDigitCsv(image, 1);
-  const json = JSON.stringify({ pixels: [Array.from(image, (v) => Math.round(v * 255))] });
-  const scenarios: Scenario[] = [];
-  for (const c of connections) {
-    scenarios.push({ name: 'text/csv, 1 image', contentType: 'text/csv', body: csv, connections: c });
-    scenarios.push({ name: 'JSON, 1 image', contentType: 'application/json', body: json, connections: c });
-  }
-
+  const body = JSON.stringify({ pixels: [Array.from(mnist.images.subarray(0, PIXELS), (v) => Math.round(v * 255))] });
   const port = await freePort();
-  const { child, url } = await startServer(port, values.backend);
+  const started = performance.now();
+  const { child, url } = await startServer(port, { BACKEND: values.backend });
+  const startupS = (performance.now() - started) / 1000;
+  const phases: Phase[] = [];
   try {
-    const health = (await (await fetch(`${url}/health`)).json()) as { status: string; models: Record<string, { available: boolean; version?: string }> };
-    const models = Object.entries(health.models)
-      .map(([name, m]) => `${name} ${m.available ? (m.version ?? '') : 'unavailable'}`)
-      .join(', ');
-    // Warm up: compile the batch-1 kernels and let the JIT settle.
-    for (let i = 0; i < 50; i++) {
-      const response = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
-      if (response.status !== 200) throw new Error(`warm-up request failed: ${response.status} ${await response.text()}`);
+    const health = (await (await fetch(`${url}/health`)).json()) as { models: Record<string, { version?: string; warmupMs?: number }> };
+    for (let i = 0; i < 100; i++) await (await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).arrayBuffer();
+    for (const c of connections) {
+      process.stderr.write(`capacity: ${c} connections, ${duration} s...\n`);
+      phases.push(await load(url, 'capacity', body, c, duration, null));
     }
-    const rows: Row[] = [];
-    for (const scenario of scenarios) {
-      process.stderr.write(`running ${scenario.name}, ${scenario.connections} connection(s), ${duration} s or ${maxRequests} requests...\n`);
-      rows.push(await run(url, scenario, duration, maxRequests));
-    }
-    const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg()[0].toFixed(2)}, node ${process.version}`;
-    console.log(`\nPOST /predict, one MNIST test image per request, loopback, backend ${values.backend} (${models}); ${machine}\n`);
-    console.log('| input | connections | requests | req/s | latency p50 ms | latency p99 ms | server p50 ms | server p99 ms | cnn p50 ms | vit p50 ms | rest p50 ms | errors |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-    for (const r of rows) {
-      console.log(
-        `| ${r.scenario} | ${r.connections} | ${r.requests} | ${r.requestsPerSecond.toFixed(0)} | ${fixed(r.latencyMs.p50)} | ${fixed(r.latencyMs.p99)} | ` +
-          `${fixed(r.serverMs.p50)} | ${fixed(r.serverMs.p99)} | ${fixed(r.serverMs.cnnP50)} | ${fixed(r.serverMs.vitP50)} | ${fixed(r.serverMs.overheadP50)} | ${r.errors + r.non2xx} |`,
-      );
-    }
-    if (values.json !== undefined) {
-      writeFileSync(values.json, `${JSON.stringify({ backend: values.backend, models: health.models, machine, duration, maxRequests, rows }, null, 2)}\n`);
-    }
+    const capacity = Math.max(...phases.map((p) => p.okPerSecond));
+    const offered = Math.max(1, Math.round(2 * capacity));
+    process.stderr.write(`overload: ${offered} req/s offered (2x ${capacity.toFixed(0)}) on ${overloadConnections} connections, ${overloadDuration} s...\n`);
+    const probes = probe(url, 250);
+    const overload = await load(url, 'overload 2x', body, overloadConnections, overloadDuration, offered);
+    const probed = await probes.stop();
+    phases.push({
+      ...overload,
+      probes: { count: probed.times.length, maxMs: Math.max(...probed.times), p99Ms: percentile(probed.times, 99), over: probed.times.filter((t) => t > PROBE_LIMIT_MS).length, failed: probed.failed },
+    });
+
+    const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
+    const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: ROOT }).toString().trim() !== '' ? ' (with uncommitted changes)' : '';
+    const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg()[0].toFixed(2)} at the end, node ${process.version}`;
+    const models = Object.entries(health.models).map(([name, m]) => `${name} ${m.version ?? 'unavailable'}`).join(', ');
+    const best = phases.filter((p) => p.name === 'capacity').find((p) => p.okPerSecond >= TARGET_RPS && p.latencyMs.p99 <= TARGET_P99_MS);
+    const over = phases[phases.length - 1];
+    const other5xx = Object.entries(over.status).filter(([code]) => code.startsWith('5') && code !== '503').reduce((a, [, n]) => a + n, 0);
+    const verdicts = [
+      `capacity >= ${TARGET_RPS} req/s with p99 <= ${TARGET_P99_MS} ms at ${connections.join('/')} connections: ${best === undefined ? 'NOT MET' : `met at ${best.connections}`}`,
+      `overload: ${over.timeouts} timeouts, ${over.errors} socket errors, ${other5xx} 5xx other than 503, ${over.shed503WithoutRetryAfter} 503 without Retry-After: ${over.timeouts + over.errors + other5xx + over.shed503WithoutRetryAfter === 0 ? 'met' : 'NOT MET'}`,
+      `/health/live within ${PROBE_LIMIT_MS} ms: ${over.probes!.count} probes, ${over.probes!.over} over, ${over.probes!.failed} failed, max ${f(over.probes!.maxMs)} ms: ${over.probes!.over + over.probes!.failed === 0 ? 'met' : 'NOT MET'}`,
+    ];
+    const lines = [
+      `# Server load test`,
+      '',
+      `Commit ${commit}${dirty}; \`pnpm bench:server --duration ${duration} --overload-duration ${overloadDuration} --connections ${connections.join(',')}\`; ` +
+        `POST /predict, one MNIST test image per request as JSON, both models; loopback; backend ${values.backend} (${models}); ${machine}; server ready in ${f(startupS, 0)} s.`,
+      '',
+      '| phase | connections | offered req/s | requests | req/s | 200/s | latency p50 ms | p99 ms | max ms | 503 (all with Retry-After) | timeouts | socket errors | statuses |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+      ...phases.map(
+        (p) =>
+          `| ${p.name} | ${p.connections} | ${p.offeredRps ?? '-'} | ${p.requests} | ${f(p.requestsPerSecond, 0)} | ${f(p.okPerSecond, 0)} | ${f(p.latencyMs.p50)} | ${f(p.latencyMs.p99)} | ${f(p.latencyMs.max, 0)} | ` +
+          `${p.shed503}${p.shed503WithoutRetryAfter === 0 ? '' : ` (${p.shed503WithoutRetryAfter} without)`} | ${p.timeouts} | ${p.errors} | ${Object.entries(p.status).map(([c, n]) => `${c}: ${n}`).join(', ')} |`,
+      ),
+      '',
+      `/health/live during the overload, probed every 250 ms: ${over.probes!.count} answered, p99 ${f(over.probes!.p99Ms)} ms, max ${f(over.probes!.maxMs)} ms.`,
+      '',
+      ...verdicts.map((v) => `- ${v}`),
+      '',
+    ];
+    const text = lines.join('\n');
+    console.log(`\n${text}`);
+    const out = values.out ?? resolve(ROOT, `bench/results/server-node${process.versions.node.split('.')[0]}`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(`${out}.md`, text);
+    writeFileSync(`${out}.json`, `${JSON.stringify({ commit, machine, backend: values.backend, models: health.models, startupS, phases }, null, 2)}\n`);
+    process.stderr.write(`wrote ${out}.md and .json\n`);
   } finally {
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));

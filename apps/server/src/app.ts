@@ -7,65 +7,89 @@ import { chooseMode, describeChoice, type AutoChoice } from '@digitlab/tensor';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { resolveConfig, type ServerConfig } from './config.js';
 import errors from './errors.js';
+import { createMetrics, type ServerMetrics } from './metrics.js';
 import { loadModels, type ModelSet } from './models.js';
 import { infoRoutes } from './routes/info.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { pageRoutes } from './routes/pages.js';
 import { predictRoutes } from './routes/predict.js';
-import { errorSchema, predictResponseSchema } from './schemas.js';
+import { v2Routes } from './routes/v2.js';
+import { errorSchema, predictionSchema, predictResponseSchema } from './schemas.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The models this server answers with, and why any is missing. */
     digitModels: ModelSet;
+    /** The Prometheus registry and the server's metrics. */
+    digitMetrics: ServerMetrics;
+    /** Starts draining while still listening: readiness answers 503, new predictions 503 SHUTTING_DOWN, queued work finishes. close() drains too. */
+    beginDrain(): void;
   }
 }
 
-/** Loads the models (sha256-checked) and builds the Fastify app; throws WeightsError when the weights are missing or corrupt. */
+/** Starts the model workers (weights sha256-checked, every batch bucket compiled) and builds the Fastify app; throws WeightsError when the weights are missing or corrupt. */
 export async function buildServer(config: ServerConfig = {}): Promise<FastifyInstance> {
   const configured = resolveConfig(config);
   // 'auto' is decided once, before the models load, on an inference-sized probe
   const choice: AutoChoice | undefined = configured.backend === 'auto' ? await chooseMode({ workload: 'inference' }) : undefined;
-  const resolved = choice ? { ...configured, backend: choice.mode } : configured;
-  const models = await loadModels(resolved);
+  const resolved = { ...configured, backend: choice?.mode ?? (configured.backend === 'auto' ? 'async' : configured.backend) };
+  let models: ModelSet | undefined;
+  const metrics = createMetrics(() => {
+    const depth: Record<string, number> = {};
+    for (const queue of Object.values(models?.queues ?? {})) depth[queue.runner.name] = queue.depth;
+    return depth;
+  });
+  models = await loadModels(resolved, metrics);
+  const loaded = models;
   const logger = resolved.logger === false ? false : resolved.logger === true ? { level: 'info' } : { level: resolved.logger };
   const app = Fastify({
     logger,
     bodyLimit: resolved.bodyLimit,
     // Never coerce types: "7" or null in a pixel array is an error, not a pixel.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
-    return503OnClosing: true,
+    // While closing, our own routes answer: /health/ready 503 "draining", /predict 503 SHUTTING_DOWN
+    // with Retry-After, /health/live 200; requests already queued finish.
+    return503OnClosing: false,
   });
-  app.decorate('digitModels', models);
+  app.decorate('digitModels', loaded);
+  app.decorate('digitMetrics', metrics);
   if (choice) app.log.info({ backend: choice.mode, trials: choice.trials }, `BACKEND=auto chose ${choice.mode}: ${describeChoice(choice)}`);
   // Graceful close: requests in flight finish, and their keep-alive connections close after the
   // answer instead of holding the server open until they time out.
   let closing = false;
+  app.decorate('beginDrain', () => {
+    closing = true;
+  });
   app.addHook('preClose', async () => {
     closing = true;
   });
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
   });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.request(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+  // Drain: what is queued or running finishes, then the worker threads stop (injected models stay open: they are the caller's).
   app.addHook('onClose', async () => {
-    for (const model of Object.values(models.models)) {
-      // Only close what this server loaded; injected models belong to the caller.
-      if (model !== undefined && config.classifiers?.[model.name] === undefined) model.close?.();
-    }
+    await Promise.all(Object.values(loaded.queues).map((queue) => queue.idle()));
+    await loaded.close();
   });
 
-  await app.register(errors, { bodyLimit: resolved.bodyLimit, maxImages: resolved.maxImages });
+  await app.register(errors, { bodyLimit: resolved.bodyLimit, maxImages: resolved.maxImages, fileBodyLimit: resolved.fileBodyLimit, onError: metrics.error });
   app.addSchema(errorSchema);
+  app.addSchema(predictionSchema);
   app.addSchema(predictResponseSchema);
   if (resolved.corsOrigin !== false) {
     await app.register(cors, {
       origin: resolved.corsOrigin === '*' ? '*' : [...resolved.corsOrigin],
       methods: ['GET', 'POST', 'HEAD', 'OPTIONS'],
-      exposedHeaders: ['server-timing'],
+      exposedHeaders: ['server-timing', 'retry-after'],
       maxAge: 600,
     });
   }
   await app.register(multipart, {
-    limits: { fileSize: resolved.bodyLimit, fieldSize: resolved.bodyLimit, files: 1, fields: 8, parts: 10 },
+    // one byte over FILE_BODY_LIMIT reaches the CSV reader, which refuses it with the limit named
+    limits: { fileSize: resolved.fileBodyLimit + 1, fieldSize: resolved.bodyLimit, files: 1, fields: 8, parts: 10 },
   });
   await app.register(swagger, {
     openapi: {
@@ -73,19 +97,23 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
         title: 'digitlab',
         description:
           'Classify 28x28 handwritten digits with two models trained here, a CNN and a Vision Transformer. ' +
-          'POST a CSV of pixel intensities (or JSON pixel arrays) to /predict.',
+          'POST a CSV of pixel intensities (or JSON pixel arrays) to /predict, or use the Open Inference Protocol v2 at /v2.',
         version: '0.1.0',
       },
       tags: [
         { name: 'predict', description: 'Classify digits' },
-        { name: 'info', description: 'Health and model cards' },
+        { name: 'info', description: 'Health, metrics and model cards' },
+        { name: 'v2', description: 'Open Inference Protocol v2 (KServe, Triton clients)' },
       ],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  await app.register(predictRoutes, { models, maxImages: resolved.maxImages, bodyLimit: resolved.bodyLimit });
-  await app.register(infoRoutes, { models, backend: resolved.backend, isClosing: () => closing, ...(choice && { backendChoice: choice }) });
+  const isClosing = (): boolean => closing;
+  await app.register(predictRoutes, { ...resolved, models: loaded, isClosing });
+  await app.register(v2Routes, { models: loaded, isClosing, maxImages: resolved.maxImages, requestTimeoutMs: resolved.requestTimeoutMs });
+  await app.register(infoRoutes, { models: loaded, backend: resolved.backend, isClosing, ...(choice && { backendChoice: choice }) });
+  await app.register(metricsRoutes, { metrics });
   await app.register(pageRoutes, {
     publicDir: resolved.publicDir,
     elementBundle: resolved.elementBundle,

@@ -1,6 +1,7 @@
 // The server's configuration: what buildServer takes, and how main.ts reads it from the environment.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_STREAM_BATCH, DEFAULT_STREAM_MAX_BYTES, DEFAULT_STREAM_MAX_ROWS } from '@digitlab/digit-csv';
 import type { Classifier, ModelName } from '@digitlab/models';
 import { MODES, type ModeChoice, isModeChoice } from '@digitlab/tensor';
 
@@ -19,10 +20,30 @@ export interface ServerConfig {
   readonly backend?: ModeChoice;
   /** Models to use instead of loading them from weightsDir (a missing key is loaded from weightsDir). */
   readonly classifiers?: Partial<Record<ModelName, PredictingModel>>;
-  /** Largest request body in bytes, any content type. Default 10 MiB. */
+  /** Largest JSON request body in bytes. Default 10 MiB. */
   readonly bodyLimit?: number;
-  /** Most images in one request. Default 1000. */
+  /** Most images in one JSON request. Default 1000. */
   readonly maxImages?: number;
+  /** Largest CSV file (raw body or upload) in bytes, read as a stream. Default 256 MiB. */
+  readonly fileBodyLimit?: number;
+  /** Most rows (images) in one CSV file. Default 100,000. */
+  readonly fileMaxRows?: number;
+  /** Longest a CSV file may take, reading and predicting, in ms. Default 600,000 (10 min). */
+  readonly fileTimeoutMs?: number;
+  /** Images of a CSV file sent to the models at a time. Default 256. */
+  readonly fileBatch?: number;
+  /** Most images the models run in one batch: concurrent requests are gathered up to this. Default 64. */
+  readonly maxBatch?: number;
+  /** Longest a request waits for others to join its batch, in ms. Default 2. */
+  readonly maxBatchWaitMs?: number;
+  /** Most images waiting per model; beyond it requests get 503 QUEUE_FULL with Retry-After. Default 256. */
+  readonly queueLimit?: number;
+  /** Deadline of a /predict or /v2 request from its arrival, in ms; past it, 503 DEADLINE_EXCEEDED. Default 10,000. */
+  readonly requestTimeoutMs?: number;
+  /** Threads of each model worker's async backend pool (unset: the engine's default). */
+  readonly poolSize?: number;
+  /** Compile every batch bucket before answering (default true); false compiles each on its first use, for quick test servers. */
+  readonly warm?: boolean;
   /** Allowed CORS origins: '*' (default), a list, or false to send no CORS headers. */
   readonly corsOrigin?: '*' | readonly string[] | false;
   /** Fastify logger: false (default) or true / a pino level such as 'info'. */
@@ -33,8 +54,6 @@ export interface ServerConfig {
   readonly elementBundle?: string;
   /** Directory of the report served at /report. Default <repo>/reports. */
   readonly reportsDir?: string;
-  /** Run one blank image through each model before answering, so no request pays for kernel compilation. Default true. */
-  readonly warmup?: boolean;
 }
 
 /** ServerConfig with every default filled in. */
@@ -44,16 +63,32 @@ export interface ResolvedConfig {
   readonly classifiers: Partial<Record<ModelName, PredictingModel>>;
   readonly bodyLimit: number;
   readonly maxImages: number;
+  readonly fileBodyLimit: number;
+  readonly fileMaxRows: number;
+  readonly fileTimeoutMs: number;
+  readonly fileBatch: number;
+  readonly maxBatch: number;
+  readonly maxBatchWaitMs: number;
+  readonly queueLimit: number;
+  readonly requestTimeoutMs: number;
+  readonly poolSize: number | undefined;
+  readonly warm: boolean;
   readonly corsOrigin: '*' | readonly string[] | false;
   readonly logger: boolean | string;
   readonly publicDir: string;
   readonly elementBundle: string;
   readonly reportsDir: string;
-  readonly warmup: boolean;
 }
 
-export const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024;
-export const DEFAULT_MAX_IMAGES = 1000;
+/** Default largest JSON body: JSON is parsed whole, so it stays small; files go as CSV streams. */
+export const DEFAULT_JSON_BODY_LIMIT = 10 * 1024 * 1024;
+/** Default most images per JSON request. */
+export const DEFAULT_JSON_MAX_IMAGES = 1000;
+export const DEFAULT_FILE_TIMEOUT_MS = 600_000;
+export const DEFAULT_MAX_BATCH = 64;
+export const DEFAULT_MAX_BATCH_WAIT_MS = 2;
+export const DEFAULT_QUEUE_LIMIT = 256;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** Fills in the defaults of a ServerConfig. */
 export function resolveConfig(config: ServerConfig): ResolvedConfig {
@@ -61,14 +96,23 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
     weightsDir: config.weightsDir ?? resolve(REPO_ROOT, 'weights'),
     backend: config.backend ?? 'async',
     classifiers: config.classifiers ?? {},
-    bodyLimit: config.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    maxImages: config.maxImages ?? DEFAULT_MAX_IMAGES,
+    bodyLimit: config.bodyLimit ?? DEFAULT_JSON_BODY_LIMIT,
+    maxImages: config.maxImages ?? DEFAULT_JSON_MAX_IMAGES,
+    fileBodyLimit: config.fileBodyLimit ?? DEFAULT_STREAM_MAX_BYTES,
+    fileMaxRows: config.fileMaxRows ?? DEFAULT_STREAM_MAX_ROWS,
+    fileTimeoutMs: config.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS,
+    fileBatch: config.fileBatch ?? DEFAULT_STREAM_BATCH,
+    maxBatch: config.maxBatch ?? DEFAULT_MAX_BATCH,
+    maxBatchWaitMs: config.maxBatchWaitMs ?? DEFAULT_MAX_BATCH_WAIT_MS,
+    queueLimit: config.queueLimit ?? DEFAULT_QUEUE_LIMIT,
+    requestTimeoutMs: config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    poolSize: config.poolSize,
+    warm: config.warm ?? true,
     corsOrigin: config.corsOrigin ?? '*',
     logger: config.logger ?? false,
     publicDir: config.publicDir ?? resolve(REPO_ROOT, 'apps/server/public'),
     elementBundle: config.elementBundle ?? resolve(REPO_ROOT, 'packages/element/dist/element.js'),
     reportsDir: config.reportsDir ?? resolve(REPO_ROOT, 'reports'),
-    warmup: config.warmup ?? true,
   };
 }
 
@@ -80,19 +124,32 @@ export class ConfigError extends Error {
 export interface EnvConfig extends ServerConfig {
   readonly port: number;
   readonly host: string;
+  /** On SIGTERM, how long to keep listening while draining (readiness 503) before closing, so a load balancer stops sending first. */
+  readonly drainDelayMs: number;
 }
 
-/** Reads PORT, HOST, WEIGHTS_DIR, BACKEND, BODY_LIMIT, MAX_IMAGES, CORS_ORIGIN and LOG_LEVEL. */
+/** Reads every setting from the environment (the README's table); unset means the default. */
 export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
   const backend = env.BACKEND ?? 'async';
   if (!isModeChoice(backend)) throw new ConfigError(`BACKEND=${backend} is not a gpu.js mode; use auto or one of ${MODES.join(', ')}.`);
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env.HOST ?? '0.0.0.0',
+    drainDelayMs: integer(env, 'DRAIN_DELAY_MS', 0, 0, 600_000),
     weightsDir: env.WEIGHTS_DIR === undefined ? resolve(REPO_ROOT, 'weights') : resolve(env.WEIGHTS_DIR),
     backend,
-    bodyLimit: integer(env, 'BODY_LIMIT', DEFAULT_BODY_LIMIT, 1024, 1024 ** 3),
-    maxImages: integer(env, 'MAX_IMAGES', DEFAULT_MAX_IMAGES, 1, 1_000_000),
+    bodyLimit: integer(env, 'BODY_LIMIT', DEFAULT_JSON_BODY_LIMIT, 1024, 1024 ** 3),
+    maxImages: integer(env, 'MAX_IMAGES', DEFAULT_JSON_MAX_IMAGES, 1, 1_000_000),
+    fileBodyLimit: integer(env, 'FILE_BODY_LIMIT', DEFAULT_STREAM_MAX_BYTES, 1024, 16 * 1024 ** 3),
+    fileMaxRows: integer(env, 'FILE_MAX_ROWS', DEFAULT_STREAM_MAX_ROWS, 1, 100_000_000),
+    fileTimeoutMs: integer(env, 'FILE_TIMEOUT_MS', DEFAULT_FILE_TIMEOUT_MS, 1, 24 * 3600_000),
+    fileBatch: integer(env, 'FILE_BATCH', DEFAULT_STREAM_BATCH, 1, 4096),
+    maxBatch: integer(env, 'MAX_BATCH', DEFAULT_MAX_BATCH, 1, 4096),
+    maxBatchWaitMs: integer(env, 'MAX_BATCH_WAIT_MS', DEFAULT_MAX_BATCH_WAIT_MS, 0, 10_000),
+    queueLimit: integer(env, 'QUEUE_LIMIT', DEFAULT_QUEUE_LIMIT, 1, 10_000_000),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 1, 3600_000),
+    warm: boolean(env, 'WARM', true),
+    ...(env.POOL_SIZE === undefined || env.POOL_SIZE === '' ? {} : { poolSize: integer(env, 'POOL_SIZE', 1, 1, 64) }),
     corsOrigin: corsFrom(env.CORS_ORIGIN),
     logger: env.LOG_LEVEL ?? 'info',
   };
@@ -106,6 +163,14 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     throw new ConfigError(`${name}=${raw} is not an integer from ${min} to ${max}.`);
   }
   return value;
+}
+
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name}=${raw} is not a boolean; use true or false.`);
 }
 
 /** CORS_ORIGIN: unset or '*' = any origin; 'false'/'none' = no CORS; else a comma-separated list of origins. */

@@ -21,6 +21,22 @@ export class HttpError extends Error {
   }
 }
 
+/** Seconds a client is told to wait (Retry-After) when a queue is full. */
+export const RETRY_AFTER_S = 1;
+
+/** A 503 that carries Retry-After. */
+export class OverloadError extends HttpError {
+  readonly retryAfterS = RETRY_AFTER_S;
+  constructor(code: 'QUEUE_FULL' | 'DEADLINE_EXCEEDED' | 'SHUTTING_DOWN', message: string) {
+    super(503, code, message);
+  }
+}
+
+/** A client that went away before its answer: nothing is sent. */
+export class ClientGoneError extends Error {
+  override readonly name = 'ClientGoneError';
+}
+
 export interface ErrorBody {
   error: string;
   message: string;
@@ -30,13 +46,25 @@ export interface ErrorBody {
   value?: string;
 }
 
+/** The 413 of a CSV file over FILE_BODY_LIMIT (declared or counted while streaming). */
+export function fileTooLarge(limit: number): ErrorBody & { error: 'BODY_TOO_LARGE' } {
+  return { error: 'BODY_TOO_LARGE', message: `The file is larger than the ${limit}-byte limit (FILE_BODY_LIMIT); split it into smaller files.`, statusCode: 413 };
+}
+
 export interface ErrorPluginOptions {
   readonly bodyLimit: number;
   readonly maxImages: number;
+  readonly fileBodyLimit: number;
+}
+
+/** Where the error plugin reports each error answer by its code (the metrics). */
+export interface ErrorPluginHooks {
+  readonly onError?: (code: string) => void;
 }
 
 /** Maps any thrown error to its status and JSON body. */
 export function errorBody(error: unknown, options: ErrorPluginOptions, contentType?: string): ErrorBody {
+  if (error instanceof DigitCsvError && error.code === 'TOO_MANY_BYTES') return fileTooLarge(options.fileBodyLimit);
   if (error instanceof DigitCsvError) {
     const body: ErrorBody = { error: error.code, message: error.message, statusCode: error.isLimit ? 413 : 400 };
     if (error.row !== undefined) body.row = error.row;
@@ -84,21 +112,29 @@ export function errorBody(error: unknown, options: ErrorPluginOptions, contentTy
   return { error: 'INTERNAL_ERROR', message: 'The server failed to answer this request; the failure is logged.', statusCode: 500 };
 }
 
-async function errorPlugin(fastify: FastifyInstance, options: ErrorPluginOptions): Promise<void> {
+async function errorPlugin(fastify: FastifyInstance, options: ErrorPluginOptions & ErrorPluginHooks): Promise<void> {
   fastify.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof ClientGoneError) {
+      // Nobody is listening: count it, send nothing (499 is nginx's "client closed request").
+      options.onError?.('CLIENT_GONE');
+      return reply.status(499).send();
+    }
     const body = errorBody(error, options, request.headers['content-type']);
-    if (body.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    options.onError?.(body.error);
+    if (body.statusCode >= 500 && !(error instanceof OverloadError)) request.log.error({ err: error }, 'request failed');
     else request.log.info({ error: body.error, statusCode: body.statusCode }, body.message);
+    if (error instanceof OverloadError) reply.header('retry-after', String(error.retryAfterS));
     return reply.status(body.statusCode).type('application/json; charset=utf-8').send(body);
   });
   fastify.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
     const body: ErrorBody = {
       error: 'NOT_FOUND',
       message:
-        `There is no ${request.method} ${request.url.split('?')[0]}. Routes: POST /predict, GET /health, GET /health/live, GET /health/ready, GET /models, ` +
+        `There is no ${request.method} ${request.url.split('?')[0]}. Routes: POST /predict, GET /health, GET /health/live, GET /health/ready, GET /metrics, GET /models, GET /v2/models/{name}, POST /v2/models/{name}/infer, ` +
         'GET /docs (OpenAPI), GET / (demo page), GET /element.js, GET /report.',
       statusCode: 404,
     };
+    options.onError?.(body.error);
     return reply.status(404).send(body);
   });
 }

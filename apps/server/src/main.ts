@@ -1,4 +1,5 @@
-// Starts the server from the environment: PORT, HOST, WEIGHTS_DIR, BACKEND, BODY_LIMIT, MAX_IMAGES, CORS_ORIGIN, LOG_LEVEL.
+// Starts the server from the environment (PORT, HOST and the settings in the README), and on
+// SIGTERM/SIGINT drains it: /health/ready answers 503, new predictions 503, queued work finishes.
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './app.js';
 import { ConfigError, configFromEnv } from './config.js';
@@ -7,9 +8,10 @@ import { WeightsError } from './models.js';
 async function main(): Promise<void> {
   const config = configFromEnv(process.env);
   const app: FastifyInstance = await buildServer(config);
-  const { models, unavailable } = app.digitModels;
-  for (const [name, model] of Object.entries(models)) {
-    app.log.info(`${name} ${model.card.version} loaded (test accuracy ${model.card.metrics.test.accuracy})`);
+  const { queues, unavailable, warmupMs } = app.digitModels;
+  for (const queue of Object.values(queues)) {
+    const { name, card } = queue.runner;
+    app.log.info(`${name} ${card.version} loaded in its worker thread (test accuracy ${card.metrics.test.accuracy}; batch buckets compiled in ${Math.round(warmupMs[name] ?? 0)} ms)`);
   }
   for (const reason of Object.values(unavailable)) app.log.warn(`unavailable: ${reason}`);
 
@@ -17,13 +19,15 @@ async function main(): Promise<void> {
   const shutdown = (signal: string): void => {
     if (closing) return;
     closing = true;
-    app.log.info(`${signal}: closing (finishing requests in flight)`);
+    app.log.info(`${signal}: draining (readiness 503, finishing queued work), closing in ${config.drainDelayMs} ms`);
+    app.beginDrain();
     const timer = setTimeout(() => {
-      app.log.error('shutdown took over 30 s; exiting');
+      app.log.error(`shutdown took over ${config.drainDelayMs + 30_000} ms; exiting`);
       process.exit(1);
-    }, 30_000);
+    }, config.drainDelayMs + 30_000);
     timer.unref();
-    app.close().then(
+    const delay = new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
+    delay.then(() => app.close()).then(
       () => process.exit(0),
       (error: unknown) => {
         app.log.error({ err: error }, 'error while closing');

@@ -1,5 +1,5 @@
 // JSON schemas of the routes: they validate input, shape (and speed up) output, and feed the OpenAPI docs.
-import { ACCEPTED, ACCEPTED_JSON } from '@digitlab/digit-csv';
+import { ACCEPTED, ACCEPTED_JSON, PIXELS } from '@digitlab/digit-csv';
 
 export const errorSchema = {
   $id: 'Error',
@@ -31,26 +31,26 @@ const answer = {
   properties: { digit: { type: 'integer', minimum: 0, maximum: 9 }, probabilities },
 } as const;
 
+/** One image's entry: in the JSON answer's `predictions`, and each line of an NDJSON answer. */
+export const predictionSchema = {
+  $id: 'Prediction',
+  type: 'object',
+  required: ['index', 'cnn', 'vit', 'agree', 'label'],
+  properties: {
+    index: { type: 'integer', description: '0-based position of the image in the input.' },
+    cnn: answer,
+    vit: answer,
+    agree: { type: ['boolean', 'null'], description: 'Whether both models chose the same digit; null when one is unavailable.' },
+    label: { type: ['integer', 'null'], description: 'The label column of the CSV, when it had one.' },
+  },
+} as const;
+
 export const predictResponseSchema = {
   $id: 'PredictResponse',
   type: 'object',
   required: ['predictions', 'count', 'timings', 'models', 'input'],
   properties: {
-    predictions: {
-      type: 'array',
-      description: 'One entry per image, in input order.',
-      items: {
-        type: 'object',
-        required: ['index', 'cnn', 'vit', 'agree', 'label'],
-        properties: {
-          index: { type: 'integer', description: '0-based position of the image in the input.' },
-          cnn: answer,
-          vit: answer,
-          agree: { type: ['boolean', 'null'], description: 'Whether both models chose the same digit; null when one is unavailable.' },
-          label: { type: ['integer', 'null'], description: 'The label column of the CSV, when it had one.' },
-        },
-      },
-    },
+    predictions: { type: 'array', description: 'One entry per image, in input order.', items: { $ref: 'Prediction#' } },
     count: { type: 'integer' },
     input: {
       type: 'object',
@@ -66,8 +66,9 @@ export const predictResponseSchema = {
       required: ['parseMs', 'cnnMs', 'vitMs', 'totalMs'],
       properties: {
         parseMs: { type: 'number', description: 'Reading and validating the input.' },
-        cnnMs: { type: ['number', 'null'] },
-        vitMs: { type: ['number', 'null'] },
+        queueMs: { type: 'number', description: 'Waiting in the model queues for a batch to start (summed over a file\'s batches).' },
+        cnnMs: { type: ['number', 'null'], description: 'Compute time of the CNN batches this request ran in.' },
+        vitMs: { type: ['number', 'null'], description: 'Compute time of the ViT batches this request ran in.' },
         totalMs: { type: 'number', description: 'From the request arriving to the answer being ready.' },
       },
     },
@@ -95,8 +96,8 @@ export const pixelsBodySchema = {
       minItems: 1,
       items: {
         type: 'array',
-        minItems: 784,
-        maxItems: 784,
+        minItems: PIXELS,
+        maxItems: PIXELS,
         items: { type: 'number' },
         description: 'One image: 784 intensities, row-major 28x28, 0-255 or 0-1.',
       },

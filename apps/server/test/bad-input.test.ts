@@ -19,7 +19,7 @@ function rowWith(index: number, field: string): string {
 }
 
 beforeAll(async () => {
-  app = await startServer({ maxImages: 50, bodyLimit: 512 * 1024 });
+  app = await startServer({ maxImages: 50, bodyLimit: 512 * 1024, fileMaxRows: 50, fileBodyLimit: 512 * 1024 });
 });
 afterAll(async () => {
   await app.close();

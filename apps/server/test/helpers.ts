@@ -16,9 +16,13 @@ export function shipped(name: 'cnn' | 'vit'): boolean {
   return existsSync(resolve(WEIGHTS_DIR, `${name}.json`));
 }
 
-/** Builds the real server on the real weights, with the backend it ships with unless told. */
+/**
+ * Builds the real server on the real weights (each model in its worker thread), with the backend it
+ * ships with unless told; batch buckets compile on first use unless `warm: true`, to keep start-up
+ * short, so the request deadline is long enough for a first use to compile on a busy machine.
+ */
 export function startServer(config: ServerConfig = {}): Promise<FastifyInstance> {
-  return buildServer({ weightsDir: WEIGHTS_DIR, ...config });
+  return buildServer({ weightsDir: WEIGHTS_DIR, warm: false, requestTimeoutMs: 300_000, ...config });
 }
 
 export interface Digits {

@@ -82,7 +82,12 @@ describe('GET /docs', () => {
     expect(doc.openapi).toMatch(/^3\./);
     const predict = doc.paths['/predict'].post;
     expect(Object.keys(predict.requestBody?.content ?? {})).toEqual(['text/csv', 'application/json', 'multipart/form-data']);
-    expect(Object.keys(predict.responses)).toEqual(['200', '400', '413', '415']);
+    expect(Object.keys(predict.responses)).toEqual(['200', '400', '413', '415', '503']);
+    expect(Object.keys((predict.responses['200'] as { content: Record<string, unknown> }).content)).toEqual(['application/json', 'application/x-ndjson']);
+    for (const path of ['/v2/health/live', '/v2/health/ready', '/v2/models/{name}', '/v2/models/{name}/infer', '/metrics', '/health/live', '/health/ready']) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    expect(Object.keys(doc.paths['/v2/models/{name}/infer'].post.responses)).toEqual(['200', '400', '404', '413', '503']);
     expect(doc.paths['/health']).toBeDefined();
     expect(doc.paths['/models']).toBeDefined();
     expect(doc.paths['/element.js']).toBeUndefined();

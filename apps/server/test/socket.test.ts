@@ -10,7 +10,7 @@ let base: string;
 const bodyLimit = 1024 * 1024;
 
 beforeAll(async () => {
-  app = await startServer({ bodyLimit, maxImages: 200 });
+  app = await startServer({ bodyLimit, fileBodyLimit: bodyLimit, maxImages: 200 });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });

@@ -25,6 +25,15 @@ describe('configFromEnv', () => {
     const config = configFromEnv({});
     expect(config).toMatchObject({ port: 3000, host: '0.0.0.0', backend: 'async', bodyLimit: 10 * 1024 * 1024, maxImages: 1000, corsOrigin: '*' });
     expect(config.weightsDir).toBe(resolve(REPO_ROOT, 'weights'));
+    expect(config).toMatchObject({ maxBatch: 64, maxBatchWaitMs: 2, queueLimit: 256, requestTimeoutMs: 10_000, warm: true });
+    expect(config).toMatchObject({ fileBodyLimit: 256 * 1024 * 1024, fileMaxRows: 100_000, fileTimeoutMs: 600_000, fileBatch: 256 });
+  });
+
+  it('reads the serving settings', () => {
+    const env = { MAX_BATCH: '32', MAX_BATCH_WAIT_MS: '0', QUEUE_LIMIT: '100', REQUEST_TIMEOUT_MS: '500', FILE_BODY_LIMIT: '4096', FILE_MAX_ROWS: '7', FILE_TIMEOUT_MS: '9', FILE_BATCH: '16', POOL_SIZE: '1', WARM: 'false' };
+    expect(configFromEnv(env)).toMatchObject({ maxBatch: 32, maxBatchWaitMs: 0, queueLimit: 100, requestTimeoutMs: 500, fileBodyLimit: 4096, fileMaxRows: 7, fileTimeoutMs: 9, fileBatch: 16, poolSize: 1, warm: false });
+    expect(() => configFromEnv({ QUEUE_LIMIT: '0' })).toThrow(/QUEUE_LIMIT=0/);
+    expect(() => configFromEnv({ WARM: 'maybe' })).toThrow(/WARM=maybe/);
   });
 
   it('reads every variable', () => {
@@ -57,7 +66,7 @@ describe('configFromEnv', () => {
 
 describe('BACKEND=auto', () => {
   it('times the modes at start-up, runs on the fastest correct one and says so on /health', async () => {
-    const app = await buildServer({ weightsDir: weightsWith(['cnn']), backend: 'auto' });
+    const app = await buildServer({ weightsDir: weightsWith(['cnn']), backend: 'auto', warm: false });
     try {
       const health = (await app.inject({ method: 'GET', url: '/health' })).json<{ backend: string; backendTrials: Array<{ mode: string; ms?: number; kernel?: string; error?: string }> }>();
       const timed = health.backendTrials.filter((t) => t.ms !== undefined);
@@ -94,10 +103,11 @@ describe('weights at start', () => {
     await expect(buildServer({ weightsDir: dir })).rejects.toThrow(WeightsError);
   });
 
-  it('starts with only the CNN, answering with it and saying the ViT is unavailable', async () => {
+  it('starts with only the CNN (every batch bucket compiled first), answering with it and saying the ViT is unavailable', async () => {
     const app = await buildServer({ weightsDir: weightsWith(['cnn']) });
     try {
-      const health = (await app.inject({ method: 'GET', url: '/health' })).json<{ status: string; models: { vit: { available: boolean; reason: string } } }>();
+      const health = (await app.inject({ method: 'GET', url: '/health' })).json<{ status: string; models: { cnn: { warmupMs: number }; vit: { available: boolean; reason: string } } }>();
+      expect(health.models.cnn.warmupMs).toBeGreaterThan(0);
       expect(health.status).toBe('degraded');
       expect(health.models.vit).toMatchObject({ available: false });
       expect(health.models.vit.reason).toContain('vit.json is missing');
@@ -125,7 +135,7 @@ function runMain(env: Record<string, string>, during?: (url: string, kill: (sign
   return new Promise((resolvePromise, reject) => {
     // node itself with tsx's loader, not the tsx CLI: the CLI relays signals to a child process and,
     // when that child is busy predicting, killed it before its SIGTERM handler ran (exit 143 under load)
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: resolve(REPO_ROOT, 'apps/server'), env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: resolve(REPO_ROOT, 'apps/server'), env: { ...process.env, WARM: 'false', ...env } });
     let stdout = '';
     let stderr = '';
     let started = false;

@@ -19,6 +19,7 @@ export type DigitCsvErrorCode =
   | 'NEGATIVE'
   | 'ABOVE_255'
   | 'BAD_LABEL'
+  | 'MIXED_SCALE'
   | 'TOO_MANY_BYTES'
   | 'TOO_MANY_IMAGES';
 

@@ -1,5 +1,6 @@
 // Images -> CSV text that parseDigitCsv reads back: for tests, tools and the benchmarks.
-import { PIXELS, type Scale } from './parse.js';
+import { PIXELS } from './limits.js';
+import type { Scale } from './parse.js';
 
 export interface FormatOptions {
   /** Write a header row (label,pixel0,...,pixel783). Default false. */

@@ -1,16 +1,8 @@
 // CSV text -> validated 28x28 images. table.ts splits the text into fields; everything about
 // digits (layout, header, numbers, ranges, scale, limits) is decided here.
 import { DigitCsvError, quote } from './errors.js';
+import { DEFAULT_MAX_BYTES, DEFAULT_MAX_IMAGES, PIXELS, SIDE } from './limits.js';
 import { readTable } from './table.js';
-
-/** Side of an MNIST image. */
-export const SIDE = 28;
-/** Pixels in one image (28 x 28). */
-export const PIXELS = SIDE * SIDE;
-/** Default cap on images per input. */
-export const DEFAULT_MAX_IMAGES = 10_000;
-/** Default cap on input size in UTF-8 bytes (32 MiB). */
-export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
 
 export type Layout = 'rows' | 'labelled-rows' | 'grid';
 export type Scale = '0-255' | '0-1';
@@ -170,7 +162,7 @@ function checkLineCount(text: string, maxImages: number): void {
 }
 
 /** A first row is a header when none of its fields is a number and some field is a name. */
-function isHeader(record: string[]): boolean {
+export function isHeader(record: string[]): boolean {
   let named = false;
   for (const field of record) {
     if (NUMBER.test(field) || NOT_FINITE_WORD.test(field)) return false;
@@ -179,7 +171,8 @@ function isHeader(record: string[]): boolean {
   return named;
 }
 
-function layoutOf(columns: number, row: number): Layout {
+/** The layout a data row of `columns` values implies; throws WRONG_COLUMN_COUNT otherwise. */
+export function layoutOf(columns: number, row: number): Layout {
   if (columns === PIXELS) return 'rows';
   if (columns === PIXELS + 1) return 'labelled-rows';
   if (columns === SIDE) return 'grid';
@@ -190,7 +183,8 @@ function layoutOf(columns: number, row: number): Layout {
   );
 }
 
-function readIntensity(field: string, row: number, column: number): number {
+/** One pixel field as a number 0-255 (still unscaled); throws naming row, column and value. */
+export function readIntensity(field: string, row: number, column: number): number {
   if (!NUMBER.test(field)) {
     if (NOT_FINITE_WORD.test(field)) {
       throw new DigitCsvError('NOT_FINITE', `${quote(field)} is not a finite number.`, { row, column, value: clip(field) });
@@ -211,7 +205,8 @@ function readIntensity(field: string, row: number, column: number): number {
   return value;
 }
 
-function readLabel(field: string, row: number): number {
+/** The label field of a labelled row: an integer 0-9. */
+export function readLabel(field: string, row: number): number {
   const value = NUMBER.test(field) ? Number(field) : Number.NaN;
   if (!Number.isInteger(value) || value < 0 || value > 9) {
     throw new DigitCsvError(

@@ -1,7 +1,8 @@
 // Pixel arrays (as sent in JSON: {"pixels": [[784 numbers], ...]}) -> the same validated images
 // and the same scale rule as CSV input.
 import { DigitCsvError, quote } from './errors.js';
-import { DEFAULT_MAX_IMAGES, PIXELS, type ParsedDigits, type Scale } from './parse.js';
+import { DEFAULT_MAX_IMAGES, PIXELS } from './limits.js';
+import type { ParsedDigits, Scale } from './parse.js';
 
 /** What JSON input accepts, quoted at the end of its error messages. */
 export const ACCEPTED_JSON =

@@ -4,7 +4,7 @@ import type { AutoChoice } from '@digitlab/tensor';
 import type { FastifyInstance } from 'fastify';
 import { MODEL_NAMES } from '../config.js';
 import { HttpError } from '../errors.js';
-import type { ModelSet } from '../models.js';
+import { runnerOf, type ModelSet } from '../models.js';
 
 export interface InfoRouteOptions {
   readonly models: ModelSet;
@@ -22,7 +22,7 @@ const modelStatus = {
     available: { type: 'boolean' },
     version: { type: 'string' },
     loadMs: { type: 'number' },
-    warmupMs: { type: 'number', description: 'The warm-up predictions at start (kernel compilation; on async, placing each kernel on the threads or the calling thread).' },
+    warmupMs: { type: 'number', description: 'Compiling (and on async placing) the kernels of every batch bucket at load, in the model\'s worker thread.' },
     reason: { type: 'string', description: 'Why the model is unavailable.' },
   },
 } as const;
@@ -95,7 +95,7 @@ export async function infoRoutes(fastify: FastifyInstance, options: InfoRouteOpt
     async () => {
       const status: Record<string, { available: boolean; version?: string; loadMs?: number; warmupMs?: number; reason?: string }> = {};
       for (const name of MODEL_NAMES) {
-        const model = models.models[name];
+        const model = runnerOf(models, name);
         const loadMs = models.loadMs[name];
         const warmupMs = models.warmupMs[name];
         status[name] =
@@ -108,7 +108,7 @@ export async function infoRoutes(fastify: FastifyInstance, options: InfoRouteOpt
                 ...(warmupMs === undefined ? {} : { warmupMs: Math.round(warmupMs) }),
               };
       }
-      const degraded = MODEL_NAMES.some((name) => models.models[name] === undefined);
+      const degraded = MODEL_NAMES.some((name) => runnerOf(models, name) === undefined);
       return { status: degraded ? 'degraded' : 'ok', models: status, backend, ...(backendChoice && { backendTrials: backendChoice.trials }), uptimeS: (Date.now() - startedAt) / 1000 };
     },
   );
@@ -132,7 +132,7 @@ export async function infoRoutes(fastify: FastifyInstance, options: InfoRouteOpt
       },
     },
     async () => ({
-      models: { cnn: models.models.cnn?.card ?? null, vit: models.models.vit?.card ?? null },
+      models: { cnn: runnerOf(models, 'cnn')?.card ?? null, vit: runnerOf(models, 'vit')?.card ?? null },
       unavailable: models.unavailable,
     }),
   );
@@ -149,7 +149,7 @@ export async function infoRoutes(fastify: FastifyInstance, options: InfoRouteOpt
     },
     async (request) => {
       const name = request.params.name;
-      const model = name === 'cnn' || name === 'vit' ? models.models[name as ModelName] : undefined;
+      const model = name === 'cnn' || name === 'vit' ? runnerOf(models, name as ModelName) : undefined;
       if (model === undefined) {
         const reason = name === 'cnn' || name === 'vit' ? (models.unavailable[name] ?? 'not loaded') : 'the models are "cnn" and "vit"';
         throw new HttpError(404, 'MODEL_NOT_FOUND', `There is no model "${name}" here: ${reason}.`);

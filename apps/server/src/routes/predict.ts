@@ -1,45 +1,141 @@
-// POST /predict: a CSV (raw text/csv or a multipart upload) or JSON pixel arrays in; both models' answers out.
-import { digitsFromPixels, parseDigitCsv, type ParsedDigits } from '@digitlab/digit-csv';
+// POST /predict: a CSV (raw text/csv or a multipart upload, read as a stream, any number of rows) or
+// JSON pixel arrays in; both models' answers out, as one JSON document or, with
+// `Accept: application/x-ndjson`, one JSON line per image as the batches finish.
+import { PassThrough, Readable } from 'node:stream';
+import { digitsFromPixels, type Layout, type Scale } from '@digitlab/digit-csv';
+import { parseDigitCsvStream } from '@digitlab/digit-csv/stream';
 import type { ModelName } from '@digitlab/models';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { MODEL_NAMES } from '../config.js';
-import { ACCEPTED_TYPES, HttpError } from '../errors.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ResolvedConfig } from '../config.js';
+import { ACCEPTED_TYPES, HttpError, OverloadError, errorBody, fileTooLarge, type ErrorPluginOptions } from '../errors.js';
+import { predictionsOf, runModels, type ModelOutputs, type Prediction } from '../inference/predict.js';
+import { clientGone, deadlineOf } from '../inference/request.js';
 import type { ModelSet } from '../models.js';
-import { csvBodySchema, multipartBodySchema, pixelsBodySchema, predictResponseSchema } from '../schemas.js';
+import { csvBodySchema, multipartBodySchema, pixelsBodySchema } from '../schemas.js';
 
-export interface PredictRouteOptions {
+export type PredictRouteOptions = Pick<
+  ResolvedConfig,
+  'maxImages' | 'bodyLimit' | 'fileBodyLimit' | 'fileMaxRows' | 'fileTimeoutMs' | 'fileBatch' | 'requestTimeoutMs'
+> & {
   readonly models: ModelSet;
-  readonly maxImages: number;
-  readonly bodyLimit: number;
+  /** True once the server is draining: new requests get 503. */
+  readonly isClosing: () => boolean;
+};
+
+/** The CSV media types read as a stream (text/plain too: curl users send it). */
+const CSV_TYPES = ['text/csv', 'application/csv', 'text/plain'];
+export const NDJSON = 'application/x-ndjson';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The raw body of a CSV request, read by the handler as a stream. */
+    csvStream?: Readable;
+  }
 }
 
-interface Answer {
-  digit: number;
-  probabilities: number[];
+/** Running totals of a request's serving costs (summed over a file's batches). */
+class Costs {
+  parseMs = 0;
+  waitMs = 0;
+  readonly inferenceMs: Record<ModelName, number | null> = { cnn: null, vit: null };
+
+  add(outputs: ModelOutputs): void {
+    this.waitMs += outputs.waitMs;
+    for (const name of ['cnn', 'vit'] as const) {
+      const ms = outputs.inferenceMs[name];
+      if (ms !== null) this.inferenceMs[name] = (this.inferenceMs[name] ?? 0) + ms;
+    }
+  }
 }
 
-interface Prediction {
-  index: number;
-  cnn: Answer | null;
-  vit: Answer | null;
-  agree: boolean | null;
-  label: number | null;
+/** Where a request's predictions go: one JSON answer, or NDJSON lines written as they come. */
+interface Sink {
+  /** Takes the predictions of one batch (awaits the client when it reads slower). */
+  write(predictions: Prediction[], input: { layout: Layout; scale: Scale }): Promise<void>;
 }
 
-/** The CSV media types read as text; text/plain comes with Fastify. */
-const CSV_TYPES = ['text/csv', 'application/csv'];
-
-/** Registers POST /predict and the text/csv content-type parser. */
+/** Registers POST /predict and the streaming CSV content-type parser. */
 export async function predictRoutes(fastify: FastifyInstance, options: PredictRouteOptions): Promise<void> {
-  const { models, maxImages, bodyLimit } = options;
-  fastify.addContentTypeParser(CSV_TYPES, { parseAs: 'string', bodyLimit }, (_request, body, done) => done(null, body));
+  const { models } = options;
+  fastify.removeContentTypeParser('text/plain');
+  // The body stays a stream for the handler; '' keeps the (documenting) string schema satisfied.
+  fastify.addContentTypeParser(CSV_TYPES, (request, payload, done) => {
+    request.csvStream = payload as unknown as Readable;
+    done(null, '');
+  });
+  const errorOptions: ErrorPluginOptions = options;
 
-  const readInput = async (request: FastifyRequest): Promise<ParsedDigits> => {
-    if (request.isMultipart()) return parseDigitCsv(await readUpload(request), { maxImages, maxBytes: bodyLimit });
-    const body: unknown = request.body;
-    if (typeof body === 'string') return parseDigitCsv(body, { maxImages, maxBytes: bodyLimit });
-    if (typeof body === 'object' && body !== null && 'pixels' in body) return digitsFromPixels(body.pixels, { maxImages });
-    throw new HttpError(400, 'EMPTY_INPUT', `The request has no body. ${ACCEPTED_TYPES}`);
+  const versions = (): { cnn: string | null; vit: string | null } => ({
+    cnn: models.queues.cnn?.runner.card.version ?? null,
+    vit: models.queues.vit?.runner.card.version ?? null,
+  });
+
+  const answer = (reply: FastifyReply, predictions: Prediction[], input: { layout: Layout; scale: Scale }, costs: Costs) => {
+    const timings = {
+      parseMs: round(costs.parseMs),
+      queueMs: round(costs.waitMs),
+      cnnMs: roundOrNull(costs.inferenceMs.cnn),
+      vitMs: roundOrNull(costs.inferenceMs.vit),
+      totalMs: round(reply.elapsedTime),
+    };
+    reply.header('server-timing', serverTiming(timings));
+    const hasUnavailable = Object.keys(models.unavailable).length > 0;
+    return {
+      predictions,
+      count: predictions.length,
+      input,
+      timings,
+      models: versions(),
+      ...(hasUnavailable ? { unavailable: models.unavailable } : {}),
+    };
+  };
+
+  /** Reads a CSV stream batch by batch into the sink; the first batch is admitted by the queue bound, the rest follow it. */
+  const predictCsv = async (source: Readable, sink: Sink, costs: Costs, signal: AbortSignal): Promise<number> => {
+    const deadline = performance.now() + options.fileTimeoutMs;
+    let count = 0;
+    let admitted = false;
+    let parseStarted = performance.now();
+    for await (const batch of parseDigitCsvStream(source, { maxRows: options.fileMaxRows, maxBytes: options.fileBodyLimit, batchSize: options.fileBatch })) {
+      costs.parseMs += performance.now() - parseStarted;
+      const outputs = await runModels(models, batch.images, batch.count, { deadline, signal, admitted });
+      admitted = true;
+      costs.add(outputs);
+      await sink.write(predictionsOf(outputs, batch.labels, batch.start), { layout: batch.layout, scale: batch.scale });
+      count += batch.count;
+      parseStarted = performance.now();
+    }
+    return count;
+  };
+
+  /** The upload's field "file" as a stream (a file part, or a plain field's text); other parts are drained. */
+  const predictUpload = async (request: FastifyRequest, sink: Sink, costs: Costs, signal: AbortSignal): Promise<void> => {
+    let found = false;
+    const seen: string[] = [];
+    try {
+      for await (const part of request.parts()) {
+        seen.push(part.fieldname);
+        const isFile = part.fieldname === 'file' && !found;
+        if (part.type === 'file') {
+          if (isFile) {
+            found = true;
+            await predictCsv(part.file, sink, costs, signal);
+          } else part.file.resume();
+        } else if (isFile) {
+          found = true;
+          if (part.valueTruncated) throw new HttpError(413, 'BODY_TOO_LARGE', 'The field "file" is larger than the body limit.');
+          await predictCsv(Readable.from([String(part.value)]), sink, costs, signal);
+        }
+      }
+    } catch (error) {
+      const status = (error as { statusCode?: unknown }).statusCode;
+      if (error instanceof HttpError || typeof status === 'number' || isDigitError(error)) throw error;
+      throw new HttpError(400, 'BAD_MULTIPART', `The multipart body could not be read (${(error as Error).message}). ${ACCEPTED_TYPES}`);
+    }
+    if (!found) {
+      const names = seen.length === 0 ? 'no fields' : `the fields ${seen.map((name) => `"${name}"`).join(', ')}`;
+      throw new HttpError(400, 'MISSING_FILE', `The multipart upload has no field named "file" (found ${names}); put the CSV in "file".`);
+    }
   };
 
   fastify.post(
@@ -52,9 +148,11 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
       schema: {
         summary: 'Classify 28x28 digits with both models',
         description:
-          'Send one image or a batch as a CSV (raw body or multipart upload) or as JSON pixel arrays. ' +
-          'Each image gets both models\' digit and ten probabilities, in input order. Errors: 400 (bad input, ' +
-          'naming row, column and value), 413 (too large), 415 (unsupported content type).',
+          'Send one image, a batch or a whole file as a CSV (raw body or multipart upload; read as a stream, any number of rows up to FILE_MAX_ROWS) ' +
+          'or as JSON pixel arrays (up to MAX_IMAGES). Each image gets both models\' digit and ten probabilities, in input order. ' +
+          'With `Accept: application/x-ndjson` the answer is one JSON line per image, sent as the batches finish (an error after the first ' +
+          'line is sent as a last line {"error", "message", "statusCode"}). Errors: 400 (bad input, naming row, column and value), ' +
+          '413 (too large), 415 (unsupported content type), 503 with Retry-After (queue full, deadline passed, shutting down).',
         tags: ['predict'],
         body: {
           content: {
@@ -64,91 +162,104 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
           },
         },
         response: {
-          200: { $ref: 'PredictResponse#' },
+          200: {
+            description: 'The predictions (application/json), or one Prediction per line (application/x-ndjson).',
+            content: { 'application/json': { schema: { $ref: 'PredictResponse#' } }, [NDJSON]: { schema: { $ref: 'Prediction#' } } },
+          },
           400: { $ref: 'Error#' },
           413: { $ref: 'Error#' },
           415: { $ref: 'Error#' },
+          503: { $ref: 'Error#' },
         },
       },
     },
     async (request, reply) => {
-      const started = performance.now();
-      const input = await readInput(request);
-      const parseMs = performance.now() - started;
-
-      const probabilities: Partial<Record<ModelName, Float32Array>> = {};
-      const ms: Record<ModelName, number | null> = { cnn: null, vit: null };
-      // One model after the other: running both at once was measured no faster (the engine's
-      // compute is serial here) and would blur the per-model timings.
-      for (const name of MODEL_NAMES) {
-        const model = models.models[name];
-        if (model === undefined) continue;
-        const t0 = performance.now();
-        probabilities[name] = await model.predict(input.images, input.count);
-        ms[name] = performance.now() - t0;
+      if (options.isClosing()) throw new OverloadError('SHUTTING_DOWN', 'The server is shutting down; retry on another instance.');
+      const signal = clientGone(reply);
+      const costs = new Costs();
+      const csv = request.csvStream;
+      if (!request.isMultipart() && csv === undefined) {
+        const body: unknown = request.body;
+        if (typeof body !== 'object' || body === null || !('pixels' in body)) throw new HttpError(400, 'EMPTY_INPUT', `The request has no body. ${ACCEPTED_TYPES}`);
+        const started = performance.now();
+        const input = digitsFromPixels(body.pixels, { maxImages: options.maxImages });
+        costs.parseMs = performance.now() - started;
+        const outputs = await runModels(models, input.images, input.count, { deadline: deadlineOf(request, reply, options.requestTimeoutMs), signal });
+        costs.add(outputs);
+        const predictions = predictionsOf(outputs, input.labels);
+        if (wantsNdjson(request)) return reply.type(NDJSON).send(predictions.map((p) => `${JSON.stringify(p)}\n`).join(''));
+        return reply.type('application/json; charset=utf-8').serializer(serializePredict).send(answer(reply, predictions, input, costs));
       }
 
-      const predictions: Prediction[] = [];
-      for (let i = 0; i < input.count; i++) {
-        const cnn = answerOf(probabilities.cnn, i);
-        const vit = answerOf(probabilities.vit, i);
-        const agree = cnn === null || vit === null ? null : cnn.digit === vit.digit;
-        predictions.push({ index: i, cnn, vit, agree, label: input.labels[i] });
+      const declared = Number(request.headers['content-length'] ?? 0);
+      if (declared > options.fileBodyLimit) {
+        const { error, message, statusCode } = fileTooLarge(options.fileBodyLimit);
+        throw new HttpError(statusCode, error, message);
       }
-      const totalMs = reply.elapsedTime;
-      const timings = { parseMs: round(parseMs), cnnMs: roundOrNull(ms.cnn), vitMs: roundOrNull(ms.vit), totalMs: round(totalMs) };
-      reply.header(
-        'server-timing',
-        [`parse;dur=${timings.parseMs}`, ms.cnn === null ? '' : `cnn;dur=${timings.cnnMs}`, ms.vit === null ? '' : `vit;dur=${timings.vitMs}`]
-          .filter((entry) => entry !== '')
-          .join(', '),
-      );
-      const hasUnavailable = Object.keys(models.unavailable).length > 0;
-      return {
-        predictions,
-        count: input.count,
-        input: { layout: input.layout, scale: input.scale },
-        timings,
-        models: { cnn: models.models.cnn?.card.version ?? null, vit: models.models.vit?.card.version ?? null },
-        ...(hasUnavailable ? { unavailable: models.unavailable } : {}),
+      const run = (sink: Sink): Promise<unknown> =>
+        csv === undefined ? predictUpload(request, sink, costs, signal) : predictCsv(csv, sink, costs, signal);
+
+      if (!wantsNdjson(request)) {
+        const predictions: Prediction[] = [];
+        let input: { layout: Layout; scale: Scale } | undefined;
+        await run({
+          write: async (batch, seen) => {
+            for (const p of batch) predictions.push(p);
+            input = seen;
+          },
+        });
+        if (input === undefined) throw new HttpError(400, 'EMPTY_INPUT', `The request has no images. ${ACCEPTED_TYPES}`);
+        return reply.type('application/json; charset=utf-8').serializer(serializePredict).send(answer(reply, predictions, input, costs));
+      }
+
+      // NDJSON: the first batch decides the status (an early error is a normal JSON error answer);
+      // after that, lines go out as each batch finishes.
+      let stream: PassThrough | undefined;
+      const sink: Sink = {
+        write: async (batch) => {
+          if (stream === undefined) {
+            stream = new PassThrough();
+            void reply.type(NDJSON).header('cache-control', 'no-store').send(stream);
+          }
+          const text = batch.map((p) => `${JSON.stringify(p)}\n`).join('');
+          if (!stream.write(text)) await new Promise((resolve) => stream!.once('drain', resolve));
+        },
       };
+      try {
+        await run(sink);
+      } catch (error) {
+        if (stream === undefined) throw error;
+        const body = errorBody(error, errorOptions);
+        request.log.info({ error: body.error }, `NDJSON answer ended by an error: ${body.message}`);
+        stream.end(`${JSON.stringify(body)}\n`);
+        return reply;
+      }
+      if (stream === undefined) throw new HttpError(400, 'EMPTY_INPUT', `The request has no images. ${ACCEPTED_TYPES}`);
+      stream.end();
+      return reply;
     },
   );
 }
 
-/** Reads the multipart field "file" (a file part or a plain field) as text; other parts are drained. */
-async function readUpload(request: FastifyRequest): Promise<string> {
-  let text: string | undefined;
-  const seen: string[] = [];
-  try {
-    for await (const part of request.parts()) {
-      seen.push(part.fieldname);
-      if (part.type === 'file') {
-        const bytes = await part.toBuffer();
-        if (part.fieldname === 'file' && text === undefined) text = new TextDecoder().decode(bytes);
-      } else if (part.fieldname === 'file' && text === undefined) {
-        if (part.valueTruncated) throw new HttpError(413, 'BODY_TOO_LARGE', 'The field "file" is larger than the body limit.');
-        text = typeof part.value === 'string' ? part.value : String(part.value);
-      }
-    }
-  } catch (error) {
-    const status = (error as { statusCode?: unknown }).statusCode;
-    if (error instanceof HttpError || typeof status === 'number') throw error;
-    throw new HttpError(400, 'BAD_MULTIPART', `The multipart body could not be read (${(error as Error).message}). ${ACCEPTED_TYPES}`);
-  }
-  if (text === undefined) {
-    const found = seen.length === 0 ? 'no fields' : `the fields ${seen.map((name) => `"${name}"`).join(', ')}`;
-    throw new HttpError(400, 'MISSING_FILE', `The multipart upload has no field named "file" (found ${found}); put the CSV in "file".`);
-  }
-  return text;
+/** The JSON serializer of a /predict answer (probability arrays dominate: plain JSON.stringify is as fast as a schema here). */
+function serializePredict(payload: unknown): string {
+  return JSON.stringify(payload);
 }
 
-function answerOf(probabilities: Float32Array | undefined, index: number): Answer | null {
-  if (probabilities === undefined) return null;
-  const row = Array.from(probabilities.subarray(index * 10, index * 10 + 10));
-  let digit = 0;
-  for (let d = 1; d < 10; d++) if (row[d] > row[digit]) digit = d;
-  return { digit, probabilities: row };
+function wantsNdjson(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').includes(NDJSON);
+}
+
+function isDigitError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'DigitCsvError';
+}
+
+function serverTiming(timings: { parseMs: number; queueMs: number; cnnMs: number | null; vitMs: number | null }): string {
+  const entries = [`parse;dur=${timings.parseMs}`];
+  if (timings.cnnMs !== null) entries.push(`cnn;dur=${timings.cnnMs}`);
+  if (timings.vitMs !== null) entries.push(`vit;dur=${timings.vitMs}`);
+  entries.push(`queue;dur=${timings.queueMs}`);
+  return entries.join(', ');
 }
 
 function round(ms: number): number {

@@ -1,0 +1,59 @@
+// The messages between the HTTP thread and a model's worker thread: one definition for both sides.
+import type { ModelCard, ModelName } from '@digitlab/models';
+import type { Mode } from '@digitlab/tensor';
+
+/** What a worker is started with (its workerData). */
+export interface WorkerSetup {
+  /** URL of worker.ts, which worker-boot.mjs imports. */
+  readonly entry: string;
+  readonly name: ModelName;
+  readonly weightsDir: string;
+  readonly backend: Mode;
+  /** Threads of the async backend's pool inside this worker (undefined: the engine's default). */
+  readonly poolSize?: number;
+  /** Compile every batch bucket at load. */
+  readonly warm: boolean;
+}
+
+/** HTTP thread -> worker: classify `count` images (count x 784 values in [0, 1]). */
+export interface PredictMessage {
+  readonly type: 'predict';
+  readonly id: number;
+  readonly images: Float32Array;
+  readonly count: number;
+}
+
+/** Worker -> HTTP thread, once: the model is loaded and every batch bucket compiled. */
+export interface ReadyMessage {
+  readonly type: 'ready';
+  readonly card: ModelCard;
+  readonly loadMs: number;
+  readonly warmMs: number;
+}
+
+/** Worker -> HTTP thread, once: the model could not be loaded. */
+export interface FailedMessage {
+  readonly type: 'failed';
+  /** The error class name, so WeightsError stays a WeightsError on the other side. */
+  readonly errorName: string;
+  readonly message: string;
+}
+
+/** Worker -> HTTP thread: the answer to one PredictMessage. */
+export interface ResultMessage {
+  readonly type: 'result';
+  readonly id: number;
+  /** count x 10 probabilities. */
+  readonly probabilities: Float32Array;
+  /** Milliseconds the model computed (without the wait in the worker's own queue). */
+  readonly ms: number;
+}
+
+/** Worker -> HTTP thread: one PredictMessage failed. */
+export interface PredictErrorMessage {
+  readonly type: 'predict-error';
+  readonly id: number;
+  readonly message: string;
+}
+
+export type FromWorker = ReadyMessage | FailedMessage | ResultMessage | PredictErrorMessage;

@@ -1,0 +1,80 @@
+// The HTTP thread's handle on one model's worker thread: start it, send it batches, stop it.
+import { Worker } from 'node:worker_threads';
+import { PIXELS } from '@digitlab/digit-csv';
+import { WeightsError, type ModelCard, type ModelName } from '@digitlab/models';
+import type { FromWorker, WorkerSetup } from './messages.js';
+
+const BOOT = new URL('./worker-boot.mjs', import.meta.url);
+const ENTRY = new URL('./worker.ts', import.meta.url).href;
+
+/** A model running in its own thread; predict() resolves with count x 10 probabilities. */
+export class ModelWorker {
+  private readonly pending = new Map<number, { resolve(value: { probabilities: Float32Array; ms: number }): void; reject(error: Error): void }>();
+  private nextId = 0;
+  private exited = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly name: ModelName,
+    readonly card: ModelCard,
+    /** Milliseconds reading, checking and building the model took. */
+    readonly loadMs: number,
+    /** Milliseconds compiling every batch bucket took. */
+    readonly warmMs: number,
+  ) {
+    worker.on('message', (message: FromWorker) => {
+      if (message.type !== 'result' && message.type !== 'predict-error') return;
+      const job = this.pending.get(message.id);
+      if (job === undefined) return;
+      this.pending.delete(message.id);
+      if (message.type === 'result') job.resolve({ probabilities: message.probabilities, ms: message.ms });
+      else job.reject(new Error(`the ${name} failed to predict: ${message.message}`));
+    });
+    const failAll = (error: Error): void => {
+      this.exited = true;
+      for (const job of this.pending.values()) job.reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', (error) => failAll(new Error(`the ${name} worker failed: ${error.message}`)));
+    worker.on('exit', (code) => failAll(new Error(`the ${name} worker exited (code ${code})`)));
+  }
+
+  /** Starts a worker and resolves once its model is loaded and warm; rejects with WeightsError on bad weights. */
+  static start(setup: Omit<WorkerSetup, 'entry'>): Promise<ModelWorker> {
+    const worker = new Worker(BOOT, { workerData: { ...setup, entry: ENTRY } satisfies WorkerSetup, name: `model-${setup.name}` });
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number): void => reject(new Error(`the ${setup.name} worker exited (code ${code}) before its model loaded`));
+      const onError = (error: Error): void => reject(new Error(`the ${setup.name} worker failed to start: ${error.message}`));
+      worker.once('exit', onExit);
+      worker.once('error', onError);
+      worker.once('message', (message: FromWorker) => {
+        worker.off('exit', onExit);
+        worker.off('error', onError);
+        if (message.type === 'ready') {
+          resolve(new ModelWorker(worker, setup.name, message.card, message.loadMs, message.warmMs));
+        } else {
+          void worker.terminate();
+          const text = message.type === 'failed' ? message.message : `unexpected first message ${message.type}`;
+          reject(message.type === 'failed' && message.errorName === 'WeightsError' ? new WeightsError(text) : new Error(text));
+        }
+      });
+    });
+  }
+
+  /** Classifies count images in the worker; the images' buffer is copied, the caller keeps it. */
+  predict(images: Float32Array, count: number): Promise<{ probabilities: Float32Array; ms: number }> {
+    if (this.exited) return Promise.reject(new Error(`the ${this.name} worker is not running`));
+    const id = this.nextId++;
+    const copy = images.slice(0, count * PIXELS);
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'predict', id, images: copy, count }, [copy.buffer]);
+    });
+  }
+
+  /** Stops the thread (pending predictions reject). */
+  async close(): Promise<void> {
+    this.exited = true;
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,66 @@
+// Runs images through every available model's queue at once and shapes the answers: the one place
+// a prediction entry is built, so /predict (JSON and NDJSON) and files answer alike.
+import type { ModelName } from '@digitlab/models';
+import { MODEL_NAMES } from '../config.js';
+import type { ModelSet } from '../models.js';
+import type { SubmitOptions } from './batcher.js';
+
+/** One model's answer for one image. */
+export interface Answer {
+  digit: number;
+  probabilities: number[];
+}
+
+/** One image's entry in a /predict answer. */
+export interface Prediction {
+  index: number;
+  cnn: Answer | null;
+  vit: Answer | null;
+  agree: boolean | null;
+  label: number | null;
+}
+
+/** Both models' probabilities for a run of images, and what serving them cost. */
+export interface ModelOutputs {
+  readonly count: number;
+  readonly probabilities: Partial<Record<ModelName, Float32Array>>;
+  /** Compute time of the batches the images ran in, per model. */
+  readonly inferenceMs: Record<ModelName, number | null>;
+  /** Longest queue wait over the models. */
+  readonly waitMs: number;
+}
+
+/** Sends the images to every available model's queue concurrently; rejects with the first failure (503s included). */
+export async function runModels(models: ModelSet, images: Float32Array, count: number, options: SubmitOptions): Promise<ModelOutputs> {
+  const names = MODEL_NAMES.filter((name) => models.queues[name] !== undefined);
+  const answers = await Promise.all(names.map((name) => models.queues[name]!.submit(images, count, options)));
+  const probabilities: Partial<Record<ModelName, Float32Array>> = {};
+  const inferenceMs: Record<ModelName, number | null> = { cnn: null, vit: null };
+  let waitMs = 0;
+  names.forEach((name, i) => {
+    probabilities[name] = answers[i].probabilities;
+    inferenceMs[name] = answers[i].inferenceMs;
+    waitMs = Math.max(waitMs, answers[i].waitMs);
+  });
+  return { count, probabilities, inferenceMs, waitMs };
+}
+
+/** The entries of a run of images; `start` is the index of its first image in the request. */
+export function predictionsOf(outputs: ModelOutputs, labels: readonly (number | null)[], start = 0): Prediction[] {
+  const predictions: Prediction[] = [];
+  for (let i = 0; i < outputs.count; i++) {
+    const cnn = answerOf(outputs.probabilities.cnn, i);
+    const vit = answerOf(outputs.probabilities.vit, i);
+    const agree = cnn === null || vit === null ? null : cnn.digit === vit.digit;
+    predictions.push({ index: start + i, cnn, vit, agree, label: labels[i] ?? null });
+  }
+  return predictions;
+}
+
+function answerOf(probabilities: Float32Array | undefined, index: number): Answer | null {
+  if (probabilities === undefined) return null;
+  const row = Array.from(probabilities.subarray(index * 10, index * 10 + 10));
+  let digit = 0;
+  for (let d = 1; d < 10; d++) if (row[d] > row[digit]) digit = d;
+  return { digit, probabilities: row };
+}

@@ -1,0 +1,25 @@
+// What a model queue runs batches on: a model's worker thread, or (for injected test models) the model itself.
+import type { ModelCard, ModelName } from '@digitlab/models';
+import type { PredictingModel } from '../config.js';
+
+/** One model's batch executor: count x 784 in, count x 10 probabilities out, with the compute time. */
+export interface Runner {
+  readonly name: ModelName;
+  readonly card: ModelCard;
+  predict(images: Float32Array, count: number): Promise<{ probabilities: Float32Array; ms: number }>;
+  close(): Promise<void>;
+}
+
+/** Runs a PredictingModel on the calling thread (models given in ServerConfig.classifiers; they belong to the caller, so close() leaves them open). */
+export function inProcessRunner(model: PredictingModel): Runner {
+  return {
+    name: model.name,
+    card: model.card,
+    async predict(images, count) {
+      const started = performance.now();
+      const probabilities = await model.predict(images, count);
+      return { probabilities, ms: performance.now() - started };
+    },
+    close: async () => undefined,
+  };
+}
