@@ -23,7 +23,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# TOOLCHAIN.md: build tools and GL headers for the build, Xvfb for a display to run under
+# build tools and GL headers for the build, Xvfb for a display to run under
 PACKAGES=(xvfb build-essential libxi-dev libglu1-mesa-dev libglew-dev pkg-config)
 XVFB_ARGS=(-a -s "-ac -screen 0 1280x1024x24")
 

@@ -80,7 +80,7 @@ describe('fillBatch', () => {
     expect(hash(batch({ rotate: 0, scale: 0, shift: 2 }, 7))).toBe('93eed0d8fd367eb46ce0cdb26c680c6067a4976ad560591afe7d4fcbaea5d9bb');
   });
 
-  it('random affine batches are a function of the seed', () => {
+  it('random affine batches are determined by the random seed', () => {
     const a = { rotate: 10, scale: 0.1, shift: 2 };
     expect(hash(batch(a, 11))).toBe(hash(batch(a, 11)));
     expect(hash(batch(a, 11))).not.toBe(hash(batch(a, 12)));
