@@ -35,12 +35,17 @@ const answer = {
 export const predictionSchema = {
   $id: 'Prediction',
   type: 'object',
-  required: ['index', 'cnn', 'vit', 'agree', 'label'],
+  required: ['index', 'cnn', 'vit', 'agree', 'uncertain', 'lowConfidence', 'label'],
   properties: {
     index: { type: 'integer', description: '0-based position of the image in the input.' },
     cnn: answer,
     vit: answer,
     agree: { type: ['boolean', 'null'], description: 'Whether both models chose the same digit; null when one is unavailable.' },
+    uncertain: {
+      type: 'boolean',
+      description: "Whether to distrust this answer: a model's calibrated top probability is under its threshold (the card's `uncertainty.threshold`, chosen on the validation images), or the two models disagree.",
+    },
+    lowConfidence: { type: 'array', items: { type: 'string', enum: ['cnn', 'vit'] }, description: 'The models whose calibrated top probability is under their threshold.' },
     label: { type: ['integer', 'null'], description: 'The label column of the CSV, when it had one.' },
   },
 } as const;

@@ -57,7 +57,7 @@ export interface Answer {
 }
 
 export interface PredictBody {
-  predictions: Array<{ index: number; cnn: Answer | null; vit: Answer | null; agree: boolean | null; label: number | null }>;
+  predictions: Array<{ index: number; cnn: Answer | null; vit: Answer | null; agree: boolean | null; uncertain: boolean; lowConfidence: string[]; label: number | null }>;
   count: number;
   input: { layout: string; scale: string };
   timings: { parseMs: number; cnnMs: number | null; vitMs: number | null; totalMs: number };

@@ -1,6 +1,6 @@
 // POST /predict on the real weights: every accepted CSV shape, every content type, batches.
 import { formatDigitCsv, PIXELS } from '@digitlab/digit-csv';
-import { loadClassifier } from '@digitlab/models';
+import { loadClassifier, readCard, uncertaintyThreshold } from '@digitlab/models';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesOf, digitsCsv, expectPredictions, post, shipped, startServer, testDigits, WEIGHTS_DIR, type PredictBody } from './helpers.js';
@@ -51,6 +51,30 @@ describe('POST /predict with the real weights', () => {
     expect(body.timings.parseMs).toBeGreaterThanOrEqual(0);
     expect(body.timings.totalMs).toBeGreaterThanOrEqual(body.timings.parseMs);
     expect(body.timings.cnnMs).toBeGreaterThan(0);
+  });
+
+  it('marks an answer uncertain where a calibrated confidence is under its card threshold or the models disagree, and flags most mistakes', async () => {
+    const digits = testDigits(1000);
+    const body = expectPredictions(await post(app, 'text/csv', digitsCsv(digits, { labelled: true })), 1000);
+    const names = (['cnn', 'vit'] as const).filter((name) => shipped(name));
+    const thresholds = Object.fromEntries(names.map((name) => [name, uncertaintyThreshold(readCard(WEIGHTS_DIR, name))]));
+    let wrong = 0;
+    let wrongFlagged = 0;
+    let flagged = 0;
+    for (const p of body.predictions) {
+      const low = names.filter((name) => Math.max(...p[name]!.probabilities) < thresholds[name]);
+      expect(p.lowConfidence).toEqual(low);
+      expect(p.uncertain).toBe(p.agree === false || low.length > 0);
+      if (p.uncertain) flagged++;
+      if (names.some((name) => p[name]!.digit !== p.label)) {
+        wrong++;
+        if (p.uncertain) wrongFlagged++;
+      }
+    }
+    // the thresholds were chosen on the validation images to catch most errors while flagging few answers
+    expect(wrong).toBeGreaterThan(0);
+    expect(wrongFlagged / wrong).toBeGreaterThanOrEqual(0.5);
+    expect(flagged / body.count).toBeLessThan(0.2);
   });
 
   it('answers exactly what each classifier itself answers', async () => {

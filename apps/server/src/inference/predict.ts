@@ -1,6 +1,6 @@
 // Runs images through every available model's queue at once and shapes the answers: the one place
 // a prediction entry is built, so /predict (JSON and NDJSON) and files answer alike.
-import type { ModelName } from '@digitlab/models';
+import { judgeAnswers, uncertaintyThreshold, type ModelAnswers, type ModelName } from '@digitlab/models';
 import { MODEL_NAMES } from '../config.js';
 import type { ModelSet } from '../models.js';
 import type { SubmitOptions } from './batcher.js';
@@ -17,6 +17,10 @@ export interface Prediction {
   cnn: Answer | null;
   vit: Answer | null;
   agree: boolean | null;
+  /** Whether to distrust this answer: a model's calibrated confidence is under its threshold, or the models disagree. */
+  uncertain: boolean;
+  /** The models whose calibrated confidence is under their threshold (empty when none is). */
+  lowConfidence: string[];
   label: number | null;
 }
 
@@ -28,6 +32,8 @@ export interface ModelOutputs {
   readonly inferenceMs: Record<ModelName, number | null>;
   /** Longest queue wait over the models. */
   readonly waitMs: number;
+  /** Each answering model's confidence threshold (from its card, chosen on the validation images). */
+  readonly thresholds: Partial<Record<ModelName, number>>;
 }
 
 /** Sends the images to every available model's queue concurrently; rejects with the first failure (503s included). */
@@ -36,23 +42,31 @@ export async function runModels(models: ModelSet, images: Float32Array, count: n
   const answers = await Promise.all(names.map((name) => models.queues[name]!.submit(images, count, options)));
   const probabilities: Partial<Record<ModelName, Float32Array>> = {};
   const inferenceMs: Record<ModelName, number | null> = { cnn: null, vit: null };
+  const thresholds: Partial<Record<ModelName, number>> = {};
   let waitMs = 0;
   names.forEach((name, i) => {
     probabilities[name] = answers[i].probabilities;
+    thresholds[name] = uncertaintyThreshold(models.queues[name]!.runner.card);
     inferenceMs[name] = answers[i].inferenceMs;
     waitMs = Math.max(waitMs, answers[i].waitMs);
   });
-  return { count, probabilities, inferenceMs, waitMs };
+  return { count, probabilities, inferenceMs, waitMs, thresholds };
 }
 
 /** The entries of a run of images; `start` is the index of its first image in the request. */
 export function predictionsOf(outputs: ModelOutputs, labels: readonly (number | null)[], start = 0): Prediction[] {
   const predictions: Prediction[] = [];
+  const answering: ModelAnswers[] = MODEL_NAMES.flatMap((name) => {
+    const probabilities = outputs.probabilities[name];
+    return probabilities === undefined ? [] : [{ name, probabilities, threshold: outputs.thresholds[name]! }];
+  });
+  const doubts = judgeAnswers(answering, outputs.count);
   for (let i = 0; i < outputs.count; i++) {
     const cnn = answerOf(outputs.probabilities.cnn, i);
     const vit = answerOf(outputs.probabilities.vit, i);
     const agree = cnn === null || vit === null ? null : cnn.digit === vit.digit;
-    predictions.push({ index: start + i, cnn, vit, agree, label: labels[i] ?? null });
+    const { uncertain, lowConfidence } = doubts[i];
+    predictions.push({ index: start + i, cnn, vit, agree, uncertain, lowConfidence: [...lowConfidence], label: labels[i] ?? null });
   }
   return predictions;
 }
