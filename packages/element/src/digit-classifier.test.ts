@@ -140,6 +140,17 @@ describe('<digit-classifier> in a fixture page', () => {
     await page.close();
   });
 
+  it("says so when the models agree but the server marks the answer uncertain", async () => {
+    const { page } = await open(`<${EL}></${EL}>`, () => {
+      const predictions = [{ index: 0, cnn: answer(4), vit: answer(4), agree: true, uncertain: true, lowConfidence: ['vit'], label: null }];
+      return { status: 200, json: { predictions, count: 1 } };
+    });
+    await classifyCsv(page, labelledCsv(5).split('\n')[4] + '\n', 'one.csv');
+    await expect.poll(() => page.locator(part('uncertain')).textContent()).toMatch(/Both models read 4, but not surely enough to trust/);
+    expect(await page.locator(part('agreement')).count()).toBe(0);
+    await page.close();
+  });
+
   it('sends a file that fits in one batch as its own text', async () => {
     const bodies: Array<{ type: string; body: string }> = [];
     const { page } = await open(`<${EL}></${EL}>`, (r) => {

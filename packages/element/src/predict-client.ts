@@ -21,6 +21,8 @@ export interface ImagePrediction {
   agree: boolean | null;
   /** The label the CSV gave this image, when it had a label column. */
   label?: number | null;
+  /** The server's word that this answer should not be trusted (a calibrated confidence under its threshold, or disagreement). */
+  uncertain?: boolean;
 }
 
 /** The body of a successful `POST /predict` (see the server's OpenAPI docs at /docs). */
@@ -187,6 +189,7 @@ export function checkResponse(payload: unknown, expected?: number): PredictRespo
       vit,
       agree: cnn && vit ? cnn.digit === vit.digit : null,
       label,
+      uncertain: p.uncertain === true,
     });
   }
   if (expected !== undefined && predictions.length !== expected) return null;

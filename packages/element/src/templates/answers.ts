@@ -42,7 +42,11 @@ export function verdictTemplate(p: ImagePrediction | undefined, label: number | 
   if (!p) return html`<p class="placeholder">${placeholder}</p>`;
   const { cnn, vit } = p;
   let verdict: TemplateResult;
-  if (cnn && vit && cnn.digit === vit.digit) {
+  if (cnn && vit && cnn.digit === vit.digit && p.uncertain) {
+    verdict = html`<p class="disagreement" part="uncertain" role="note">
+      ${warningIcon}<span>Both models read ${cnn.digit}, but not surely enough to trust: check this one.</span>
+    </p>`;
+  } else if (cnn && vit && cnn.digit === vit.digit) {
     verdict = html`<p class="agreement" part="agreement">${checkIcon}Both models read ${cnn.digit}</p>`;
   } else if (cnn && vit) {
     verdict = html`<p class="disagreement" part="disagreement" role="note">
