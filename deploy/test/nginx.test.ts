@@ -50,15 +50,25 @@ describe('deploy/nginx/digitlab.conf', () => {
 
   test("body and time limits match the server's", () => {
     const config = readFileSync(resolve(ROOT, 'apps/server/src/config.ts'), 'utf8');
-    const [, a, b] = config.match(/DEFAULT_BODY_LIMIT = (\d+) \* (\d+) \* \d+/) ?? [];
-    const bodyLimit = Number(a) * Number(b) * 1024;
-    expect(bodyLimit).toBe(10 * 1024 * 1024);
-    const nginxLimit = size(one('client_max_body_size'));
+    const limits = readFileSync(resolve(ROOT, 'packages/digit-csv/src/limits.ts'), 'utf8');
+    const product = (source: string, name: string): number => {
+      const factors = new RegExp(`${name} = ([\\d_ *]+);`).exec(source)?.[1];
+      expect(factors, name).toBeDefined();
+      return factors!.split('*').reduce((p, f) => p * Number(f.trim().replace(/_/g, '')), 1);
+    };
+    const bodyLimit = product(config, 'DEFAULT_JSON_BODY_LIMIT');
+    const fileLimit = product(limits, 'DEFAULT_STREAM_MAX_BYTES');
+    const fileTimeoutS = product(config, 'DEFAULT_FILE_TIMEOUT_MS') / 1000;
+    // [server level: JSON bodies, location = /predict: whole CSV files]
+    const [jsonLimit, csvLimit] = (directives.get('client_max_body_size') ?? []).map(size);
     // At least the server's limit (its own 413 names it), with at most 1 MiB for multipart framing.
-    expect(nginxLimit).toBeGreaterThanOrEqual(bodyLimit);
-    expect(nginxLimit).toBeLessThanOrEqual(bodyLimit + 1024 ** 2);
-    // An answer never takes longer than the server's drain bound (deploy/README.md's 30 s).
-    expect(seconds(one('proxy_read_timeout'))).toBe(30);
+    expect(jsonLimit).toBeGreaterThanOrEqual(bodyLimit);
+    expect(jsonLimit).toBeLessThanOrEqual(bodyLimit + 1024 ** 2);
+    expect(csvLimit).toBeGreaterThanOrEqual(fileLimit);
+    expect(csvLimit).toBeLessThanOrEqual(fileLimit + 1024 ** 2);
+    // A single answer never takes longer than the server's drain bound (deploy/README.md's 30 s);
+    // a whole file gets the server's file time limit.
+    expect((directives.get('proxy_read_timeout') ?? []).map(seconds)).toEqual([30, fileTimeoutS]);
     expect(seconds(one('proxy_connect_timeout'))).toBeLessThanOrEqual(2);
     // nginx's own errors speak the server's JSON, and "every copy down" says when to retry.
     expect(text).toMatch(/error_page 502 503 504 =503 @unavailable;/);
