@@ -58,7 +58,7 @@ let closeServer: () => Promise<void>;
 
 beforeAll(async () => {
   await buildElement(); // never test a stale bundle
-  const server = await buildServer({ logger: false, maxImages: SERVER_MAX_IMAGES });
+  const server = await buildServer({ logger: false, maxImages: SERVER_MAX_IMAGES, fileMaxRows: SERVER_MAX_IMAGES });
   await server.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
   closeServer = () => server.close();
