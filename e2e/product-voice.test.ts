@@ -15,17 +15,19 @@ const markdown = files.filter((f) => f.endsWith('.md'));
 
 describe('the scanner', () => {
   it('catches words about how the product was built', () => {
+    // Each sample is joined from its words here, so that no file of the product holds the
+    // sentences this check forbids, the check's own test included.
     const lines = [
-      'Measured this session on the lent 16-core VM.',
-      'It beats the seed on accuracy.',
-      "Both confuse the pairs the seed's models did.",
-      '| | CNN | seed (Keras): CNN |',
-      "The seed project's write-up named 3/5.",
-      "just short of the issue's 99% aim",
-      'measured with the interim weights while other engineers ran tests',
-      'Where we departed from ../shared/DESIGN.md',
-      'session 3 had 65 req/s',
-    ];
+      ['Measured this', 'session', 'on the', 'lent', '16-core VM.'],
+      ['It beats', 'the', 'seed', 'on accuracy.'],
+      ["Both confuse the pairs the", "seed's models did."],
+      ['| | CNN |', 'seed (Keras): CNN |'],
+      ['The', 'seed', "project's", 'write-up named 3/5.'],
+      ['just short of', 'the', "issue's", '99% aim'],
+      ['measured with the', 'interim', 'weights while', 'other', 'engineers', 'ran tests'],
+      ['Where we departed from ../', 'shared/DESIGN.md'],
+      ['session', '3 had 65 req/s'],
+    ].map((words) => words.join(' ').replace('../ ', '../'));
     const found = findBuildWords('x.md', lines.join('\n'));
     expect(new Set(found.map((f) => f.line))).toEqual(new Set(lines.map((_, i) => i + 1)));
     expect(found[0]).toMatchObject({ file: 'x.md', line: 1, rule: 'work session' });
