@@ -8,8 +8,8 @@ import { type ModelCalibration, calibrateModel } from './calibrate-model.js';
 import { cardDifferences } from './card-check.js';
 import { type Preset, type TrainConfig, loadPreset } from './config.js';
 import { summarize } from './evaluate.js';
-import { loadClassifier } from './classifier.js';
-import { loadMnist } from './mnist.js';
+import { type Classifier, loadClassifier } from './classifier.js';
+import { type MnistData, loadMnist } from './mnist.js';
 import { writeFileAtomic } from './safetensors.js';
 import { ship } from './ship.js';
 import { train } from './train.js';
@@ -41,6 +41,18 @@ function float(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a non-negative number');
   return n;
+}
+
+/** A shipped model (sha256-checked) and its calibration measured afresh on its validation images and `test`. */
+async function measureShipped(name: ModelName, weightsDir: string, backend: Mode, test: MnistData): Promise<{ clf: Classifier; measured: ModelCalibration }> {
+  const clf = await loadClassifier(name, { weightsDir, backend });
+  clf.close();
+  const be = new Backend(backend);
+  try {
+    return { clf, measured: await calibrateModel(be, clf.model, clf.card.training.recipe as unknown as TrainConfig, test) };
+  } finally {
+    be.destroy();
+  }
 }
 
 const program = new Command('digitlab').description('train, evaluate and ship the digitlab MNIST models');
@@ -123,20 +135,11 @@ program
   .option('-b, --backend <mode>', BACKEND_HELP, mode, 'async' as ModeChoice)
   .option('--limit <n>', 'only the first n test images', int)
   .action(async (name: ModelName, o: { weights: string; backend: ModeChoice; limit?: number }) => {
-    const backend = await concrete(o.backend);
-    const clf = await loadClassifier(name, { weightsDir: o.weights, backend });
-    clf.close();
     const full = loadMnist('test');
     const n = Math.min(o.limit ?? full.count, full.count);
     const data = { ...full, count: n, images: full.images.subarray(0, n * 784), labels: full.labels.subarray(0, n) };
-    const be = new Backend(backend);
     const t0 = performance.now();
-    let measured: ModelCalibration;
-    try {
-      measured = await calibrateModel(be, clf.model, clf.card.training.recipe as unknown as TrainConfig, data);
-    } finally {
-      be.destroy();
-    }
+    const { clf, measured } = await measureShipped(name, o.weights, await concrete(o.backend), data);
     const s = summarize(measured.test, data.labels);
     const card = clf.card.metrics.test;
     console.log(`${name} on ${n} test images: accuracy ${(s.accuracy * 100).toFixed(2)}%  loss ${s.loss.toFixed(4)}  (${((performance.now() - t0) / 1000).toFixed(1)} s, validation images included)`);
@@ -163,16 +166,7 @@ program
   .option('--weights <dir>', 'weights folder', join(REPO, 'weights'))
   .option('-b, --backend <mode>', BACKEND_HELP, mode, 'async' as ModeChoice)
   .action(async (name: ModelName, o: { weights: string; backend: ModeChoice }) => {
-    const backend = await concrete(o.backend);
-    const clf = await loadClassifier(name, { weightsDir: o.weights, backend });
-    clf.close();
-    const be = new Backend(backend);
-    let measured: ModelCalibration;
-    try {
-      measured = await calibrateModel(be, clf.model, clf.card.training.recipe as unknown as TrainConfig);
-    } finally {
-      be.destroy();
-    }
+    const { clf, measured } = await measureShipped(name, o.weights, await concrete(o.backend), loadMnist('test'));
     const s = summarize(measured.test, loadMnist('test').labels);
     if (Math.abs(s.accuracy - clf.card.metrics.test.accuracy) > 1e-9) throw new Error(`${name}: test accuracy ${s.accuracy} differs from the card's ${clf.card.metrics.test.accuracy}; not writing the card`);
     const card: ModelCard = { ...clf.card, calibration: measured.calibration, uncertainty: measured.uncertainty };
