@@ -670,7 +670,8 @@ export default css`
     color: var(--digit-muted);
   }
 
-  .batch-progress {
+  .batch-progress,
+  .chip-count {
     color: var(--digit-muted);
     font-variant-numeric: tabular-nums;
   }
@@ -744,11 +745,6 @@ export default css`
   .chip:focus-visible {
     outline: 2px solid var(--digit-accent);
     outline-offset: 2px;
-  }
-
-  .chip-count {
-    color: var(--digit-muted);
-    font-variant-numeric: tabular-nums;
   }
 
   .grid {
