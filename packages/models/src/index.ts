@@ -17,3 +17,4 @@ export { calibrateModel, validationSet, type ModelCalibration } from './calibrat
 export { cardDifferences } from './card-check.js';
 export { judgeAnswers, uncertaintyThreshold, DEFAULT_UNCERTAINTY_THRESHOLD, type ModelAnswers, type Doubt } from './uncertainty.js';
 export { affineWarp, drawAffine, isShiftOnly, IDENTITY, type AugmentConfig, type AffineParams } from './augment.js';
+export { explainImages, explanationKind, classTokenAttention, inputSaliency, normalizeMap, patchMapToPixels, type Explanation, type ExplanationKind, type AttentionMaps } from './explain.js';

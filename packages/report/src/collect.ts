@@ -2,8 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Backend, type Mode, Tensor, noGrad } from '@digitlab/tensor';
-import { type EpochLog, type EvaluationSummary, type MnistData, type Model, type ModelCard, type ModelName, type ReliabilityBin, evaluateModel, expectedCalibrationError, reliabilityBins, summarize, withTemperature } from '@digitlab/models';
-import { classTokenAttention, inputSaliency, type AttentionMaps } from './explain.js';
+import { type AttentionMaps, type EpochLog, type EvaluationSummary, type MnistData, type Model, type ModelCard, type ModelName, type ReliabilityBin, evaluateModel, expectedCalibrationError, reliabilityBins, summarize, withTemperature, classTokenAttention, inputSaliency } from '@digitlab/models';
 
 /** A model to report on: the shipped weights (or, in tests, any built model) with its card and log. */
 export interface ReportModel {

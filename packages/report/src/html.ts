@@ -1,6 +1,5 @@
-import { CALIBRATION_BINS, type EpochLog } from '@digitlab/models';
+import { CALIBRATION_BINS, type EpochLog, normalizeMap, patchMapToPixels } from '@digitlab/models';
 import type { ExplainedDigit, ModelResult, ReportData } from './collect.js';
-import { normalizeMap, patchMapToPixels } from './explain.js';
 import { digitPng, heatColor, overlayPng } from './png.js';
 import { confusionSvg, esc, lineChartSvg, reliabilitySvg } from './svg.js';
 

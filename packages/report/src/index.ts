@@ -1,5 +1,4 @@
 export { collectReport, readTrainingLog, shippedLog, pickDigits, disagreementsOf, type ReportModel, type ModelResult, type ExplainedDigit, type ReportData, type CollectOptions } from './collect.js';
-export { classTokenAttention, inputSaliency, normalizeMap, patchMapToPixels, type AttentionMaps } from './explain.js';
 export { renderReport, reportJson, GALLERY_LIMIT, DISAGREEMENT_GROUP_LIMIT } from './html.js';
 export { encodePng, crc32, pngDataUrl, digitPng, overlayPng, heatColor } from './png.js';
 export { confusionSvg, lineChartSvg, esc, type Series } from './svg.js';
