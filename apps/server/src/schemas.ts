@@ -31,6 +31,20 @@ const answer = {
   properties: { digit: { type: 'integer', minimum: 0, maximum: 9 }, probabilities },
 } as const;
 
+const explanationMap = {
+  type: ['object', 'null'],
+  description: "One model's map of one image; null when that model is unavailable.",
+  required: ['kind', 'map'],
+  properties: {
+    kind: {
+      type: 'string',
+      enum: ['saliency', 'attention'],
+      description: "saliency (CNN): |d winning logit / d pixel|, scaled by its 99th percentile; attention (ViT): the class token's last-layer attention to each patch (a block of pixels), mean over heads, strongest patch 1.",
+    },
+    map: { type: 'array', items: { type: 'number', minimum: 0, maximum: 1 }, minItems: PIXELS, maxItems: PIXELS, description: '784 weights in [0, 1], row-major 28x28 like the pixels.' },
+  },
+} as const;
+
 /** One image's entry: in the JSON answer's `predictions`, and each line of an NDJSON answer. */
 export const predictionSchema = {
   $id: 'Prediction',
@@ -47,6 +61,12 @@ export const predictionSchema = {
     },
     lowConfidence: { type: 'array', items: { type: 'string', enum: ['cnn', 'vit'] }, description: 'The models whose calibrated top probability is under their threshold.' },
     label: { type: ['integer', 'null'], description: 'The label column of the CSV, when it had one.' },
+    explanation: {
+      type: 'object',
+      description: 'Only with ?explain=1: why each model answered as it did, as a map over the image.',
+      required: ['cnn', 'vit'],
+      properties: { cnn: explanationMap, vit: explanationMap },
+    },
   },
 } as const;
 

@@ -3,6 +3,7 @@
 // model's runner, and get their own rows of the answer back.
 import { PIXELS } from '@digitlab/digit-csv';
 import { ClientGoneError, OverloadError, RETRY_AFTER_S } from '../errors.js';
+import type { Explained } from './messages.js';
 import type { Runner } from './runner.js';
 
 export interface BatcherOptions {
@@ -27,6 +28,8 @@ export interface SubmitOptions {
   readonly signal?: AbortSignal;
   /** Skip the queue bound (the later parts of a file already admitted). */
   readonly admitted?: boolean;
+  /** Also compute each image's explanation map. */
+  readonly explain?: boolean;
 }
 
 /** One request's answer: its rows of probabilities and how it was served. */
@@ -38,11 +41,14 @@ export interface BatchAnswer {
   readonly waitMs: number;
   /** Images in the batch it ran in. */
   readonly batchImages: number;
+  /** Its images' maps, when it asked to explain them (and the runner can). */
+  readonly explained?: Explained;
 }
 
 interface Job {
   readonly images: Float32Array;
   readonly count: number;
+  readonly explain: boolean;
   readonly enqueuedAt: number;
   settled: boolean;
   resolve(answer: BatchAnswer): void;
@@ -85,6 +91,7 @@ export class Batcher {
       const job: Job = {
         images,
         count,
+        explain: options.explain === true,
         enqueuedAt: performance.now(),
         settled: false,
         resolve: (answer) => {
@@ -162,7 +169,10 @@ export class Batcher {
   private async runBatch(): Promise<void> {
     const jobs: Job[] = [];
     let images = 0;
-    while (this.queue.length > 0 && (jobs.length === 0 || images + this.queue[0].count <= this.options.maxBatch)) {
+    // An explained request runs as a batch of its own: its maps are computed one image at a time
+    // (the backward pass's kernels compile once, for batch 1), so company would gain nothing and
+    // only wait for them.
+    while (this.queue.length > 0 && (jobs.length === 0 || (!jobs[0].explain && !this.queue[0].explain && images + this.queue[0].count <= this.options.maxBatch))) {
       const job = this.queue.shift()!;
       this.queuedImages -= job.count;
       jobs.push(job);
@@ -173,7 +183,7 @@ export class Batcher {
     for (const job of jobs) this.observer?.waited(this.runner.name, started - job.enqueuedAt);
     try {
       const input = jobs.length === 1 ? jobs[0].images : concat(jobs, images);
-      const { probabilities, ms } = await this.runner.predict(input, images);
+      const { probabilities, ms, explained } = await this.runner.predict(input, images, jobs[0].explain);
       this.observer?.batch(this.runner.name, images, ms);
       let row = 0;
       for (const job of jobs) {
@@ -182,6 +192,7 @@ export class Batcher {
           inferenceMs: ms,
           waitMs: started - job.enqueuedAt,
           batchImages: images,
+          ...(explained ? { explained } : {}),
         });
         row += job.count;
       }

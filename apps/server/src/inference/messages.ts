@@ -1,5 +1,5 @@
 // The messages between the HTTP thread and a model's worker thread: one definition for both sides.
-import type { ModelCard, ModelName } from '@digitlab/models';
+import type { ExplanationKind, ModelCard, ModelName } from '@digitlab/models';
 import type { Mode } from '@digitlab/tensor';
 
 /** What a worker is started with (its workerData). */
@@ -21,6 +21,14 @@ export interface PredictMessage {
   readonly id: number;
   readonly images: Float32Array;
   readonly count: number;
+  /** Also send each image's explanation map (see Explained). */
+  readonly explain?: boolean;
+}
+
+/** The model's explanation of a run of images: what its maps show, and count x 784 weights in [0, 1]. */
+export interface Explained {
+  readonly kind: ExplanationKind;
+  readonly maps: Float32Array;
 }
 
 /** Worker -> HTTP thread, once: the model is loaded and every batch bucket compiled. */
@@ -45,6 +53,8 @@ export interface ResultMessage {
   readonly id: number;
   /** count x 10 probabilities. */
   readonly probabilities: Float32Array;
+  /** The images' maps, when the message asked to explain them. */
+  readonly explained?: Explained;
   /** Milliseconds the model computed (without the wait in the worker's own queue). */
   readonly ms: number;
 }

@@ -1,14 +1,22 @@
 // Runs images through every available model's queue at once and shapes the answers: the one place
 // a prediction entry is built, so /predict (JSON and NDJSON) and files answer alike.
-import { judgeAnswers, uncertaintyThreshold, type ModelAnswers, type ModelName } from '@digitlab/models';
+import { PIXELS } from '@digitlab/digit-csv';
+import { judgeAnswers, uncertaintyThreshold, type ExplanationKind, type ModelAnswers, type ModelName } from '@digitlab/models';
 import { MODEL_NAMES } from '../config.js';
 import type { ModelSet } from '../models.js';
 import type { SubmitOptions } from './batcher.js';
+import type { Explained } from './messages.js';
 
 /** One model's answer for one image. */
 export interface Answer {
   digit: number;
   probabilities: number[];
+}
+
+/** One model's map of one image: 784 weights in [0, 1] (3 decimals), row-major 28x28 like the pixels. */
+export interface ExplanationMap {
+  kind: ExplanationKind;
+  map: number[];
 }
 
 /** One image's entry in a /predict answer. */
@@ -22,6 +30,8 @@ export interface Prediction {
   /** The models whose calibrated confidence is under their threshold (empty when none is). */
   lowConfidence: string[];
   label: number | null;
+  /** With ?explain=1: each model's map (null for a model that is unavailable or cannot explain). */
+  explanation?: { cnn: ExplanationMap | null; vit: ExplanationMap | null };
 }
 
 /** Both models' probabilities for a run of images, and what serving them cost. */
@@ -34,6 +44,8 @@ export interface ModelOutputs {
   readonly waitMs: number;
   /** Each answering model's confidence threshold (from its card, chosen on the validation images). */
   readonly thresholds: Partial<Record<ModelName, number>>;
+  /** The models' maps, when the run was explained (`explain` in the options). */
+  readonly explained?: Partial<Record<ModelName, Explained>>;
 }
 
 /** Sends the images to every available model's queue concurrently; rejects with the first failure (503s included). */
@@ -44,13 +56,16 @@ export async function runModels(models: ModelSet, images: Float32Array, count: n
   const inferenceMs: Record<ModelName, number | null> = { cnn: null, vit: null };
   const thresholds: Partial<Record<ModelName, number>> = {};
   let waitMs = 0;
+  const explained: Partial<Record<ModelName, Explained>> = {};
   names.forEach((name, i) => {
+    const maps = answers[i].explained;
+    if (maps !== undefined) explained[name] = maps;
     probabilities[name] = answers[i].probabilities;
     thresholds[name] = uncertaintyThreshold(models.queues[name]!.runner.card);
     inferenceMs[name] = answers[i].inferenceMs;
     waitMs = Math.max(waitMs, answers[i].waitMs);
   });
-  return { count, probabilities, inferenceMs, waitMs, thresholds };
+  return { count, probabilities, inferenceMs, waitMs, thresholds, ...(options.explain === true ? { explained } : {}) };
 }
 
 /** The entries of a run of images; `start` is the index of its first image in the request. */
@@ -66,7 +81,9 @@ export function predictionsOf(outputs: ModelOutputs, labels: readonly (number | 
     const vit = answerOf(outputs.probabilities.vit, i);
     const agree = cnn === null || vit === null ? null : cnn.digit === vit.digit;
     const { uncertain, lowConfidence } = doubts[i];
-    predictions.push({ index: start + i, cnn, vit, agree, uncertain, lowConfidence: [...lowConfidence], label: labels[i] ?? null });
+    const prediction: Prediction = { index: start + i, cnn, vit, agree, uncertain, lowConfidence: [...lowConfidence], label: labels[i] ?? null };
+    if (outputs.explained !== undefined) prediction.explanation = { cnn: mapOf(outputs.explained.cnn, i), vit: mapOf(outputs.explained.vit, i) };
+    predictions.push(prediction);
   }
   return predictions;
 }
@@ -77,4 +94,10 @@ function answerOf(probabilities: Float32Array | undefined, index: number): Answe
   let digit = 0;
   for (let d = 1; d < 10; d++) if (row[d] > row[digit]) digit = d;
   return { digit, probabilities: row };
+}
+
+function mapOf(explained: Explained | undefined, index: number): ExplanationMap | null {
+  if (explained === undefined) return null;
+  const map = Array.from(explained.maps.subarray(index * PIXELS, (index + 1) * PIXELS), (v) => Math.round(v * 1000) / 1000);
+  return { kind: explained.kind, map };
 }

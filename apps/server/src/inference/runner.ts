@@ -1,12 +1,21 @@
 // What a model queue runs batches on: a model's worker thread, or (for injected test models) the model itself.
 import type { ModelCard, ModelName } from '@digitlab/models';
 import type { PredictingModel } from '../config.js';
+import type { Explained } from './messages.js';
 
-/** One model's batch executor: count x 784 in, count x 10 probabilities out, with the compute time. */
+/** A runner's answer to one batch: count x 10 probabilities, the compute time, and the maps when asked. */
+export interface RunnerAnswer {
+  readonly probabilities: Float32Array;
+  readonly ms: number;
+  readonly explained?: Explained;
+}
+
+/** One model's batch executor: count x 784 in, count x 10 probabilities out, with the compute time (and maps with `explain`). */
 export interface Runner {
   readonly name: ModelName;
   readonly card: ModelCard;
-  predict(images: Float32Array, count: number): Promise<{ probabilities: Float32Array; ms: number }>;
+  /** A runner that cannot explain (a model given in ServerConfig.classifiers) answers without `explained`. */
+  predict(images: Float32Array, count: number, explain?: boolean): Promise<RunnerAnswer>;
   close(): Promise<void>;
 }
 

@@ -1,8 +1,9 @@
 // A model's worker thread: loads one classifier (every batch bucket compiled at load) and answers
 // predict messages one at a time, so inference never runs on the HTTP thread's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadClassifier } from '@digitlab/models';
-import type { FromWorker, PredictMessage, WorkerSetup } from './messages.js';
+import { explainImages, explanationKind, loadClassifier, type Classifier } from '@digitlab/models';
+import { Backend, type Mode } from '@digitlab/tensor';
+import type { Explained, FromWorker, PredictMessage, WorkerSetup } from './messages.js';
 
 const setup = workerData as WorkerSetup;
 const port = parentPort;
@@ -21,14 +22,41 @@ try {
     ...(setup.poolSize === undefined ? {} : { poolSize: setup.poolSize }),
   });
   const loadMs = performance.now() - started - classifier.warmMs;
+  const explain = explainer(classifier, setup.backend);
   port.on('message', (message: PredictMessage) => {
     const t0 = performance.now();
-    classifier.predict(message.images, message.count).then(
-      (probabilities) => send({ type: 'result', id: message.id, probabilities, ms: performance.now() - t0 }, [probabilities.buffer as ArrayBuffer]),
+    const answer = Promise.all([classifier.predict(message.images, message.count), message.explain === true ? explain(message.images, message.count) : undefined]);
+    answer.then(
+      ([probabilities, explained]) =>
+        send({ type: 'result', id: message.id, probabilities, ...(explained ? { explained } : {}), ms: performance.now() - t0 }, [
+          probabilities.buffer as ArrayBuffer,
+          ...(explained ? [explained.maps.buffer as ArrayBuffer] : []),
+        ]),
       (error: unknown) => send({ type: 'predict-error', id: message.id, message: error instanceof Error ? error.message : String(error) }),
     );
   });
   send({ type: 'ready', card: classifier.card, loadMs, warmMs: classifier.warmMs });
 } catch (error) {
   send({ type: 'failed', errorName: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error) });
+}
+
+/**
+ * The classifier's explanations, one request at a time on a backend of their own (the inference
+ * plan's kernels keep their arguments in their own memory; the backward pass must not share them).
+ * `async` explains on `webasm`: the passes run one image at a time, where async's thread pool adds
+ * threads and nothing else. The backend and its kernels are made on the first request.
+ */
+function explainer(classifier: Classifier, mode: Mode): (images: Float32Array, count: number) => Promise<Explained> {
+  let be: Backend | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  return (images, count) => {
+    const job = queue.then(async () => {
+      be ??= new Backend(mode === 'async' ? 'webasm' : mode);
+      const maps = new Float32Array(count * 784);
+      (await explainImages(be, classifier.model, images, count)).forEach((e, i) => maps.set(e.map, i * 784));
+      return { kind: explanationKind(classifier.model), maps };
+    });
+    queue = job.catch(() => undefined);
+    return job;
+  };
 }

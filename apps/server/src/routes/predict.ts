@@ -22,6 +22,9 @@ export type PredictRouteOptions = Pick<
   readonly isClosing: () => boolean;
 };
 
+/** Most images one request may ask to explain: each takes a backward pass (CNN) or an attention read-out (ViT) of its own. */
+export const EXPLAIN_MAX_IMAGES = 32;
+
 /** The CSV media types read as a stream (text/plain too: curl users send it). */
 const CSV_TYPES = ['text/csv', 'application/csv', 'text/plain'];
 export const NDJSON = 'application/x-ndjson';
@@ -91,14 +94,15 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
   };
 
   /** Reads a CSV stream batch by batch into the sink; the first batch is admitted by the queue bound, the rest follow it. */
-  const predictCsv = async (source: Readable, sink: Sink, costs: Costs, signal: AbortSignal): Promise<number> => {
+  const predictCsv = async (source: Readable, sink: Sink, costs: Costs, signal: AbortSignal, explain: boolean): Promise<number> => {
     const deadline = performance.now() + options.fileTimeoutMs;
     let count = 0;
     let admitted = false;
     let parseStarted = performance.now();
     for await (const batch of parseDigitCsvStream(source, { maxRows: options.fileMaxRows, maxBytes: options.fileBodyLimit, batchSize: options.fileBatch })) {
       costs.parseMs += performance.now() - parseStarted;
-      const outputs = await runModels(models, batch.images, batch.count, { deadline, signal, admitted });
+      if (explain) refuseTooManyToExplain(count + batch.count, true);
+      const outputs = await runModels(models, batch.images, batch.count, { deadline, signal, admitted, explain });
       admitted = true;
       costs.add(outputs);
       await sink.write(predictionsOf(outputs, batch.labels, batch.start), { layout: batch.layout, scale: batch.scale });
@@ -109,7 +113,7 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
   };
 
   /** The upload's field "file" as a stream (a file part, or a plain field's text); other parts are drained. */
-  const predictUpload = async (request: FastifyRequest, sink: Sink, costs: Costs, signal: AbortSignal): Promise<void> => {
+  const predictUpload = async (request: FastifyRequest, sink: Sink, costs: Costs, signal: AbortSignal, explain: boolean): Promise<void> => {
     let found = false;
     const seen: string[] = [];
     try {
@@ -119,12 +123,12 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
         if (part.type === 'file') {
           if (isFile) {
             found = true;
-            await predictCsv(part.file, sink, costs, signal);
+            await predictCsv(part.file, sink, costs, signal, explain);
           } else part.file.resume();
         } else if (isFile) {
           found = true;
           if (part.valueTruncated) throw new HttpError(413, 'BODY_TOO_LARGE', 'The field "file" is larger than the body limit.');
-          await predictCsv(Readable.from([String(part.value)]), sink, costs, signal);
+          await predictCsv(Readable.from([String(part.value)]), sink, costs, signal, explain);
         }
       }
     } catch (error) {
@@ -152,7 +156,10 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
           'or as JSON pixel arrays (up to MAX_IMAGES). Each image gets both models\' digit and ten probabilities, in input order. ' +
           'With `Accept: application/x-ndjson` the answer is one JSON line per image, sent as the batches finish (an error after the first ' +
           'line is sent as a last line {"error", "message", "statusCode"}). Errors: 400 (bad input, naming row, column and value), ' +
-          '413 (too large), 415 (unsupported content type), 503 with Retry-After (queue full, deadline passed, shutting down).',
+          '413 (too large), 415 (unsupported content type), 503 with Retry-After (queue full, deadline passed, shutting down). ' +
+          `With \`?explain=1\` (at most ${EXPLAIN_MAX_IMAGES} images) each entry also carries \`explanation\`: per model a 28x28 map (784 weights in [0, 1], ` +
+          "row-major like the pixels) of why it answered: the CNN's saliency, the ViT's class-token attention. explain=0 or none leaves them out; " +
+          'any other value is a 400 BAD_EXPLAIN.',
         tags: ['predict'],
         body: {
           content: {
@@ -175,16 +182,18 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
     },
     async (request, reply) => {
       if (options.isClosing()) throw new OverloadError('SHUTTING_DOWN', 'The server is shutting down; retry on another instance.');
+      const explain = explainOf(request);
       const signal = clientGone(reply);
       const costs = new Costs();
       const csv = request.csvStream;
       if (!request.isMultipart() && csv === undefined) {
         const body: unknown = request.body;
         if (typeof body !== 'object' || body === null || !('pixels' in body)) throw new HttpError(400, 'EMPTY_INPUT', `The request has no body. ${ACCEPTED_TYPES}`);
+        if (explain && Array.isArray(body.pixels)) refuseTooManyToExplain(body.pixels.length);
         const started = performance.now();
         const input = digitsFromPixels(body.pixels, { maxImages: options.maxImages });
         costs.parseMs = performance.now() - started;
-        const outputs = await runModels(models, input.images, input.count, { deadline: deadlineOf(request, reply, options.requestTimeoutMs), signal });
+        const outputs = await runModels(models, input.images, input.count, { deadline: deadlineOf(request, reply, options.requestTimeoutMs), signal, explain });
         costs.add(outputs);
         const predictions = predictionsOf(outputs, input.labels);
         if (wantsNdjson(request)) return reply.type(NDJSON).send(predictions.map((p) => `${JSON.stringify(p)}\n`).join(''));
@@ -197,7 +206,7 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
         throw new HttpError(statusCode, error, message);
       }
       const run = (sink: Sink): Promise<unknown> =>
-        csv === undefined ? predictUpload(request, sink, costs, signal) : predictCsv(csv, sink, costs, signal);
+        csv === undefined ? predictUpload(request, sink, costs, signal, explain) : predictCsv(csv, sink, costs, signal, explain);
 
       if (!wantsNdjson(request)) {
         const predictions: Prediction[] = [];
@@ -244,6 +253,25 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
 /** The JSON serializer of a /predict answer (probability arrays dominate: plain JSON.stringify is as fast as a schema here). */
 function serializePredict(payload: unknown): string {
   return JSON.stringify(payload);
+}
+
+/** `?explain=`: 1 or true asks for the maps; 0, false or none does not; anything else is a 400. */
+function explainOf(request: FastifyRequest): boolean {
+  const raw = (request.query as Record<string, unknown> | undefined)?.explain;
+  if (raw === undefined || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  const sent = Array.isArray(raw) ? `given ${raw.length} times` : `"${String(raw).slice(0, 40)}"`;
+  throw new HttpError(400, 'BAD_EXPLAIN', `The query parameter explain is ${sent}; send explain=1 for each model's map of each image, or explain=0 (or none) for the answers alone.`);
+}
+
+/** 413 past EXPLAIN_MAX_IMAGES; `more` when a stream may hold more images than counted so far. */
+function refuseTooManyToExplain(count: number, more = false): void {
+  if (count <= EXPLAIN_MAX_IMAGES) return;
+  throw new HttpError(
+    413,
+    'TOO_MANY_TO_EXPLAIN',
+    `With explain=1 a request holds at most ${EXPLAIN_MAX_IMAGES} images (this one has ${more ? 'at least ' : ''}${count}); send fewer, or leave explain out for the answers alone.`,
+  );
 }
 
 function wantsNdjson(request: FastifyRequest): boolean {
