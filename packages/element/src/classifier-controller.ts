@@ -148,12 +148,12 @@ export class ClassifierController implements ReactiveController {
     }
   }
 
-  /** Asks about one drawn image; while a drawing grows, its last answer stays up until the next. */
+  /** Asks about one drawn image (with its explanation maps); while a drawing grows, its last answer stays up until the next. */
   classifyDrawing(image: Float32Array): Promise<PredictResponse | null> {
     const keep = this.current.source.kind === 'drawing';
     const shown: Images = { images: image, count: 1, labels: [null] };
     return this.run({ kind: 'drawing' }, shown, keep, (signal) =>
-      requestPrediction(this.host.endpoint, { kind: 'pixels', images: image, count: 1 }, signal),
+      requestPrediction(this.host.endpoint, { kind: 'pixels', images: image, count: 1, explain: true }, signal),
     );
   }
 
@@ -165,7 +165,8 @@ export class ClassifierController implements ReactiveController {
     const source: Source = { kind: 'csv', name: file.name, layout: file.layout, scale: file.scale };
     const batch = this.host.imagesPerRequest;
     if (file.count <= batch && file.text !== undefined) {
-      const body: PredictBody = { kind: 'csv', text: file.text };
+      // one uploaded image is explained like a drawing; a larger file is answered without maps
+      const body: PredictBody = { kind: 'csv', text: file.text, explain: file.count === 1 };
       return this.run(source, file, false, (signal) => requestPrediction(this.host.endpoint, body, signal));
     }
     return this.run(source, file, false, (signal) =>

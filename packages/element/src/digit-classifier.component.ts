@@ -4,11 +4,14 @@ import { ClassifierController, type ClassifierHost } from './classifier-controll
 import { checkCsvText, readCsvFile, type TextSource } from './csv-input.ts';
 import { digitImageUrl } from './digit-image.ts';
 import styles from './digit-classifier.styles.ts';
+import type { ExplanationView } from './explanation-overlay.ts';
+import explanationStyles from './explanation-overlay.styles.ts';
 import { DrawingPad } from './drawing-pad.ts';
 import { positive } from './format.ts';
 import { mnistPreprocess } from './mnist-preprocess.ts';
 import type { PredictResponse } from './predict-client.ts';
 import { MODELS, modelTemplate, previewTemplate, problemTemplate, sourceTemplate, verdictTemplate } from './templates/answers.ts';
+import { explanationLayerTemplate, explanationSwitchTemplate } from './templates/explanation.ts';
 import { drawTemplate, uploadTemplate, type InputView } from './templates/input.ts';
 import { gridTemplate, summaryTemplate, type SummaryView } from './templates/summary.ts';
 
@@ -45,6 +48,9 @@ const STROKE_PAUSE_MS = 250;
  * @csspart file-button - The "Choose a CSV file" button.
  * @csspart results - The column holding preview, answers, notices and a file's summary and grid.
  * @csspart preview - The 28x28 image the models see, enlarged.
+ * @csspart explanation - The map laid over the preview (the chosen model's saliency or attention).
+ * @csspart explain-switch - The "Why" switch under the preview, with its caption.
+ * @csspart explain-choice - One of its buttons (Off, CNN saliency, ViT attention).
  * @csspart agreement - The note that both models agree.
  * @csspart disagreement - The notice that the models disagree.
  * @csspart model - Each model's panel (also `cnn` or `vit`).
@@ -80,7 +86,7 @@ const STROKE_PAUSE_MS = 250;
  * @cssproperty --digit-shadow - Shadow of the card.
  */
 export class DigitClassifier extends LitElement implements ClassifierHost {
-  static override styles = styles;
+  static override styles = [styles, explanationStyles];
 
   static override properties: PropertyDeclarations = {
     endpoint: { type: String },
@@ -92,6 +98,7 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
     dragging: { state: true },
     hasInk: { state: true },
     padFocused: { state: true },
+    explanationView: { state: true },
   };
 
   /** Where to POST images: the server's `/predict` (any origin the server's CORS allows). */
@@ -110,6 +117,8 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
   declare private dragging: boolean;
   declare private hasInk: boolean;
   declare private padFocused: boolean;
+  /** Whose map the preview shows (the "Why" switch). */
+  declare private explanationView: ExplanationView;
 
   private readonly classifier = new ClassifierController(this);
   private pad: DrawingPad | null = null;
@@ -129,6 +138,7 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
     this.dragging = false;
     this.hasInk = false;
     this.padFocused = false;
+    this.explanationView = 'off';
     this.addEventListener('dragenter', this.onDragEnter);
     this.addEventListener('dragover', this.onDragOver);
     this.addEventListener('dragleave', this.onDragLeave);
@@ -360,12 +370,13 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
       <section class="output" part="results" aria-label="Results" aria-busy=${s.busy ? 'true' : 'false'}>
         ${s.busy ? html`<div class="progress" role="progressbar" aria-label="Asking the models"></div>` : nothing}
         <div class="summary">
-          ${previewTemplate(s.images ? this.thumbnail(s.selected) : '', s.selected, s.count)}
+          ${previewTemplate(s.images ? this.thumbnail(s.selected) : '', s.selected, s.count, explanationLayerTemplate(current?.explanation, this.explanationView))}
           <div class="verdict">
             ${sourceTemplate(s.source, s.count, s.totalMs, s.busy)}
             ${verdictTemplate(current, labelOf(s.predictions, s.labels, s.selected), placeholder)}
           </div>
         </div>
+        ${explanationSwitchTemplate({ view: this.explanationView, explanations: current?.explanation, answered: current !== undefined, onView: (v) => (this.explanationView = v) })}
         ${s.problem ? problemTemplate(s.problem) : nothing}
         <div class="models">${MODELS.map((m) => modelTemplate(m, current?.[m.key], current !== undefined))}</div>
         ${s.count > 1 ? this.renderBatch() : nothing}

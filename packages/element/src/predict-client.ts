@@ -3,6 +3,7 @@
  * person understands. No DOM beyond `fetch`.
  */
 import { PIXELS } from '@digitlab/digit-csv';
+import { checkExplanations, type Explanations } from './explanation-overlay.ts';
 
 /** One model's answer for one image. */
 export interface ModelAnswer {
@@ -23,6 +24,8 @@ export interface ImagePrediction {
   label?: number | null;
   /** The server's word that this answer should not be trusted (a calibrated confidence under its threshold, or disagreement). */
   uncertain?: boolean;
+  /** Each model's map of why it answered, when the request asked for them (`explain`). */
+  explanation?: Explanations;
 }
 
 /** The body of a successful `POST /predict` (see the server's OpenAPI docs at /docs). */
@@ -48,9 +51,11 @@ export class PredictError extends Error {
   }
 }
 
-export type PredictBody =
+/** What to send; `explain` also asks for each model's map of each image (`?explain=1`). */
+export type PredictBody = (
   | { kind: 'csv'; text: string }
-  | { kind: 'pixels'; images: Float32Array; count: number };
+  | { kind: 'pixels'; images: Float32Array; count: number }
+) & { explain?: boolean };
 
 /** Sends images to `endpoint` and returns the checked response; throws `PredictError`. */
 export async function requestPrediction(
@@ -70,7 +75,7 @@ export async function requestPrediction(
 
   let response: Response;
   try {
-    response = await fetch(endpoint, init);
+    response = await fetch(body.explain === true ? withExplain(endpoint) : endpoint, init);
   } catch (cause) {
     if (isAbort(cause)) throw cause;
     throw new PredictError(
@@ -182,8 +187,12 @@ export function checkResponse(payload: unknown, expected?: number): PredictRespo
     const vit = p.vit === null ? null : checkAnswer(p.vit);
     if ((p.cnn !== null && !cnn) || (p.vit !== null && !vit) || (!cnn && !vit)) return null;
     const label = typeof p.label === 'number' ? p.label : null;
+    // maps that are not the promised shape are dropped; the answers stand without them
+    const { explanation: maps, ...rest } = p;
+    const explanation = checkExplanations(maps);
     predictions.push({
-      ...p,
+      ...rest,
+      ...(explanation ? { explanation } : {}),
       index: typeof p.index === 'number' ? p.index : i,
       cnn,
       vit,
@@ -203,6 +212,12 @@ function checkAnswer(value: unknown): ModelAnswer | null {
   if (!Array.isArray(probabilities) || probabilities.length !== 10) return null;
   if (!probabilities.every((p): p is number => typeof p === 'number' && Number.isFinite(p))) return null;
   return { ...value, digit, probabilities };
+}
+
+/** `endpoint` with `explain=1` added to its query (it may have one already). */
+function withExplain(endpoint: string): string {
+  const [path, hash = ''] = endpoint.split('#', 2);
+  return `${path}${path.includes('?') ? '&' : '?'}explain=1${hash ? `#${hash}` : ''}`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

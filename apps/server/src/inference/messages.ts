@@ -11,7 +11,7 @@ export interface WorkerSetup {
   readonly backend: Mode;
   /** Threads of the async backend's pool inside this worker (undefined: the engine's default). */
   readonly poolSize?: number;
-  /** Compile every batch bucket at load. */
+  /** Compile every batch bucket, and the explanation pass, at load. */
   readonly warm: boolean;
 }
 

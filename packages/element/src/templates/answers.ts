@@ -14,12 +14,14 @@ export const MODELS = [
 
 export type ModelInfo = (typeof MODELS)[number];
 
-/** The enlarged 28x28 image the models see; `url` is empty before there is one. */
-export function previewTemplate(url: string, selected: number, count: number): TemplateResult {
+/** The enlarged 28x28 image the models see, with `overlay` (a map) laid over it; `url` is empty before there is one. */
+export function previewTemplate(url: string, selected: number, count: number, overlay: TemplateResult | typeof nothing = nothing): TemplateResult {
   return html`
     <figure class="preview" part="preview">
       ${url
-        ? html`<img src=${url} alt=${count > 1 ? `Image ${selected + 1} of ${count}, 28 by 28 pixels` : 'The 28 by 28 image the models see'} />`
+        ? html`<span class="preview-frame"
+            ><img src=${url} alt=${count > 1 ? `Image ${selected + 1} of ${count}, 28 by 28 pixels` : 'The 28 by 28 image the models see'} />${overlay}</span
+          >`
         : html`<div class="preview-empty" aria-hidden="true">28×28</div>`}
       <figcaption>${count > 1 ? `Image ${(selected + 1).toLocaleString('en')} of ${count.toLocaleString('en')}` : 'What the models see'}</figcaption>
     </figure>
