@@ -32,8 +32,9 @@ const STROKE_PAUSE_MS = 250;
  * @summary Draw a digit or upload a CSV of 28x28 images, and see what digitlab's CNN and ViT predict.
  *
  * @event prediction - The server answered. `detail` is the `/predict` response:
- *   `{ predictions: [{ index, cnn: { digit, probabilities }, vit: {...}, agree, label }], count, timings, models }`
- *   (for a file sent in batches, every batch's answers in input order). Bubbles and crosses shadow roots.
+ *   `{ predictions: [{ index, cnn: { digit, probabilities }, vit: {...}, agree, label, explanation? }], count, timings, models }`
+ *   (for a file sent in batches, every batch's answers in input order; `explanation`, each model's 28x28 map, for a
+ *   drawing or a one-image file). Bubbles and crosses shadow roots.
  * @event error - A file was refused or a request failed. `detail` is `{ message, code?, status? }`; `message`
  *   is the sentence shown in place. Does not bubble (like the native `error` event).
  *

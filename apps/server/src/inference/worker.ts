@@ -2,7 +2,7 @@
 // predict messages one at a time (with each image's explanation map when asked), so inference never
 // runs on the HTTP thread's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
-import { explainImages, explanationKind, loadClassifier, type Classifier } from '@digitlab/models';
+import { MNIST_PIXELS, explainImages, explanationKind, loadClassifier, type Classifier } from '@digitlab/models';
 import { Backend, type Mode } from '@digitlab/tensor';
 import type { Explained, FromWorker, PredictMessage, WorkerSetup } from './messages.js';
 
@@ -28,7 +28,7 @@ try {
   let explainWarmMs = 0;
   if (setup.warm) {
     const t0 = performance.now();
-    await explain(new Float32Array(784), 1);
+    await explain(new Float32Array(MNIST_PIXELS), 1);
     explainWarmMs = performance.now() - t0;
   }
   port.on('message', (message: PredictMessage) => {
@@ -60,8 +60,8 @@ function explainer(classifier: Classifier, mode: Mode): (images: Float32Array, c
   return (images, count) => {
     const job = queue.then(async () => {
       be ??= new Backend(mode === 'async' ? 'webasm' : mode);
-      const maps = new Float32Array(count * 784);
-      (await explainImages(be, classifier.model, images, count)).forEach((e, i) => maps.set(e.map, i * 784));
+      const maps = new Float32Array(count * MNIST_PIXELS);
+      (await explainImages(be, classifier.model, images, count)).forEach((e, i) => maps.set(e.map, i * MNIST_PIXELS));
       return { kind: explanationKind(classifier.model), maps };
     });
     queue = job.catch(() => undefined);
