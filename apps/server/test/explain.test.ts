@@ -91,6 +91,23 @@ describe.runIf(shipped('cnn') && shipped('vit'))('POST /predict?explain=1', () =
   }, FIRST_USE_MS);
 });
 
+describe.runIf(shipped('cnn') && shipped('vit'))('?explain=1 with models given in ServerConfig.classifiers', () => {
+  it('answers as usual, each map null: such a model runs on the HTTP thread and has no explanation pass', async () => {
+    const classifiers = { cnn: await loadClassifier('cnn', { weightsDir: WEIGHTS_DIR }), vit: await loadClassifier('vit', { weightsDir: WEIGHTS_DIR }) };
+    const app = await startServer({ classifiers });
+    try {
+      const response = await app.inject({ method: 'POST', url: '/predict?explain=1', headers: { 'content-type': 'application/json' }, payload: json({ pixels: pixels.slice(0, 1) }) });
+      const body = expectPredictions(response, 1) as unknown as ExplainedBody;
+      expect(body.predictions[0].cnn).not.toBeNull();
+      expect(body.predictions[0].explanation).toEqual({ cnn: null, vit: null });
+    } finally {
+      await app.close();
+      classifiers.cnn.close();
+      classifiers.vit.close();
+    }
+  });
+});
+
 describe('an explained request in the batcher', () => {
   it('runs as a batch of its own, in its turn, and only it gets maps', async () => {
     const batches: Array<{ count: number; explain: boolean }> = [];
