@@ -6,9 +6,10 @@ import type { ModelCard, ModelName } from './card.js';
 import type { ModelConfig } from './config.js';
 import { softmaxRows } from './data.js';
 import type { Model } from './model.js';
-import { decodeSafetensors, sha256 } from './safetensors.js';
+import { sha256 } from './files.js';
 import { type InferencePlan, buildPlan } from './plan.js';
-import { loadParams } from './train.js';
+import { decodeSafetensors } from './safetensors.js';
+import { loadParams } from './state.js';
 
 /**
  * A trained model ready to predict: what the server, the report and the benchmarks use.

@@ -6,11 +6,12 @@ import { Backend, MODES, type Mode, type ModeChoice, chooseMode, describeChoice,
 import type { ModelCard, ModelName } from './card.js';
 import { type ModelCalibration, calibrateModel } from './calibrate-model.js';
 import { cardDifferences } from './card-check.js';
-import { type Preset, type TrainConfig, loadPreset } from './config.js';
+import type { Preset, TrainConfig } from './config.js';
 import { summarize } from './evaluate.js';
 import { type Classifier, loadClassifier } from './classifier.js';
+import { writeFileAtomic } from './files.js';
 import { type MnistData, loadMnist } from './mnist.js';
-import { writeFileAtomic } from './safetensors.js';
+import { loadPreset } from './presets.js';
 import { ship } from './ship.js';
 import { train } from './train.js';
 

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The shapes of models and training runs, checked and turned into a schedule, without Node's fs (presets.ts reads the files).
 import type { AugmentConfig } from './augment.js';
 
 /** One convolution block: conv (+ReLU), then optional k×k max-pool. */
@@ -66,21 +64,6 @@ export interface TrainConfig {
 export interface Preset {
   readonly model: ModelConfig;
   readonly train: TrainConfig;
-}
-
-/** The folder of presets shipped with the package. */
-export const CONFIG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'configs');
-
-/** Reads a preset by name (configs/<name>.json) or path, checking every field. */
-export function loadPreset(nameOrPath: string): Preset {
-  const path = nameOrPath.endsWith('.json') ? nameOrPath : join(CONFIG_DIR, `${nameOrPath}.json`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`cannot read config ${path}: ${(e as Error).message}`);
-  }
-  return validatePreset(raw, path);
 }
 
 function num(o: Record<string, unknown>, key: string, where: string, min = 0, integer = false): number {
