@@ -1,4 +1,5 @@
 // The shapes of models and training runs, checked and turned into a schedule, without Node's fs (presets.ts reads the files).
+import { SIDE } from '@digitlab/digit-csv';
 import type { AugmentConfig } from './augment.js';
 
 /** One convolution block: conv (+ReLU), then optional k×k max-pool. */
@@ -92,7 +93,7 @@ export function validatePreset(raw: unknown, where: string): Preset {
   } else if (model.kind === 'vit') {
     for (const k of ['patch', 'dim', 'heads', 'headDim', 'layers', 'mlp']) num(model, k, where, 1, true);
     num(model, 'dropout', where);
-    if (28 % (model.patch as number) !== 0) throw new Error(`${where}: patch ${model.patch} must divide 28`);
+    if (SIDE % (model.patch as number) !== 0) throw new Error(`${where}: patch ${model.patch} must divide ${SIDE}`);
   } else {
     throw new Error(`${where}: model.kind must be "cnn" or "vit", got ${JSON.stringify(model.kind)}`);
   }

@@ -3,6 +3,12 @@ import { PIXELS } from '@digitlab/digit-csv';
 import { Rng } from '@digitlab/tensor';
 import type { MnistData, MnistSubset } from './mnist.js';
 
+/** Images start..end of a data set with their labels, as views (no copy). */
+export function sliceImages(data: MnistData, start: number, end = data.count): MnistData {
+  const to = Math.min(end, data.count);
+  return { ...data, count: to - start, images: data.images.subarray(start * PIXELS, to * PIXELS), labels: data.labels.subarray(start, to) };
+}
+
 /**
  * Splits training data into a seeded random validation set of `validationCount` images and the
  * rest for training. Refuses the test split, which is only ever used for final evaluation.

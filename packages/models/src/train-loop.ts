@@ -2,16 +2,15 @@
 // validate it, keep the best weights, checkpoint. Nothing here touches Node's fs: where checkpoints,
 // best weights and the epoch log go is a RunStore (a folder in train.ts, anything in a browser).
 import { PIXELS } from '@digitlab/digit-csv';
-import { Adam, type Backend, Rng, backward, softmaxCrossEntropy } from '@digitlab/tensor';
+import { Adam, type Backend, Rng } from '@digitlab/tensor';
 import { buildModel } from './build.js';
-import { asImageBatch } from './cnn.js';
 import { type Preset, type TrainConfig, augmentOf, learningRate } from './config.js';
-import { argmaxRow, fillBatch } from './data.js';
 import { type Evaluation, evaluateModel } from './evaluate.js';
 import type { MnistData, MnistSubset } from './mnist.js';
 import type { Model } from './model.js';
 import { splitValidation } from './split.js';
 import { type Checkpoint, type EpochLog, type RunState, encodeCheckpoint, encodeWeights, loadParams } from './state.js';
+import { type StepContext, trainStep } from './train-step.js';
 
 /** Live numbers for a progress bar. */
 export interface Progress {
@@ -134,24 +133,6 @@ export async function checkpoint(run: TrainingRun, store: RunStore): Promise<voi
   await store.writeCheckpoint(encodeCheckpoint(run.model, run.optimizer.state(), run.perm, run.preset, run.state));
 }
 
-/** One optimizer step on the batch of images at the run's current step; returns its loss and correct answers. */
-async function trainStep(run: TrainingRun, be: Backend, batch: Float32Array, labels: Uint8Array): Promise<{ loss: number; correct: number }> {
-  const { preset, data, model, optimizer, rng, state } = run;
-  const t = preset.train;
-  const idx = run.perm.subarray(state.stepInEpoch * t.batchSize, (state.stepInEpoch + 1) * t.batchSize);
-  fillBatch(data.train, idx, batch, labels, augmentOf(t), rng);
-  optimizer.lr = learningRate(t, state.epoch + state.stepInEpoch / data.stepsPerEpoch);
-  const logits = await model.forward(be, asImageBatch(batch, t.batchSize), { training: true, rng });
-  const loss = await softmaxCrossEntropy(be, logits, labels, { smoothing: t.labelSmoothing ?? 0 });
-  await backward(loss);
-  optimizer.step();
-  const lv = loss.data[0];
-  if (!Number.isFinite(lv)) throw new Error(`loss became ${lv} at epoch ${state.epoch + 1} step ${state.stepInEpoch}; lower the learning rate`);
-  let correct = 0;
-  for (let i = 0; i < t.batchSize; i++) if (argmaxRow(logits.data, i) === labels[i]) correct++;
-  return { loss: lv, correct };
-}
-
 /** The clock of one loop: when it started, the seconds the run had taken before it, the last checkpoint. */
 export interface LoopClock {
   readonly started: number;
@@ -163,7 +144,7 @@ export interface LoopClock {
  * Trains the rest of the current epoch (shuffled at its start), checkpointing on the interval;
  * returns early, with `stopped`, when a stop rule fires.
  */
-export async function trainEpoch(run: TrainingRun, be: Backend, store: RunStore, clock: LoopClock, opts: LoopOptions): Promise<{ stopped: boolean; epochStart: number; stepAtStart: number }> {
+export async function trainEpoch(run: TrainingRun, step: StepContext, store: RunStore, clock: LoopClock, opts: LoopOptions): Promise<{ stopped: boolean; epochStart: number; stepAtStart: number }> {
   const { preset, data, state } = run;
   const t = preset.train;
   if (state.stepInEpoch === 0) {
@@ -172,12 +153,12 @@ export async function trainEpoch(run: TrainingRun, be: Backend, store: RunStore,
     state.epochCorrect = 0;
     state.epochSeen = 0;
   }
-  const batch = new Float32Array(t.batchSize * PIXELS);
-  const labels = new Uint8Array(t.batchSize);
   const epochStart = performance.now();
   const stepAtStart = state.stepInEpoch;
   while (state.stepInEpoch < data.stepsPerEpoch) {
-    const { loss, correct } = await trainStep(run, be, batch, labels);
+    const indices = run.perm.subarray(state.stepInEpoch * t.batchSize, (state.stepInEpoch + 1) * t.batchSize);
+    const lr = learningRate(t, state.epoch + state.stepInEpoch / data.stepsPerEpoch);
+    const { loss, correct } = await trainStep(step, data.train, indices, lr, `at epoch ${state.epoch + 1} step ${state.stepInEpoch}`);
     run.losses.push(loss);
     state.epochLossSum += loss * t.batchSize;
     state.epochCorrect += correct;
@@ -239,12 +220,13 @@ export async function recordEpoch(run: TrainingRun, store: RunStore, entry: Epoc
  */
 export async function runLoop(run: TrainingRun, be: Backend, store: RunStore, opts: LoopOptions = {}): Promise<LoopResult> {
   const { state } = run;
-  const epochs = run.preset.train.epochs;
+  const t = run.preset.train;
   const now = performance.now();
   const clock: LoopClock = { started: now, before: state.seconds, lastSave: now };
+  const step: StepContext = { be, model: run.model, opt: run.optimizer, train: t, augment: augmentOf(t), rng: run.rng, batch: new Float32Array(t.batchSize * PIXELS), labels: new Uint8Array(t.batchSize) };
   let stopped = false;
-  while (state.epoch < epochs && !stopped) {
-    const epoch = await trainEpoch(run, be, store, clock, opts);
+  while (state.epoch < t.epochs && !stopped) {
+    const epoch = await trainEpoch(run, step, store, clock, opts);
     stopped = epoch.stopped;
     if (state.stepInEpoch < run.data.stepsPerEpoch) break;
     const { entry, val } = await validateEpoch(run, be, epoch.epochStart, epoch.stepAtStart);
@@ -256,5 +238,5 @@ export async function runLoop(run: TrainingRun, be: Backend, store: RunStore, op
     clock.lastSave = performance.now();
   }
   if (stopped) await checkpoint(run, store);
-  return { finished: state.epoch >= epochs, epoch: state.epoch, step: state.stepInEpoch, history: state.history, bestValAccuracy: state.bestValAccuracy, losses: run.losses };
+  return { finished: state.epoch >= t.epochs, epoch: state.epoch, step: state.stepInEpoch, history: state.history, bestValAccuracy: state.bestValAccuracy, losses: run.losses };
 }
