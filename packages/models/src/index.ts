@@ -2,6 +2,8 @@ export type { ModelCard, ModelName, EvaluationSummary } from './card.js';
 export { loadClassifier, readCard, WeightsError, type Classifier, type LoadOptions } from './classifier.js';
 export { loadMnist, parseIdxImages, parseIdxLabels, mnistDataDir, IdxError, MNIST_FILES, MNIST_COUNTS, MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type MnistData, type MnistSubset, type MnistSplit, type IdxImages } from './mnist.js';
 export { splitValidation, sliceImages } from './split.js';
+/** MNIST's image side and pixel count: the very constants @digitlab/digit-csv exports as SIDE and PIXELS. */
+export { SIDE as MNIST_SIDE, PIXELS as MNIST_PIXELS } from '@digitlab/digit-csv';
 export { encodeSafetensors, decodeSafetensors, SafetensorsError, type NamedTensor, type Safetensors } from './safetensors.js';
 export { writeFileAtomic, sha256 } from './files.js';
 export { paramsToTensors, loadParams, encodeWeights, encodeCheckpoint, decodeCheckpoint, type Checkpoint, type RunState, type EpochLog } from './state.js';
