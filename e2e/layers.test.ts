@@ -50,6 +50,14 @@ export function importsOf(text: string): Array<{ line: number; spec: string }> {
   return out.sort((a, b) => a.line - b.line);
 }
 
+/** Whether a subpath ("." or "./x") matches one of the package's exports, "./configs/*" patterns included. */
+function exported(w: Workspace, subpath: string): boolean {
+  return w.exports.some((key) => {
+    const star = key.indexOf('*');
+    return star < 0 ? key === subpath : subpath.startsWith(key.slice(0, star)) && subpath.endsWith(key.slice(star + 1)) && subpath.length >= key.length - 1;
+  });
+}
+
 /** What is wrong with one import of `file` (relative to the root), or null. */
 export function layerProblem(file: string, spec: string, all: readonly Workspace[]): string | null {
   const owner = all.find((w) => file.startsWith(`${w.dir}/`));
@@ -64,7 +72,7 @@ export function layerProblem(file: string, spec: string, all: readonly Workspace
   const [, name, sub] = m;
   const target = all.find((w) => w.name === name);
   if (!target) return `imports ${name}, which is no workspace package`;
-  if (!target.exports.includes(sub ? `.${sub}` : '.')) return `imports ${spec}, which ${name} does not export (it exports ${target.exports.join(', ')})`;
+  if (!exported(target, sub ? `.${sub}` : '.')) return `imports ${spec}, which ${name} does not export (it exports ${target.exports.join(', ')})`;
   if (!owner) return null;
   if (owner !== target && !owner.dependencies.includes(name)) return `imports ${name} without depending on it in ${owner.dir}/package.json`;
   const forbidden = FORBIDDEN[owner.name] ?? [];
@@ -95,6 +103,8 @@ describe('the layer check', () => {
     expect(layerProblem('deploy/test/x.ts', '../../packages/tensor/src/ops/matmul.ref.ts', all)).toMatch(/reaches into @digitlab\/tensor/);
     expect(layerProblem('bench/src/cases.ts', '@digitlab/tensor/src/ops/matmul.ref.ts', all)).toMatch(/does not export/);
     expect(layerProblem('bench/src/cases.ts', '@digitlab/tensor/reference', all)).toBeNull();
+    expect(layerProblem('bench/src/x.ts', '@digitlab/models/configs/tiny-cnn.json', [all[0], { ...all[1], exports: ['.', './configs/*'] }, all[2]])).toBeNull();
+    expect(layerProblem('bench/src/x.ts', '@digitlab/models/src/index.ts', [all[0], { ...all[1], exports: ['.', './configs/*'] }, all[2]])).toMatch(/does not export/);
     expect(layerProblem('packages/tensor/src/x.ts', '@digitlab/models', all)).toMatch(/without depending/);
     expect(layerProblem('packages/tensor/src/x.ts', '@digitlab/models', [{ ...all[0], dependencies: ['@digitlab/models'] }, ...all.slice(1)])).toMatch(/sits below it/);
     expect(layerProblem('packages/models/src/a.ts', './b.js', all)).toBeNull();
