@@ -17,7 +17,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
+import { floatOption, listOption, positiveIntOption, regexOption } from '@digitlab/models/cli-options';
 import type { Mode } from '@digitlab/tensor';
 import type { ModelName } from '@digitlab/models';
 import { kernelCases } from './src/cases.js';
@@ -25,37 +26,38 @@ import { runEndToEnd, type E2eResult } from './src/e2e.js';
 import { FULL, QUICK } from './src/measure.js';
 import { e2eChart, kernelChart, markdown, type BenchResults } from './src/report.js';
 import { presetShapes } from './src/shapes.js';
-import { runKernelSuite, ValidationError, type Impl, type KernelResult } from './src/suite.js';
+import { ALL_IMPLS, ENGINE_IMPLS, runKernelSuite, ValidationError, type Impl, type KernelResult } from './src/suite.js';
 import type { TfBackend } from './src/tfjs.js';
 import { commit, version } from './src/provenance.js';
 import type { IsolateOptions } from './src/isolate.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
+const IMPL_NAMES: readonly Impl[] = [...new Set([...ALL_IMPLS, ...ENGINE_IMPLS])];
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    full: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    impls: { type: 'string' },
-    'no-e2e': { type: 'boolean', default: false },
-    'no-kernels': { type: 'boolean', default: false },
-    'infer-only': { type: 'boolean', default: false },
-    out: { type: 'string', default: join(HERE, 'results') },
-    name: { type: 'string' },
-    pool: { type: 'string' },
-    render: { type: 'string' },
-    'first-call-timeout': { type: 'string', default: '30' },
-  },
-});
+const args = new Command('pnpm bench')
+  .description('every kernel, forward and backward, on every gpu.js backend here beside the float64 reference and TF.js; then training and inference end to end')
+  .option('--quick', 'the quick run (the default): reference, webasm, async, tfjs-wasm')
+  .option('--full', "adds gpu.js's cpu mode and TF.js's cpu backend, and samples longer")
+  .option('--only <regex>', 'only the kernel cases whose id matches', regexOption)
+  .option('--impls <list>', `comma-separated, of ${IMPL_NAMES.join(', ')}`, listOption(IMPL_NAMES))
+  .option('--no-e2e', 'skip training and inference end to end')
+  .option('--no-kernels', 'skip the kernel cases')
+  .option('--infer-only', 'end to end: only the inference rows (plan and op by op, TF.js)')
+  .option('--out <dir>', 'results folder', join(HERE, 'results'))
+  .option('--name <run>', 'run name, the results file names (default: quick or full)')
+  .option('--pool <threads>', 'worker threads of async (default: all cores)', positiveIntOption)
+  .option('--render <results.json>', "re-render a run's Markdown and SVGs from its JSON, and stop")
+  .option('--first-call-timeout <seconds>', "limit on a headlessgl case's first call (compiles)", floatOption, 30)
+  .parse()
+  .opts<{ quick?: boolean; full?: boolean; only?: RegExp; impls?: Impl[]; e2e: boolean; kernels: boolean; inferOnly?: boolean; out: string; name?: string; pool?: number; render?: string; firstCallTimeout: number }>();
 
-const full = args.full && !args.quick;
+const full = args.full === true && !args.quick;
 const run = args.name ?? (full ? 'full' : 'quick');
 // headlessgl needs a gl build and a display (xvfb-run); opt in like the op tests do
 const gl: Impl[] = process.env.DIGITLAB_HEADLESSGL === '1' ? ['headlessgl'] : [];
 const impls: Impl[] = args.impls
-  ? (args.impls.split(',') as Impl[])
+  ? args.impls
   : full
     ? ['reference', 'cpu', 'webasm', 'async', ...gl, 'tfjs-cpu', 'tfjs-wasm']
     : ['reference', 'webasm', 'async', ...gl, 'tfjs-wasm'];
@@ -66,7 +68,7 @@ const modes = impls.filter((i): i is Mode & Impl => i === 'cpu' || i === 'webasm
 const trainModes = modes.filter((m) => m !== 'cpu' && m !== 'headlessgl');
 const inferOnly = modes.includes('cpu') ? [{ mode: 'cpu' as const, batch: 1 }] : [];
 const tfBackends = impls.filter((i) => i.startsWith('tfjs-')).map((i) => i.slice(5) as TfBackend);
-const poolSize = args.pool ? Number(args.pool) : cpus().length;
+const poolSize = args.pool ?? cpus().length;
 const measureOpts = full ? FULL : QUICK;
 // a call slower than this is timed once, not sampled (TF.js cpu's filter gradient takes a minute a call)
 const slowCallMs = full ? 20_000 : 1_500;
@@ -75,7 +77,7 @@ const slowCallMs = full ? 20_000 : 1_500;
 // runs past the first-call limit
 const display = process.env.DISPLAY;
 const isolated: Impl[] = modes.includes('headlessgl') ? ['headlessgl'] : [];
-const firstCallTimeoutMs = Number(args['first-call-timeout']) * 1000;
+const firstCallTimeoutMs = args.firstCallTimeout * 1000;
 const notes: string[] = [];
 if (isolated.length) {
   notes.push(`headlessgl: each case in a child process with the display (${display ?? 'none: run under xvfb-run'}), first call limited to ${firstCallTimeoutMs / 1000} s; its failures are listed, not timed.`);
@@ -110,8 +112,8 @@ async function main(): Promise<void> {
   if (loadStart > cpus().length / 2) log('the machine is busy: figures will be low and noisy');
 
   let kernels: KernelResult[] = [];
-  if (!args['no-kernels']) {
-    const only = args.only ? new RegExp(args.only) : null;
+  if (args.kernels) {
+    const only = args.only ?? null;
     const shapes = presetShapes();
     const cases = kernelCases(shapes).filter((c) => !only || only.test(c.id));
     log(`kernels: ${cases.length} cases`);
@@ -120,7 +122,7 @@ async function main(): Promise<void> {
     kernels = await runKernelSuite(cases, { impls, measure: measureOpts, slowCallMs, poolSize, log, isolate });
   }
   let e2e: E2eResult[] = [];
-  if (!args['no-e2e']) {
+  if (args.e2e) {
     log('end to end');
     e2e = await runEndToEnd({
       models: ['cnn', 'vit'] as ModelName[],
@@ -133,7 +135,7 @@ async function main(): Promise<void> {
       slowCallMs,
       weightsDir: join(ROOT, 'weights'),
       poolSize,
-      inferOnlyRows: args['infer-only'],
+      inferOnlyRows: args.inferOnly === true,
       log,
     });
   }
@@ -152,7 +154,7 @@ async function main(): Promise<void> {
         '@tensorflow/tfjs-backend-wasm': version(ROOT, 'bench', '@tensorflow/tfjs-backend-wasm'),
         benchmark: version(ROOT, 'bench', 'benchmark'),
       },
-      options: { impls, poolSize, measure: measureOpts, slowCallMs, only: args.only ?? null, ...(isolated.length ? { isolated, firstCallTimeoutMs } : {}) },
+      options: { impls, poolSize, measure: measureOpts, slowCallMs, only: args.only?.source ?? null, ...(isolated.length ? { isolated, firstCallTimeoutMs } : {}) },
       ...(notes.length ? { notes } : {}),
       seconds: (performance.now() - started) / 1000,
     },

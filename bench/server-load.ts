@@ -17,10 +17,11 @@ import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { PIXELS } from '../packages/digit-csv/src/index.ts';
-import { loadMnist } from '../packages/models/src/index.ts';
+import { Command } from 'commander';
+import { PIXELS } from '@digitlab/digit-csv';
+import { loadMnist } from '@digitlab/models';
+import { floatOption, intListOption, modeChoiceOption, positiveIntOption } from '@digitlab/models/cli-options';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TARGET_RPS = 500;
@@ -165,20 +166,19 @@ async function load(url: string, name: string, body: string, connections: number
 const f = (value: number, digits = 1): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      duration: { type: 'string', default: '20' },
-      'overload-duration': { type: 'string', default: '60' },
-      connections: { type: 'string', default: '32,64' },
-      'overload-connections': { type: 'string', default: '256' },
-      backend: { type: 'string', default: 'async' },
-      out: { type: 'string' },
-    },
-  });
-  const duration = Math.min(120, Math.max(1, Number(values.duration)));
-  const overloadDuration = Math.min(120, Math.max(1, Number(values['overload-duration'])));
-  const connections = values.connections.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
-  const overloadConnections = Math.max(1, Number(values['overload-connections']));
+  const values = new Command('pnpm bench:server')
+    .description('load test of the prediction server on loopback: capacity at the given connections, then twice that offered, /health/live probed alongside')
+    .option('--duration <seconds>', 'each capacity phase, 1-120', floatOption, 20)
+    .option('--overload-duration <seconds>', 'the overload phase, 1-120', floatOption, 60)
+    .option('--connections <list>', 'comma-separated connection counts of the capacity phases', intListOption, [32, 64])
+    .option('--overload-connections <n>', 'connections of the overload phase', positiveIntOption, 256)
+    .option('--backend <mode>', "the server's BACKEND", modeChoiceOption, 'async')
+    .option('--out <path>', 'results path without extension (default: bench/results/server-node<major>)')
+    .parse()
+    .opts<{ duration: number; overloadDuration: number; connections: number[]; overloadConnections: number; backend: string; out?: string }>();
+  const duration = Math.min(120, Math.max(1, values.duration));
+  const overloadDuration = Math.min(120, Math.max(1, values.overloadDuration));
+  const { connections, overloadConnections } = values;
 
   const mnist = loadMnist('test');
   const body = JSON.stringify({ pixels: [Array.from(mnist.images.subarray(0, PIXELS), (v) => Math.round(v * 255))] });

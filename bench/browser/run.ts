@@ -14,7 +14,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
+import { floatOption, listOption, regexOption } from '@digitlab/models/cli-options';
 import { presetShapes } from '../src/shapes.js';
 import { FULL, QUICK } from '../src/timing.js';
 import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
@@ -26,22 +27,17 @@ import { commit, version } from '../src/provenance.js';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
 
-const { values: args } = parseArgs({
-  options: {
-    modes: { type: 'string' },
-    only: { type: 'string' },
-    tiny: { type: 'boolean', default: false },
-    full: { type: 'boolean', default: false },
-    'first-call-timeout': { type: 'string', default: '30' },
-    out: { type: 'string', default: join(HERE, '..', 'results') },
-    name: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
-});
-
-const HELP = `pnpm bench:browser [--modes webgl2,webgpu,webasm,cpu] [--only <regex>] [--tiny] [--full]
-                   [--first-call-timeout <seconds, default 30>] [--out <dir>] [--name <run, default browser>]`;
-
+const args = new Command('pnpm bench:browser')
+  .description("the kernel cases of the Node bench in headless Chromium on gpu.js's webgl2, webgpu and webasm modes, each validated against the float64 reference before it is timed")
+  .option('--modes <list>', `comma-separated, of ${BROWSER_MODES.join(', ')}`, listOption(BROWSER_MODES), [...DEFAULT_MODES])
+  .option('--only <regex>', 'only the cases whose id matches', regexOption)
+  .option('--tiny', 'the tiny presets at batch 4 (seconds)')
+  .option('--full', 'sample longer')
+  .option('--first-call-timeout <seconds>', "limit on a case's first call (compiles)", floatOption, 30)
+  .option('--out <dir>', 'results folder', join(HERE, '..', 'results'))
+  .option('--name <run>', 'run name, the results file names (default: browser, or browser-tiny with --tiny)')
+  .parse()
+  .opts<{ modes: BrowserMode[]; only?: RegExp; tiny?: boolean; full?: boolean; firstCallTimeout: number; out: string; name?: string }>();
 
 function chromiumVersion(): string {
   try {
@@ -63,13 +59,7 @@ function nodeWebasm(): Record<string, number> | undefined {
 }
 
 async function main(): Promise<void> {
-  if (args.help) {
-    console.log(HELP);
-    return;
-  }
-  const modes = (args.modes ? args.modes.split(',') : [...DEFAULT_MODES]) as BrowserMode[];
-  const unknown = modes.filter((m) => !BROWSER_MODES.includes(m));
-  if (unknown.length) throw new Error(`unknown mode(s) ${unknown.join(', ')}; the browser leg runs ${BROWSER_MODES.join(', ')}`);
+  const modes = args.modes;
   const started = performance.now();
   const loadStart = loadavg()[0];
   // the code this run loads is the code at its start: an edit made while it runs is not in its figures
@@ -83,14 +73,14 @@ async function main(): Promise<void> {
   const slowCallMs = args.full ? 20_000 : 1_500;
   const limits = {
     // SwiftShader compiles some of our shaders for minutes (bench/README.md): past this a case is a timeout
-    firstCallTimeoutMs: Number(args['first-call-timeout']) * 1000,
+    firstCallTimeoutMs: args.firstCallTimeout * 1000,
     timingTimeoutMs: 120_000,
     referenceTimeoutMs: 300_000,
   };
   const suite = await runBrowserSuite({
     shapes,
     modes,
-    only: args.only ? new RegExp(args.only) : undefined,
+    only: args.only,
     measure,
     slowCallMs,
     ...limits,

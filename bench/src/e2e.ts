@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { PIXELS, SIDE } from '@digitlab/digit-csv';
 import { Adam, Backend, PLACED_AFTER_CALLS, Rng, Tensor, backward, noGrad, softmaxCrossEntropy, type Mode } from '@digitlab/tensor';
 import { buildModel, buildPlan, loadClassifier, loadPreset, type CnnConfig, type Model, type ModelName, type VitConfig } from '@digitlab/models';
 import type { Tensor as TfTensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
@@ -77,7 +78,7 @@ async function loadModel(name: ModelName, opts: E2eOptions): Promise<{ model: Mo
 /** Seeded images in [0, 1] and labels. */
 function batchOf(n: number, seed: number): { images: Float32Array; labels: Uint8Array } {
   const rng = new Rng(seed);
-  const images = Float32Array.from({ length: n * 784 }, () => rng.uniform());
+  const images = Float32Array.from({ length: n * PIXELS }, () => rng.uniform());
   const labels = Uint8Array.from({ length: n }, () => rng.int(10));
   return { images, labels };
 }
@@ -128,7 +129,7 @@ async function trainStep(name: string, source: Model, mode: Mode, batch: number,
   const opt = new Adam(params, { lr: 1e-4, weightDecay: 1e-4, noDecay: model.noDecay });
   const rng = new Rng(7);
   const { images, labels } = batchOf(batch, 11);
-  const x = new Tensor([batch, 1, 28, 28], images);
+  const x = new Tensor([batch, 1, SIDE, SIDE], images);
   const be = new Backend(mode, { poolSize: opts.poolSize });
   let steps = 0;
   let wallMs = 0;
@@ -174,7 +175,7 @@ async function inference(name: ModelName, model: Model, mode: Mode, batch: numbe
   const plan = buildPlan(model, be);
   try {
     const logits = plan.run(images, batch);
-    const reference = (await noGrad(() => model.forward(be, new Tensor([batch, 1, 28, 28], images), { training: false }))).data;
+    const reference = (await noGrad(() => model.forward(be, new Tensor([batch, 1, SIDE, SIDE], images), { training: false }))).data;
     const err = relativeError(logits, reference);
     // the CNN's plan matches bit for bit, the ViT's to ~1e-6 (GELU and layer norm in float64)
     if (!(err <= 1e-4)) throw new ValidationError(`inference ${name} on ${mode}: the plan's logits differ from the op-by-op pass's by ${err.toExponential(3)}`);
@@ -201,7 +202,7 @@ async function inference(name: ModelName, model: Model, mode: Mode, batch: numbe
 /** The op-by-op forward pass without the tape (the reference the plan is held to; training's forward). */
 async function opByOpInference(name: ModelName, model: Model, mode: Mode, batch: number, weights: string, opts: E2eOptions): Promise<{ result: E2eResult; logits: Float32Array }> {
   const { images } = batchOf(batch, 13);
-  const x = new Tensor([batch, 1, 28, 28], images);
+  const x = new Tensor([batch, 1, SIDE, SIDE], images);
   const be = new Backend(mode, { poolSize: opts.poolSize });
   try {
     const call = () => noGrad(() => model.forward(be, x, { training: false }));
@@ -225,7 +226,7 @@ async function tfInference(name: ModelName, model: Model, backend: TfBackend, ra
   const p = new Map<string, TfTensor>();
   for (const [k, t] of model.params) p.set(k, tf.tensor(t.data, [...t.shape]));
   const forward = model.config.kind === 'cnn' ? tfCnn(model.config, p) : tfVit(model.config, p);
-  const x = tf.tensor2d(images, [batch, 784]);
+  const x = tf.tensor2d(images, [batch, PIXELS]);
   try {
     const logits = tf.tidy(() => forward(x));
     const got = Float32Array.from(logits.dataSync());
@@ -252,7 +253,7 @@ function tfCnn(config: CnnConfig, p: Map<string, TfTensor>): (x: TfTensor) => Tf
   const filters = config.conv.map((_, i) => tf.transpose(p.get(`conv${i}.weight`)!, [2, 3, 1, 0]) as Tensor4D);
   return (x) => {
     const B = x.shape[0];
-    let h = tf.reshape(x, [B, 28, 28, 1]) as Tensor4D;
+    let h = tf.reshape(x, [B, SIDE, SIDE, 1]) as Tensor4D;
     config.conv.forEach((l, i) => {
       h = tf.fused.conv2d({ x: h, filter: filters[i], bias: p.get(`conv${i}.bias`), strides: l.stride ?? 1, pad: l.padding ? l.padding : 'valid', activation: 'relu' });
       if ((l.pool ?? 0) > 1) h = tf.maxPool(h, l.pool!, l.pool!, 'valid');
@@ -271,7 +272,7 @@ function tfCnn(config: CnnConfig, p: Map<string, TfTensor>): (x: TfTensor) => Tf
 function tfVit(config: VitConfig, p: Map<string, TfTensor>): (x: TfTensor) => TfTensor {
   const { patch: P, dim: D, heads: H, headDim: dh, layers } = config;
   const A = H * dh;
-  const G = 28 / P;
+  const G = SIDE / P;
   const T = G * G + 1;
   const w = (k: string) => p.get(k)! as Tensor2D;
   const dense = (x: TfTensor, name: string) => tf.fused.matMul({ a: x as Tensor2D, b: w(`${name}.weight`), bias: p.get(`${name}.bias`) });

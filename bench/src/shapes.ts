@@ -2,6 +2,7 @@
  * The layer shapes the kernels are benchmarked at, derived from the model presets
  * (packages/models/configs/*.json) so the benchmark follows the shipped models when they change.
  */
+import { SIDE } from '@digitlab/digit-csv';
 import { loadPreset, type CnnConfig, type VitConfig } from '@digitlab/models';
 
 /** One convolution layer as the kernels see it (NCHW, weight [OC, C, K, K]). */
@@ -49,7 +50,7 @@ export interface ModelShapes {
 
 /** CNN layer shapes for a config at a batch size (28x28 single-channel input). */
 export function cnnShapes(config: CnnConfig, batch: number): CnnShapes {
-  let [c, h, w] = [1, 28, 28];
+  let [c, h, w] = [1, SIDE, SIDE];
   const conv = config.conv.map((l): ConvShape => {
     const s: ConvShape = { C: c, H: h, W: w, OC: l.filters, K: l.kernel, stride: l.stride ?? 1, pad: l.padding ?? 0, pool: l.pool ?? 0 };
     h = Math.floor((h + 2 * s.pad - s.K) / s.stride) + 1;
@@ -74,7 +75,7 @@ export function cnnShapes(config: CnnConfig, batch: number): CnnShapes {
 export function vitShapes(config: VitConfig, batch: number): VitShapes {
   return {
     batch,
-    tokens: (28 / config.patch) ** 2 + 1,
+    tokens: (SIDE / config.patch) ** 2 + 1,
     patchPixels: config.patch * config.patch,
     dim: config.dim,
     heads: config.heads,

@@ -1,6 +1,6 @@
+import { SIDE } from '@digitlab/digit-csv';
 import type { Rng } from '@digitlab/tensor';
 
-const SIDE = 28;
 /** Rotation and scaling pivot: the centre of the 28×28 grid (pixel centres at 0..27). */
 const CENTRE = (SIDE - 1) / 2;
 

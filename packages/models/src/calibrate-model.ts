@@ -1,7 +1,8 @@
 import type { Backend } from '@digitlab/tensor';
 import { type Calibration, type UncertaintyRule, calibrate, chooseThreshold } from './calibration.js';
 import { type Evaluation, evaluateModel, withTemperature } from './evaluate.js';
-import { type MnistData, loadMnist, splitValidation } from './mnist.js';
+import { type MnistData, loadMnist } from './mnist.js';
+import { splitValidation } from './split.js';
 import type { Model } from './model.js';
 
 /** What calibrating a trained model yields: the card's calibration and uncertainty rule, and the raw test evaluation. */

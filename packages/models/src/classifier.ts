@@ -1,14 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PIXELS } from '@digitlab/digit-csv';
 import { type ModeChoice, createBackend } from '@digitlab/tensor';
 import { buildModel } from './build.js';
 import type { ModelCard, ModelName } from './card.js';
 import type { ModelConfig } from './config.js';
 import { softmaxRows } from './data.js';
 import type { Model } from './model.js';
-import { decodeSafetensors, sha256 } from './safetensors.js';
+import { sha256 } from './files.js';
 import { type InferencePlan, buildPlan } from './plan.js';
-import { loadParams } from './train.js';
+import { decodeSafetensors } from './safetensors.js';
+import { loadParams } from './state.js';
 
 /**
  * A trained model ready to predict: what the server, the report and the benchmarks use.
@@ -93,14 +95,14 @@ export async function loadClassifier(name: ModelName, options: LoadOptions): Pro
     model,
     warmMs,
     predict(images: Float32Array, count: number): Promise<Float32Array> {
-      if (images.length < count * 784) throw new RangeError(`predict: ${count} images need ${count * 784} values, got ${images.length}`);
+      if (images.length < count * PIXELS) throw new RangeError(`predict: ${count} images need ${count * PIXELS} values, got ${images.length}`);
       const job = queue.then(async () => {
         const logits = new Float32Array(count * 10);
         for (let s = 0; s < count; s += YIELD_EVERY) {
           // a long batch lets the event loop in between chunks (health checks, other models)
           if (s > 0) await new Promise((resolve) => setImmediate(resolve));
           const m = Math.min(YIELD_EVERY, count - s);
-          logits.set(planned().run(images.subarray(s * 784, (s + m) * 784), m), s * 10);
+          logits.set(planned().run(images.subarray(s * PIXELS, (s + m) * PIXELS), m), s * 10);
         }
         // the card's temperature (fitted on the validation images) makes the probabilities calibrated
         return softmaxRows(logits, count, 10, card.calibration?.temperature ?? 1);

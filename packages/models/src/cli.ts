@@ -1,29 +1,24 @@
 #!/usr/bin/env node
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { Backend, MODES, type Mode, type ModeChoice, chooseMode, describeChoice, isModeChoice } from '@digitlab/tensor';
+import { Backend, type Mode, type ModeChoice, chooseMode, describeChoice } from '@digitlab/tensor';
 import type { ModelCard, ModelName } from './card.js';
 import { type ModelCalibration, calibrateModel } from './calibrate-model.js';
 import { cardDifferences } from './card-check.js';
-import { type Preset, type TrainConfig, loadPreset } from './config.js';
+import { floatOption, intOption, modeChoiceOption, modelNameOption } from './cli-options.js';
+import type { Preset, TrainConfig } from './config.js';
 import { summarize } from './evaluate.js';
 import { type Classifier, loadClassifier } from './classifier.js';
+import { writeFileAtomic } from './files.js';
 import { type MnistData, loadMnist } from './mnist.js';
-import { writeFileAtomic } from './safetensors.js';
+import { loadPreset } from './presets.js';
+import { sliceImages } from './split.js';
 import { ship } from './ship.js';
 import { train } from './train.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..', '..');
 
-function modelName(v: string): ModelName {
-  if (v !== 'cnn' && v !== 'vit') throw new InvalidArgumentError('model must be "cnn" or "vit"');
-  return v;
-}
-function mode(v: string): ModeChoice {
-  if (!isModeChoice(v)) throw new InvalidArgumentError(`backend must be auto or one of ${MODES.join(', ')}`);
-  return v;
-}
 /** The concrete mode for a --backend value; `auto` times the modes on a training-sized probe and says what it chose. */
 async function concrete(m: ModeChoice, threads?: number): Promise<Mode> {
   if (m !== 'auto') return m;
@@ -32,16 +27,6 @@ async function concrete(m: ModeChoice, threads?: number): Promise<Mode> {
   return choice.mode;
 }
 const BACKEND_HELP = 'gpu.js mode: async (webasm + threads), webasm, cpu, headlessgl where built, or auto (time them, keep the fastest)';
-function int(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
-  return n;
-}
-function float(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a non-negative number');
-  return n;
-}
 
 /** A shipped model (sha256-checked) and its calibration measured afresh on its validation images and `test`. */
 async function measureShipped(name: ModelName, weightsDir: string, backend: Mode, test: MnistData): Promise<{ clf: Classifier; measured: ModelCalibration }> {
@@ -60,17 +45,17 @@ const program = new Command('digitlab').description('train, evaluate and ship th
 program
   .command('train')
   .description('train a model from a preset; resumes from <run-dir>/checkpoint.safetensors if present')
-  .argument('<model>', 'cnn or vit', modelName)
+  .argument('<model>', 'cnn or vit', modelNameOption)
   .option('-c, --config <preset>', 'preset name in packages/models/configs or a JSON path (default: the model name)')
-  .option('--epochs <n>', 'override the preset epochs', int)
-  .option('--seed <n>', 'override the preset seed', int)
-  .option('--lr <x>', 'override the peak learning rate', float)
-  .option('--batch-size <n>', 'override the batch size', int)
-  .option('-b, --backend <mode>', BACKEND_HELP, mode, 'async' as ModeChoice)
-  .option('--threads <n>', 'worker threads for async (default: all cores)', int)
+  .option('--epochs <n>', 'override the preset epochs', intOption)
+  .option('--seed <n>', 'override the preset seed', intOption)
+  .option('--lr <x>', 'override the peak learning rate', floatOption)
+  .option('--batch-size <n>', 'override the batch size', intOption)
+  .option('-b, --backend <mode>', BACKEND_HELP, modeChoiceOption, 'async' as ModeChoice)
+  .option('--threads <n>', 'worker threads for async (default: all cores)', intOption)
   .option('--run-dir <dir>', 'where checkpoints and logs go (default: .runs/<model>)')
-  .option('--time-limit <seconds>', 'checkpoint and stop after this long (resume later)', float)
-  .option('--checkpoint-every <seconds>', 'mid-epoch checkpoint interval', float, 120)
+  .option('--time-limit <seconds>', 'checkpoint and stop after this long (resume later)', floatOption)
+  .option('--checkpoint-every <seconds>', 'mid-epoch checkpoint interval', floatOption, 120)
   .option('--ship', 'when training finishes, evaluate on the test set and write weights/<model>.*')
   .action(async (name: ModelName, o: { config?: string; epochs?: number; seed?: number; lr?: number; batchSize?: number; backend: ModeChoice; threads?: number; runDir?: string; timeLimit?: number; checkpointEvery: number; ship?: boolean }) => {
     const backend = await concrete(o.backend, o.threads);
@@ -119,9 +104,9 @@ program
 program
   .command('ship')
   .description("evaluate a run's best checkpoint on the test set and write weights/<model>.safetensors + its model card")
-  .argument('<model>', 'cnn or vit', modelName)
+  .argument('<model>', 'cnn or vit', modelNameOption)
   .option('--run-dir <dir>', 'the run to ship (default: .runs/<model>)')
-  .option('-b, --backend <mode>', BACKEND_HELP, mode, 'async' as ModeChoice)
+  .option('-b, --backend <mode>', BACKEND_HELP, modeChoiceOption, 'async' as ModeChoice)
   .action(async (name: ModelName, o: { runDir?: string; backend: ModeChoice }) => {
     const card = await ship(name, resolve(o.runDir ?? join(REPO, '.runs', name)), join(REPO, 'weights'), await concrete(o.backend));
     console.log(JSON.stringify({ shipped: name, sha256: card.weights.sha256, test: { accuracy: card.metrics.test.accuracy, loss: card.metrics.test.loss } }, null, 2));
@@ -130,14 +115,14 @@ program
 program
   .command('evaluate')
   .description('evaluate shipped weights on the 10,000 test images and compare with the model card')
-  .argument('<model>', 'cnn or vit', modelName)
+  .argument('<model>', 'cnn or vit', modelNameOption)
   .option('--weights <dir>', 'weights folder', join(REPO, 'weights'))
-  .option('-b, --backend <mode>', BACKEND_HELP, mode, 'async' as ModeChoice)
-  .option('--limit <n>', 'only the first n test images', int)
+  .option('-b, --backend <mode>', BACKEND_HELP, modeChoiceOption, 'async' as ModeChoice)
+  .option('--limit <n>', 'only the first n test images', intOption)
   .action(async (name: ModelName, o: { weights: string; backend: ModeChoice; limit?: number }) => {
     const full = loadMnist('test');
-    const n = Math.min(o.limit ?? full.count, full.count);
-    const data = { ...full, count: n, images: full.images.subarray(0, n * 784), labels: full.labels.subarray(0, n) };
+    const data = sliceImages(full, 0, o.limit);
+    const n = data.count;
     const t0 = performance.now();
     const { clf, measured } = await measureShipped(name, o.weights, await concrete(o.backend), data);
     const s = summarize(measured.test, data.labels);
@@ -162,9 +147,9 @@ program
 program
   .command('calibrate')
   .description("fit a shipped model's temperature on its validation images and write the calibration and uncertainty threshold into its card (weights unchanged)")
-  .argument('<model>', 'cnn or vit', modelName)
+  .argument('<model>', 'cnn or vit', modelNameOption)
   .option('--weights <dir>', 'weights folder', join(REPO, 'weights'))
-  .option('-b, --backend <mode>', BACKEND_HELP, mode, 'async' as ModeChoice)
+  .option('-b, --backend <mode>', BACKEND_HELP, modeChoiceOption, 'async' as ModeChoice)
   .action(async (name: ModelName, o: { weights: string; backend: ModeChoice }) => {
     const { clf, measured } = await measureShipped(name, o.weights, await concrete(o.backend), loadMnist('test'));
     const s = summarize(measured.test, loadMnist('test').labels);

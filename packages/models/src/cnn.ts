@@ -1,3 +1,4 @@
+import { PIXELS, SIDE } from '@digitlab/digit-csv';
 import { type Backend, Tensor, addBias, conv2d, dropout, flatten, matmul, maxPool2d, relu, type Rng } from '@digitlab/tensor';
 import type { CnnConfig } from './config.js';
 import { type ForwardContext, type Model, ParamStore } from './model.js';
@@ -8,7 +9,7 @@ import { type ForwardContext, type Model, ParamStore } from './model.js';
  */
 export function buildCnn(config: CnnConfig, rng: Rng): Model {
   const store = new ParamStore(rng);
-  let [c, h, w] = [1, 28, 28];
+  let [c, h, w] = [1, SIDE, SIDE];
   let flops = 0;
   const convs = config.conv.map((layer, i) => {
     const pad = layer.padding ?? 0;
@@ -62,5 +63,5 @@ export function buildCnn(config: CnnConfig, rng: Rng): Model {
 
 /** Shapes images [B, 784] as the CNN's input [B, 1, 28, 28]. */
 export function asImageBatch(images: Float32Array, count: number): Tensor {
-  return new Tensor([count, 1, 28, 28], images.subarray(0, count * 784));
+  return new Tensor([count, 1, SIDE, SIDE], images.subarray(0, count * PIXELS));
 }

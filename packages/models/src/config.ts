@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The shapes of models and training runs, checked and turned into a schedule, without Node's fs (presets.ts reads the files).
+import { SIDE } from '@digitlab/digit-csv';
 import type { AugmentConfig } from './augment.js';
 
 /** One convolution block: conv (+ReLU), then optional k×k max-pool. */
@@ -68,21 +67,6 @@ export interface Preset {
   readonly train: TrainConfig;
 }
 
-/** The folder of presets shipped with the package. */
-export const CONFIG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'configs');
-
-/** Reads a preset by name (configs/<name>.json) or path, checking every field. */
-export function loadPreset(nameOrPath: string): Preset {
-  const path = nameOrPath.endsWith('.json') ? nameOrPath : join(CONFIG_DIR, `${nameOrPath}.json`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`cannot read config ${path}: ${(e as Error).message}`);
-  }
-  return validatePreset(raw, path);
-}
-
 function num(o: Record<string, unknown>, key: string, where: string, min = 0, integer = false): number {
   const v = o[key];
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
@@ -109,7 +93,7 @@ export function validatePreset(raw: unknown, where: string): Preset {
   } else if (model.kind === 'vit') {
     for (const k of ['patch', 'dim', 'heads', 'headDim', 'layers', 'mlp']) num(model, k, where, 1, true);
     num(model, 'dropout', where);
-    if (28 % (model.patch as number) !== 0) throw new Error(`${where}: patch ${model.patch} must divide 28`);
+    if (SIDE % (model.patch as number) !== 0) throw new Error(`${where}: patch ${model.patch} must divide ${SIDE}`);
   } else {
     throw new Error(`${where}: model.kind must be "cnn" or "vit", got ${JSON.stringify(model.kind)}`);
   }

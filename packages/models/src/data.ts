@@ -1,8 +1,7 @@
+import { PIXELS } from '@digitlab/digit-csv';
 import type { Rng } from '@digitlab/tensor';
 import { type AugmentConfig, affineWarp, drawAffine, isShiftOnly, shiftImage } from './augment.js';
 import type { MnistData } from './mnist.js';
-
-const PIXELS = 28 * 28;
 
 /**
  * Copies the images at `indices` into `out` ([n, 784]) and their labels into `labels`, each image

@@ -1,4 +1,6 @@
-import { type Backend, Tensor, crossEntropyPerExample, noGrad } from '@digitlab/tensor';
+import { PIXELS } from '@digitlab/digit-csv';
+import { type Backend, crossEntropyPerExample, noGrad } from '@digitlab/tensor';
+import { asImageBatch } from './cnn.js';
 import { rowNll } from './calibration.js';
 import type { EvaluationSummary } from './card.js';
 import { argmaxRow, softmaxRows } from './data.js';
@@ -27,16 +29,16 @@ export async function evaluateModel(be: Backend, model: Model, data: MnistData, 
   const losses = new Float32Array(n);
   let correct = 0;
   let total = 0;
-  const buf = new Float32Array(batchSize * 784);
+  const buf = new Float32Array(batchSize * PIXELS);
   const labels = new Float32Array(batchSize);
   await noGrad(async () => {
     for (let start = 0; start < n; start += batchSize) {
       const m = Math.min(batchSize, n - start);
       buf.fill(0);
       labels.fill(0);
-      buf.set(data.images.subarray(start * 784, (start + m) * 784));
+      buf.set(data.images.subarray(start * PIXELS, (start + m) * PIXELS));
       for (let i = 0; i < m; i++) labels[i] = data.labels[start + i];
-      const logits = await model.forward(be, new Tensor([batchSize, 1, 28, 28], buf), { training: false, ...ctx });
+      const logits = await model.forward(be, asImageBatch(buf, batchSize), { training: false, ...ctx });
       const per = await crossEntropyPerExample(be, logits, labels);
       const probs = softmaxRows(logits.data, m);
       for (let i = 0; i < m; i++) {

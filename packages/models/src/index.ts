@@ -1,13 +1,22 @@
 export type { ModelCard, ModelName, EvaluationSummary } from './card.js';
 export { loadClassifier, readCard, WeightsError, type Classifier, type LoadOptions } from './classifier.js';
-export { loadMnist, splitValidation, parseIdxImages, parseIdxLabels, mnistDataDir, IdxError, MNIST_FILES, MNIST_COUNTS, MNIST_SIDE, MNIST_PIXELS, MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type MnistData, type MnistSubset, type MnistSplit, type IdxImages } from './mnist.js';
-export { encodeSafetensors, decodeSafetensors, writeFileAtomic, sha256, SafetensorsError, type NamedTensor, type Safetensors } from './safetensors.js';
+export { loadMnist, parseIdxImages, parseIdxLabels, mnistDataDir, IdxError, MNIST_FILES, MNIST_COUNTS, MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type MnistData, type MnistSubset, type MnistSplit, type IdxImages } from './mnist.js';
+export { splitValidation, sliceImages } from './split.js';
+/** MNIST's image side and pixel count: the very constants @digitlab/digit-csv exports as SIDE and PIXELS. */
+export { SIDE as MNIST_SIDE, PIXELS as MNIST_PIXELS } from '@digitlab/digit-csv';
+export { encodeSafetensors, decodeSafetensors, SafetensorsError, type NamedTensor, type Safetensors } from './safetensors.js';
+export { writeFileAtomic, sha256 } from './files.js';
+export { paramsToTensors, loadParams, encodeWeights, encodeCheckpoint, decodeCheckpoint, type Checkpoint, type RunState, type EpochLog } from './state.js';
 export { buildModel } from './build.js';
 export { buildCnn, asImageBatch } from './cnn.js';
 export { buildVit } from './vit.js';
-export { loadPreset, validatePreset, learningRate, augmentOf, CONFIG_DIR, type CnnConfig, type VitConfig, type ModelConfig, type TrainConfig, type Preset, type ConvLayerConfig } from './config.js';
+export { validatePreset, learningRate, augmentOf, type CnnConfig, type VitConfig, type ModelConfig, type TrainConfig, type Preset, type ConvLayerConfig } from './config.js';
 export { countParams, ParamStore, type Model, type ForwardContext } from './model.js';
-export { train, paramsToTensors, loadParams, type TrainOptions, type TrainResult, type EpochLog, type Progress } from './train.js';
+export { loadPreset, CONFIG_DIR } from './presets.js';
+export { trainStep, type StepContext, type StepResult } from './train-step.js';
+export { train, type TrainOptions, type TrainResult } from './train.js';
+export { runFolder, RUN_FILES } from './run-folder.js';
+export { splitTraining, startRun, resumeRun, trainEpoch, validateEpoch, recordEpoch, checkpoint, runLoop, type TrainingData, type TrainingRun, type RunStore, type BestSummary, type LoopOptions, type LoopResult, type LoopClock, type Progress } from './train-loop.js';
 export { evaluateModel, summarize, withTemperature, type Evaluation } from './evaluate.js';
 export { fillBatch, softmaxRows, argmaxRow } from './data.js';
 export { ship } from './ship.js';

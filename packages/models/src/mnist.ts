@@ -1,12 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Rng } from '@digitlab/tensor';
+import { SIDE } from '@digitlab/digit-csv';
 
-/** Side length of an MNIST image; everything downstream assumes 28×28. */
-export const MNIST_SIDE = 28;
-/** Pixels per MNIST image (28×28). */
-export const MNIST_PIXELS = MNIST_SIDE * MNIST_SIDE;
 /** Number of classes (digits 0–9). */
 export const MNIST_CLASSES = 10;
 
@@ -74,8 +70,8 @@ export function parseIdxImages(buf: Uint8Array, what: string): IdxImages {
   const count = view.getUint32(4, false);
   const rows = view.getUint32(8, false);
   const cols = view.getUint32(12, false);
-  if (rows !== MNIST_SIDE || cols !== MNIST_SIDE) {
-    throw new IdxError(what, `images are ${rows}×${cols}; expected ${MNIST_SIDE}×${MNIST_SIDE}`);
+  if (rows !== SIDE || cols !== SIDE) {
+    throw new IdxError(what, `images are ${rows}×${cols}; expected ${SIDE}×${SIDE}`);
   }
   checkLength(buf, what, IMAGES_HEADER_BYTES, count, rows * cols, 'images');
   const start = IMAGES_HEADER_BYTES;
@@ -179,44 +175,4 @@ export function loadMnist(split: MnistSplit): MnistData {
   const data: MnistData = { split, images, labels, count: expected };
   cache.set(split, data);
   return data;
-}
-
-/**
- * Splits training data into a seeded random validation set of `validationCount` images and the
- * rest for training. Refuses the test split, which is only ever used for final evaluation.
- */
-export function splitValidation(
-  data: MnistData,
-  validationCount: number,
-  seed: number,
-): { train: MnistSubset; validation: MnistSubset } {
-  if (data.split === 'test') {
-    throw new Error('splitValidation: refusing to split the test set; validation must come from the training data');
-  }
-  if (!Number.isInteger(validationCount) || validationCount < 0 || validationCount >= data.count) {
-    throw new RangeError(
-      `splitValidation: validationCount must be an integer in [0, ${data.count - 1}] (some training data must remain); got ${validationCount}`,
-    );
-  }
-  const order = new Int32Array(data.count);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  new Rng(seed).shuffle(order);
-  // Ascending order keeps each subset in the source's order; epochs reshuffle with their own Rng.
-  const validationIdx = order.slice(0, validationCount).sort();
-  const trainIdx = order.slice(validationCount).sort();
-  return {
-    train: gather(data, trainIdx, 'train'),
-    validation: gather(data, validationIdx, 'validation'),
-  };
-}
-
-function gather(data: MnistData, indices: Int32Array, split: MnistData['split']): MnistSubset {
-  const images = new Float32Array(indices.length * MNIST_PIXELS);
-  const labels = new Uint8Array(indices.length);
-  for (let k = 0; k < indices.length; k++) {
-    const i = indices[k];
-    images.set(data.images.subarray(i * MNIST_PIXELS, (i + 1) * MNIST_PIXELS), k * MNIST_PIXELS);
-    labels[k] = data.labels[i];
-  }
-  return { split, images, labels, count: indices.length, indices };
 }

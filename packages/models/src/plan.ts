@@ -1,3 +1,4 @@
+import { PIXELS } from '@digitlab/digit-csv';
 import type { Backend, PlanKernels } from '@digitlab/tensor';
 import type { Model } from './model.js';
 import { cnnPlan } from './plan-cnn.js';
@@ -34,7 +35,7 @@ export function buildPlan(model: Model, be: Backend): InferencePlan {
 /** Throws unless images hold count images. */
 export function checkImages(images: Float32Array, count: number): void {
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`plan: count must be a non-negative integer, got ${count}`);
-  if (images.length < count * 784) throw new RangeError(`plan: ${count} images need ${count * 784} values, got ${images.length}`);
+  if (images.length < count * PIXELS) throw new RangeError(`plan: ${count} images need ${count * PIXELS} values, got ${images.length}`);
 }
 
 /** A named parameter of the model (the plans read the safetensors names). */

@@ -1,6 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+// The safetensors format only, without Node's fs or crypto, so a browser worker can read and write weights.
 
 /** One float32 tensor as stored in a safetensors file. */
 export interface NamedTensor {
@@ -224,50 +222,4 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 // Plain assignment of "__proto__" would replace the prototype instead of adding an entry.
 function defineEntry<T>(target: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-/**
- * Writes `bytes` to `path` so that readers see either the old file or the complete new one:
- * a temp file in the same directory is written, fsynced and renamed over the target.
- */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx');
-  try {
-    try {
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // Already gone or never fully created: nothing left to clean.
-    }
-    throw err;
-  }
-  syncDirectory(dir);
-}
-
-// Persists the rename itself; not every platform can fsync a directory, and the data is safe anyway.
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Best effort only.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** Lowercase hex SHA-256 of `bytes`, as recorded in model cards. */
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }

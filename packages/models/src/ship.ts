@@ -1,16 +1,17 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Backend, type Mode } from '@digitlab/tensor';
 import { buildModel } from './build.js';
 import type { ModelCard, ModelName } from './card.js';
-import type { Preset } from './config.js';
 import { calibrateModel } from './calibrate-model.js';
 import { summarize } from './evaluate.js';
+import { sha256, writeFileAtomic } from './files.js';
 import { loadMnist } from './mnist.js';
 import { countParams } from './model.js';
-import { decodeSafetensors, encodeSafetensors, sha256, writeFileAtomic } from './safetensors.js';
-import { type EpochLog, loadParams, paramsToTensors } from './train.js';
+import { decodeSafetensors } from './safetensors.js';
+import { decodeCheckpoint, encodeWeights, loadParams } from './state.js';
+import { RUN_FILES } from './run-folder.js';
 
 /**
  * Ships a run's best checkpoint: evaluates it on the 10,000 test images, writes
@@ -20,13 +21,10 @@ import { type EpochLog, loadParams, paramsToTensors } from './train.js';
  * temperature fitted on the validation images and the uncertainty threshold chosen there.
  */
 export async function ship(name: ModelName, runDir: string, weightsDir: string, backend: Mode): Promise<ModelCard> {
-  const ck = decodeSafetensors(readFileSync(join(runDir, 'checkpoint.safetensors')));
-  const preset = JSON.parse(ck.metadata.config) as Preset;
-  const state = JSON.parse(ck.metadata.state) as { bestEpoch: number; seconds: number; history: EpochLog[]; backend: string; epoch: number };
-  const best = decodeSafetensors(readFileSync(join(runDir, 'best.safetensors')));
+  const { preset, state } = decodeCheckpoint(readFileSync(join(runDir, RUN_FILES.checkpoint)));
   const model = buildModel(preset.model, preset.train.seed);
-  loadParams(model, best.tensors);
-  const bytes = encodeSafetensors(paramsToTensors(model), { format: 'pt', model: name, config: JSON.stringify(preset.model) });
+  loadParams(model, decodeSafetensors(readFileSync(join(runDir, RUN_FILES.best))).tensors);
+  const bytes = encodeWeights(model, { format: 'pt', model: name, config: JSON.stringify(preset.model) });
   const be = new Backend(backend);
   const testData = loadMnist('test');
   let measured;
@@ -64,7 +62,7 @@ export async function ship(name: ModelName, runDir: string, weightsDir: string, 
   };
   writeFileAtomic(join(weightsDir, `${name}.safetensors`), bytes);
   writeFileAtomic(join(weightsDir, `${name}.json`), new TextEncoder().encode(`${JSON.stringify(card, null, 2)}\n`));
-  const logPath = join(runDir, 'log.jsonl');
+  const logPath = join(runDir, RUN_FILES.log);
   if (existsSync(logPath)) writeFileAtomic(join(weightsDir, `${name}.log.jsonl`), readFileSync(logPath));
   return card;
 }

@@ -1,3 +1,4 @@
+import { SIDE } from '@digitlab/digit-csv';
 import { type Backend, Tensor, add, addBias, addPositional, attention, dropout, gelu, layerNorm, matmul, patchify, prependToken, reshape, selectToken, type Rng } from '@digitlab/tensor';
 import type { VitConfig } from './config.js';
 import { type ForwardContext, type Model, ParamStore } from './model.js';
@@ -11,7 +12,7 @@ export function buildVit(config: VitConfig, rng: Rng): Model {
   const { patch, dim: D, heads, headDim, layers, mlp } = config;
   const store = new ParamStore(rng);
   const P = patch * patch;
-  const T = (28 / patch) ** 2 + 1;
+  const T = (SIDE / patch) ** 2 + 1;
   const A = heads * headDim;
   const lin = (name: string, fanIn: number, fanOut: number, relu = false) => ({
     w: relu ? store.he(`${name}.weight`, [fanIn, fanOut], fanIn) : store.normal(`${name}.weight`, [fanIn, fanOut], Math.sqrt(1 / fanIn)),

@@ -1,10 +1,11 @@
 import { Rng } from '@digitlab/tensor';
 import { describe, expect, it } from 'vitest';
 import { IDENTITY, affineWarp, drawAffine } from '../src/augment.js';
-import { augmentOf, loadPreset, validatePreset } from '../src/config.js';
+import { augmentOf, validatePreset } from '../src/config.js';
+import { loadPreset } from '../src/presets.js';
 import { fillBatch } from '../src/data.js';
 import { loadMnist } from '../src/mnist.js';
-import { sha256 } from '../src/safetensors.js';
+import { sha256 } from '../src/files.js';
 
 const at = (img: Float32Array, x: number, y: number): number => img[y * 28 + x];
 const onePixel = (x: number, y: number): Float32Array => {

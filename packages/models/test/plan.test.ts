@@ -3,7 +3,7 @@ import { Adam, Backend, EXPECTED_KERNEL, Tensor, noGrad, softmaxCrossEntropy, ba
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../src/build.js';
 import { loadClassifier } from '../src/classifier.js';
-import { loadPreset } from '../src/config.js';
+import { loadPreset } from '../src/presets.js';
 import { argmaxRow } from '../src/data.js';
 import { loadMnist } from '../src/mnist.js';
 import type { Model } from '../src/model.js';

@@ -278,7 +278,7 @@ describe('writeFileAtomic', () => {
     const size = 4 * 1024 * 1024;
     const path = join(dir, 'killed.bin');
     writeFileSync(path, new Uint8Array(size).fill(1));
-    const moduleUrl = new URL('../src/safetensors.ts', import.meta.url).href;
+    const moduleUrl = new URL('../src/files.ts', import.meta.url).href;
     const script = join(dir, 'writer.mts');
     // Rewrites the file with a new fill byte each time, so a kill lands mid-write; the time limit
     // only stops an orphaned writer should the test itself fail.

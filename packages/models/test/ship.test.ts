@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadClassifier } from '../src/classifier.js';
 import type { ModelCard } from '../src/card.js';
-import { loadPreset } from '../src/config.js';
+import { loadPreset } from '../src/presets.js';
 import { ship } from '../src/ship.js';
 import { train } from '../src/train.js';
 

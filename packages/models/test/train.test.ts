@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadPreset, learningRate, validatePreset } from '../src/config.js';
+import { learningRate, validatePreset } from '../src/config.js';
+import { loadPreset } from '../src/presets.js';
 import { train } from '../src/train.js';
 
 const dirs: string[] = [];

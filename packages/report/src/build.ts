@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Mode } from '@digitlab/tensor';
-import { type ModelName, loadClassifier, loadMnist } from '@digitlab/models';
+import { type ModelName, loadClassifier, loadMnist, sliceImages } from '@digitlab/models';
 import { type ReportData, type ReportModel, collectReport, shippedLog } from './collect.js';
 import { renderReport } from './html.js';
 
@@ -35,7 +35,7 @@ export async function buildReport(options: BuildOptions = {}): Promise<{ data: R
   }
   const test = loadMnist('test');
   const n = Math.min(options.limit ?? test.count, test.count);
-  const data = n === test.count ? test : { ...test, count: n, images: test.images.subarray(0, n * 784), labels: test.labels.subarray(0, n) };
+  const data = n === test.count ? test : sliceImages(test, 0, n);
   const report = await collectReport({
     models,
     data,

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { PIXELS, SIDE } from '@digitlab/digit-csv';
 import { Backend, type Mode, Tensor, noGrad } from '@digitlab/tensor';
 import { type AttentionMaps, type EpochLog, type EvaluationSummary, type MnistData, type Model, type ModelCard, type ModelName, type ReliabilityBin, evaluateModel, expectedCalibrationError, reliabilityBins, summarize, withTemperature, classTokenAttention, inputSaliency } from '@digitlab/models';
 
@@ -117,7 +118,7 @@ function median(xs: number[]): number {
 }
 
 async function singleImageLatency(be: Backend, model: Model, data: MnistData, runs: number): Promise<number> {
-  const one = (i: number) => new Tensor([1, 1, 28, 28], data.images.slice((i % data.count) * 784, ((i % data.count) + 1) * 784));
+  const one = (i: number) => new Tensor([1, 1, SIDE, SIDE], data.images.slice((i % data.count) * PIXELS, ((i % data.count) + 1) * PIXELS));
   return noGrad(async () => {
     for (let i = 0; i < 2; i++) await model.forward(be, one(i), { training: false });
     const times: number[] = [];
@@ -197,8 +198,8 @@ export async function collectReport(options: CollectOptions): Promise<ReportData
       say(`${m.name}: evaluating ${data.count} images in batches of ${batchSize}`);
       // the first batch compiles the kernels; time it apart so throughput is the steady state
       const firstCount = Math.min(batchSize, data.count);
-      const first = { ...data, count: firstCount, images: data.images.subarray(0, firstCount * 784), labels: data.labels.subarray(0, firstCount) };
-      const rest = { ...data, count: data.count - firstCount, images: data.images.subarray(firstCount * 784), labels: data.labels.subarray(firstCount) };
+      const first = { ...data, count: firstCount, images: data.images.subarray(0, firstCount * PIXELS), labels: data.labels.subarray(0, firstCount) };
+      const rest = { ...data, count: data.count - firstCount, images: data.images.subarray(firstCount * PIXELS), labels: data.labels.subarray(firstCount) };
       const t0 = performance.now();
       const ev1 = await evaluateModel(be, m.model, first, batchSize);
       const t1 = performance.now();
@@ -260,8 +261,8 @@ export async function collectReport(options: CollectOptions): Promise<ReportData
     const disagreements = results.length >= 2 ? disagreementsOf(results[0].predictions, results[1].predictions) : [];
     const picks = pickDigits(data, results, disagreements, options.explainCount ?? 8);
     say(`explaining ${picks.length} digits`);
-    const images = new Float32Array(picks.length * 784);
-    picks.forEach((p, k) => images.set(data.images.subarray(p.index * 784, (p.index + 1) * 784), k * 784));
+    const images = new Float32Array(picks.length * PIXELS);
+    picks.forEach((p, k) => images.set(data.images.subarray(p.index * PIXELS, (p.index + 1) * PIXELS), k * PIXELS));
     const attention: Record<string, AttentionMaps[]> = {};
     const saliency: Record<string, Float32Array[]> = {};
     for (const m of models) {

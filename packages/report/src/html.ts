@@ -2,6 +2,7 @@ import { CALIBRATION_BINS, type EpochLog, normalizeMap, patchMapToPixels } from 
 import type { ExplainedDigit, ModelResult, ReportData } from './collect.js';
 import { digitPng, heatColor, overlayPng } from './png.js';
 import { confusionSvg, esc, lineChartSvg, reliabilitySvg } from './svg.js';
+import { PIXELS } from '@digitlab/digit-csv';
 
 /** Most tiles one gallery shows (the most confident mistakes first); the rest are counted. */
 export const GALLERY_LIMIT = 200;
@@ -192,7 +193,7 @@ function explainSection(data: ReportData): string {
     cnns.map((c) => `<th class="sep">${upper(c.name)} saliency</th>`).join('') +
     '</tr>';
   const row = (d: ExplainedDigit) => {
-    const image = data.data.images.subarray(d.index * 784, (d.index + 1) * 784);
+    const image = data.data.images.subarray(d.index * PIXELS, (d.index + 1) * PIXELS);
     const preds = data.models
       .map((m) => {
         const p = d.predictions[m.name];
@@ -315,7 +316,7 @@ export function renderReport(data: ReportData): string {
   const pngs = (i: number) => {
     let url = cache.get(i);
     if (!url) {
-      url = digitPng(data.data.images.subarray(i * 784, (i + 1) * 784));
+      url = digitPng(data.data.images.subarray(i * PIXELS, (i + 1) * PIXELS));
       cache.set(i, url);
     }
     return url;

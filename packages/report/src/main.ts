@@ -4,52 +4,31 @@
  * Evaluates the shipped CNN and ViT on the 10,000 test images and writes reports/report.html.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { MODES, type Mode } from '@digitlab/tensor';
+import { Command } from 'commander';
+import { modeOption, positiveIntOption } from '@digitlab/models/cli-options';
+import type { Mode } from '@digitlab/tensor';
 import { buildReport } from './build.js';
 
-const { values } = parseArgs({
-  options: {
-    limit: { type: 'string' },
-    weights: { type: 'string' },
-    out: { type: 'string' },
-    backend: { type: 'string', default: 'async' },
-    threads: { type: 'string' },
-    explain: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
-
-if (values.help) {
-  console.log('usage: pnpm report [--limit n] [--weights dir] [--out file] [--backend cpu|webasm|async] [--threads n] [--explain n]');
-  process.exit(0);
-}
-
-function count(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--${name} must be a positive integer, got ${v}`);
-    process.exit(2);
-  }
-  return n;
-}
-
-const backend = values.backend as Mode;
-if (!MODES.includes(backend)) {
-  console.error(`--backend must be one of ${MODES.join(', ')}`);
-  process.exit(2);
-}
+const values = new Command('pnpm report')
+  .description('evaluates the shipped CNN and ViT on the 10,000 test images and writes reports/report.html; exits 1 when a model differs from its card')
+  .option('--limit <n>', 'only the first n test images', positiveIntOption)
+  .option('--weights <dir>', 'weights folder (default: weights/)')
+  .option('--out <file>', 'the HTML file (default: reports/report.html)')
+  .option('--backend <mode>', 'gpu.js mode: cpu, webasm, async', modeOption, 'async')
+  .option('--threads <n>', 'worker threads of async (default: all cores)', positiveIntOption)
+  .option('--explain <n>', 'digits shown with attention and saliency maps (default 8)', positiveIntOption)
+  .parse()
+  .opts<{ limit?: number; weights?: string; out?: string; backend: Mode; threads?: number; explain?: number }>();
 
 const t0 = performance.now();
 try {
   const { data, out } = await buildReport({
     weightsDir: values.weights ? resolve(values.weights) : undefined,
     out: values.out ? resolve(values.out) : undefined,
-    limit: count('limit', values.limit),
-    backend,
-    poolSize: count('threads', values.threads),
-    explainCount: count('explain', values.explain),
+    limit: values.limit,
+    backend: values.backend,
+    poolSize: values.threads,
+    explainCount: values.explain,
     log: (line) => console.error(line),
   });
   for (const m of data.models) {

@@ -1,4 +1,5 @@
 import { deflateSync } from 'node:zlib';
+import { PIXELS, SIDE } from '@digitlab/digit-csv';
 
 /**
  * A minimal PNG encoder (8-bit grayscale or RGB, no interlace, filter 0 on every row), enough
@@ -67,7 +68,7 @@ export function pngDataUrl(png: Uint8Array): string {
 export function digitPng(image: Float32Array): string {
   const px = new Uint8Array(image.length);
   for (let i = 0; i < image.length; i++) px[i] = Math.round(Math.min(1, Math.max(0, image[i])) * 255);
-  return pngDataUrl(encodePng(px, 28, 28, 1));
+  return pngDataUrl(encodePng(px, SIDE, SIDE, 1));
 }
 
 /** Colour ramp for heat (0 → transparent-ish dark violet, 1 → pale yellow), as [r, g, b] in 0–255. */
@@ -94,8 +95,8 @@ export function heatColor(t: number): [number, number, number] {
  * PNG data URL: strong heat replaces the pixel by the ramp colour, weak heat lets the digit show.
  */
 export function overlayPng(image: Float32Array, heat: Float32Array): string {
-  const px = new Uint8Array(28 * 28 * 3);
-  for (let i = 0; i < 28 * 28; i++) {
+  const px = new Uint8Array(PIXELS * 3);
+  for (let i = 0; i < PIXELS; i++) {
     const g = Math.min(1, Math.max(0, image[i])) * 150;
     const h = Math.min(1, Math.max(0, heat[i]));
     const [r, gg, b] = heatColor(h);
@@ -104,5 +105,5 @@ export function overlayPng(image: Float32Array, heat: Float32Array): string {
     px[i * 3 + 1] = Math.round(g * (1 - a) + gg * a);
     px[i * 3 + 2] = Math.round(g * (1 - a) + b * a);
   }
-  return pngDataUrl(encodePng(px, 28, 28, 3));
+  return pngDataUrl(encodePng(px, SIDE, SIDE, 3));
 }
