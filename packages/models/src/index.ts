@@ -1,12 +1,14 @@
 export type { ModelCard, ModelName, EvaluationSummary } from './card.js';
 export { loadClassifier, readCard, WeightsError, type Classifier, type LoadOptions } from './classifier.js';
-export { loadMnist, splitValidation, parseIdxImages, parseIdxLabels, mnistDataDir, IdxError, MNIST_FILES, MNIST_COUNTS, MNIST_SIDE, MNIST_PIXELS, MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type MnistData, type MnistSubset, type MnistSplit, type IdxImages } from './mnist.js';
+export { loadMnist, mnistFromIdx, splitValidation, parseIdxImages, parseIdxLabels, mnistDataDir, IdxError, MNIST_FILES, MNIST_COUNTS, MNIST_SIDE, MNIST_PIXELS, MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type MnistData, type MnistSubset, type MnistSplit, type IdxImages } from './mnist.js';
 export { encodeSafetensors, decodeSafetensors, writeFileAtomic, sha256, SafetensorsError, type NamedTensor, type Safetensors } from './safetensors.js';
 export { buildModel } from './build.js';
 export { buildCnn, asImageBatch } from './cnn.js';
 export { buildVit } from './vit.js';
 export { loadPreset, validatePreset, learningRate, augmentOf, CONFIG_DIR, type CnnConfig, type VitConfig, type ModelConfig, type TrainConfig, type Preset, type ConvLayerConfig } from './config.js';
 export { countParams, ParamStore, type Model, type ForwardContext } from './model.js';
+export { trainStep, type StepContext, type StepResult } from './train-step.js';
+export { modelCard, shippedWeights, type CardInput } from './model-card.js';
 export { train, paramsToTensors, loadParams, type TrainOptions, type TrainResult, type EpochLog, type Progress } from './train.js';
 export { evaluateModel, summarize, withTemperature, type Evaluation } from './evaluate.js';
 export { fillBatch, softmaxRows, argmaxRow } from './data.js';

@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Adam, Backend, type Mode, Rng, Tensor, backward, softmaxCrossEntropy } from '@digitlab/tensor';
+import { Adam, Backend, type Mode, Rng } from '@digitlab/tensor';
 import { buildModel } from './build.js';
 import { type Preset, augmentOf, learningRate } from './config.js';
-import { argmaxRow, fillBatch } from './data.js';
 import { evaluateModel } from './evaluate.js';
 import { loadMnist, splitValidation } from './mnist.js';
 import type { Model } from './model.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor, writeFileAtomic } from './safetensors.js';
+import { type StepContext, trainStep } from './train-step.js';
 
 /** One line of the run's log.jsonl, written at the end of every epoch. */
 export interface EpochLog {
@@ -165,6 +165,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const batch = new Float32Array(t.batchSize * 784);
   const labels = new Uint8Array(t.batchSize);
   const losses: number[] = [];
+  const step: StepContext = { be, model, opt, train: t, augment, rng, batch, labels };
   let stopped = false;
   try {
     while (state.epoch < t.epochs && !stopped) {
@@ -178,17 +179,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const stepAtStart = state.stepInEpoch;
       while (state.stepInEpoch < stepsPerEpoch) {
         const idx = perm.subarray(state.stepInEpoch * t.batchSize, (state.stepInEpoch + 1) * t.batchSize);
-        fillBatch(trainSet, idx, batch, labels, augment, rng);
-        opt.lr = learningRate(t, state.epoch + state.stepInEpoch / stepsPerEpoch);
-        const logits = await model.forward(be, new Tensor([t.batchSize, 1, 28, 28], batch), { training: true, rng });
-        const loss = await softmaxCrossEntropy(be, logits, labels, { smoothing: t.labelSmoothing ?? 0 });
-        await backward(loss);
-        opt.step();
-        const lv = loss.data[0];
-        if (!Number.isFinite(lv)) throw new Error(`loss became ${lv} at epoch ${state.epoch + 1} step ${state.stepInEpoch}; lower the learning rate`);
+        const { loss: lv, correct } = await trainStep(step, trainSet, idx, learningRate(t, state.epoch + state.stepInEpoch / stepsPerEpoch), `at epoch ${state.epoch + 1} step ${state.stepInEpoch}`);
         losses.push(lv);
-        let correct = 0;
-        for (let i = 0; i < t.batchSize; i++) if (argmaxRow(logits.data, i) === labels[i]) correct++;
         state.epochLossSum += lv * t.batchSize;
         state.epochCorrect += correct;
         state.epochSeen += t.batchSize;
