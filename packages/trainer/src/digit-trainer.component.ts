@@ -204,8 +204,11 @@ export class DigitTrainer extends LitElement {
     });
   }
 
-  /** Starts training with the form's values, resuming the run kept for them if there is one. */
-  async start(resume = true): Promise<void> {
+  /**
+   * Starts training with the form's values, resuming the run kept for them if there is one;
+   * `adoptKept` resumes the run the page offers instead, as it was set up.
+   */
+  async start(resume = true, adoptKept = false): Promise<void> {
     if (this.phase === 'starting' || this.phase === 'running' || this.phase === 'paused') return;
     await this.updateComplete;
     const form = this.renderRoot.querySelector('form');
@@ -213,7 +216,10 @@ export class DigitTrainer extends LitElement {
       this.preset = (form.elements.namedItem('preset') as HTMLSelectElement).value;
       this.backend = (form.elements.namedItem('backend') as HTMLSelectElement).value;
     }
-    const preset = this.formPreset();
+    // Resume continues the kept run as it was set up; the form's values start a new one
+    const kept = resume && adoptKept ? this.kept : null;
+    const preset = kept?.preset ?? this.formPreset();
+    const trainImages = kept ? (kept.trainImages ?? undefined) : this.trainImages;
     const backend: BackendPreference = isBackendPreference(this.backend) ? this.backend : 'auto';
     this.reset();
     this.phase = 'starting';
@@ -224,7 +230,7 @@ export class DigitTrainer extends LitElement {
     worker.onmessage = (e: MessageEvent<FromWorker>) => this.onWorker(e.data);
     worker.onerror = (e) => this.fail(`the training worker failed: ${e.message || `could not load ${src}`}`);
     const dataUrl = new URL(this.dataUrl, document.baseURI).href;
-    this.send({ type: 'start', run: { preset, backend, dataUrl, resume, ...(this.trainImages ? { trainImages: this.trainImages } : {}) } });
+    this.send({ type: 'start', run: { preset, backend, dataUrl, resume, ...(trainImages ? { trainImages } : {}) } });
   }
 
   /** Holds training after the current batch. */
@@ -292,6 +298,7 @@ export class DigitTrainer extends LitElement {
         return;
       case 'batch':
         if (this.phase === 'starting') this.phase = 'running';
+        this.statusText = 'training';
         this.progress = m.progress;
         this.curve = [...this.curve, m.progress.point];
         return;
@@ -379,7 +386,7 @@ export class DigitTrainer extends LitElement {
           </select></label>
       </form>
       <div class="buttons">
-        <button class="primary" part="start-button" ?disabled=${busy} @click=${() => this.start()}>${keptHere ? `Resume (epoch ${this.kept!.epoch} of ${this.kept!.epochs} kept)` : 'Train'}</button>
+        <button class="primary" part="start-button" ?disabled=${busy} @click=${() => this.start(true, !!keptHere)}>${keptHere ? `Resume (epoch ${this.kept!.epoch} of ${this.kept!.epochs} kept)` : 'Train'}</button>
         ${keptHere ? html`<button part="restart-button" @click=${() => this.start(false)}>Start over</button>` : nothing}
         <button part="pause-button" ?disabled=${this.phase !== 'running'} @click=${() => this.pause()}>Pause</button>
         <button part="resume-button" ?disabled=${this.phase !== 'paused'} @click=${() => this.resume()}>Resume</button>

@@ -31,9 +31,9 @@ export default css`
   .base { background: var(--trainer-background); border: 1px solid var(--trainer-border); border-radius: var(--trainer-radius); padding: 16px; display: grid; gap: 16px; }
   h2 { margin: 0; font-size: 1.15rem; }
   h3 { margin: 0 0 8px; font-size: 1rem; }
-  form { display: grid; grid-template-columns: repeat(auto-fill, minmax(130px, 1fr)); gap: 10px 12px; align-items: end; }
-  label { display: grid; gap: 4px; font-size: 0.82rem; color: var(--trainer-muted); }
-  input, select { font: inherit; font-size: 0.95rem; color: var(--trainer-text); padding: 6px 8px; border: 1px solid var(--trainer-border); border-radius: 8px; background: var(--trainer-background); width: 100%; }
+  form { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(130px, 40%), 1fr)); gap: 10px 12px; align-items: end; }
+  label { display: grid; gap: 4px; font-size: 0.82rem; color: var(--trainer-muted); min-width: 0; }
+  input, select { font: inherit; font-size: 0.95rem; color: var(--trainer-text); padding: 6px 8px; border: 1px solid var(--trainer-border); border-radius: 8px; background: var(--trainer-background); width: 100%; min-width: 0; }
   .buttons { display: flex; flex-wrap: wrap; gap: 8px; }
   button, a.button { font: inherit; font-size: 0.92rem; padding: 7px 14px; border-radius: 999px; border: 1px solid var(--trainer-border); background: var(--trainer-surface); color: var(--trainer-text); cursor: pointer; text-decoration: none; }
   button.primary, a.button.primary { background: var(--trainer-accent); border-color: var(--trainer-accent); color: #fff; }

@@ -1,4 +1,5 @@
 /** Checkpoints in IndexedDB (page and worker alike), one record per run key. */
+import type { Preset } from '@digitlab/models';
 import type { Checkpoint, CheckpointStore } from './run.ts';
 
 const DB = 'digitlab-trainer';
@@ -33,6 +34,8 @@ export interface KeptRun {
   readonly key: string;
   readonly epoch: number;
   readonly epochs: number;
+  readonly preset: Preset;
+  readonly trainImages: number | null;
 }
 
 /** The IndexedDB checkpoint store. */
@@ -50,6 +53,6 @@ export const idbStore: CheckpointStore & { latest(): Promise<KeptRun | null> } =
   async latest() {
     const all = (await tx('readonly', (s) => s.getAll())) as Checkpoint[];
     const c = all.sort((a, b) => b.epoch - a.epoch)[0];
-    return c ? { key: c.key, epoch: c.epoch, epochs: c.preset.train.epochs } : null;
+    return c ? { key: c.key, epoch: c.epoch, epochs: c.preset.train.epochs, preset: c.preset, trainImages: c.trainImages } : null;
   },
 };
