@@ -108,6 +108,28 @@ describe('<digit-trainer> on /train', () => {
     await page.close();
   }, 1_800_000);
 
+  it('fires error, shown in place, for a form value that is not a valid preset and for data it cannot load', async () => {
+    const { page } = await open('preset=tiny-cnn&epochs=0&backend=webasm&autostart');
+    const events = await page.waitForFunction(() => (window as unknown as { __trainerEvents: Array<{ type: string; detail: { message: string } }> }).__trainerEvents.find((e) => e.type === 'error')?.detail.message, null, { timeout: 120_000 });
+    expect(await events.jsonValue()).toMatch(/"epochs" must be an integer >= 1, got 0/);
+    expect(await page.locator(inTrainer('[part="error"]')).innerText()).toMatch(/epochs/);
+    await page.close();
+
+    const other = await browser.context.newPage();
+    await recordTrainerEvents(other);
+    await other.goto(`${server.base}/train`);
+    await other.evaluate(() => {
+      const el = document.querySelector('digit-trainer')!;
+      el.setAttribute('data-url', '/no-such-data/');
+      el.setAttribute('backend', 'webasm');
+      el.setAttribute('preset', 'tiny-cnn');
+      el.setAttribute('autostart', '');
+    });
+    const message = await other.waitForFunction(() => (window as unknown as { __trainerEvents: Array<{ type: string; detail: { message: string } }> }).__trainerEvents.find((e) => e.type === 'error')?.detail.message, null, { timeout: 120_000 });
+    expect(await message.jsonValue()).toMatch(/could not load .*\/no-such-data\/train-images-idx3-ubyte: HTTP 404/);
+    await other.close();
+  }, 300_000);
+
   it('shows live curves on a phone, pauses and resumes, continues from IndexedDB after a reload, and stops early with a tested model', async () => {
     const query = 'preset=tiny-cnn&epochs=3&batch-size=32&train-images=640&backend=webasm&autostart';
     const { page, errors } = await open(query, PHONE);
