@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBrowser, watchErrors, type Browser } from '@digitlab/element/testing';
+import { buildServer } from '@digitlab/server';
 import type { TrainerDoneDetail, TrainerEpochDetail } from '@digitlab/trainer';
 import { buildTrainer, recordTrainerEvents, waitForDone } from '@digitlab/trainer/testing';
 import type { Page } from 'playwright-core';
@@ -49,6 +50,8 @@ async function open(query: string, viewport = DESKTOP): Promise<{ page: Page; er
 }
 
 const batchText = (page: Page) => page.locator(inTrainer('.status')).innerText();
+/** How wide the page's content is: wider than the viewport means sideways scrolling. */
+const pageWidth = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth);
 
 describe('<digit-trainer> on /train', () => {
   it('trains a short cnn-small run on webasm: epoch and done events, curves, test results, and downloads that pnpm evaluate agrees with', async () => {
@@ -86,6 +89,7 @@ describe('<digit-trainer> on /train', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'trainer-done-desktop.png'), fullPage: true });
     await page.setViewportSize(PHONE);
     await page.screenshot({ path: join(SCREENSHOTS, 'trainer-done-phone.png'), fullPage: true });
+    expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
     await page.setViewportSize(DESKTOP);
 
     // try it: a drawn 1 goes to the trained model in the worker
@@ -104,6 +108,17 @@ describe('<digit-trainer> on /train', () => {
     const ev = await evaluateDownloads('cnn', downloads);
     expect(Math.abs(ev.accuracy - done.testAccuracy)).toBeLessThanOrEqual(0.0005);
     expect(ev.matchesCard, ev.output).toBe(true);
+    // and the server serves them as its CNN
+    const served = await buildServer({ weightsDir: downloads, logger: false, warm: false, requestTimeoutMs: 300_000 });
+    try {
+      const health = (await served.inject({ url: '/health' })).json<{ models: Record<string, { available: boolean; version?: string }> }>();
+      expect(health.models.cnn).toMatchObject({ available: true, version: done.card.version });
+      const digits = await served.inject({ method: 'POST', url: '/predict', payload: { pixels: [Array.from({ length: 784 }, () => 0)] } });
+      expect(digits.statusCode, digits.body).toBe(200);
+      expect(digits.json<{ predictions: Array<{ cnn: { probabilities: number[] } }> }>().predictions[0].cnn.probabilities).toHaveLength(10);
+    } finally {
+      await served.close();
+    }
     expect(errors).toEqual([]);
     await page.close();
   }, 1_800_000);
@@ -126,7 +141,7 @@ describe('<digit-trainer> on /train', () => {
       el.setAttribute('autostart', '');
     });
     const message = await other.waitForFunction(() => (window as unknown as { __trainerEvents: Array<{ type: string; detail: { message: string } }> }).__trainerEvents.find((e) => e.type === 'error')?.detail.message, null, { timeout: 120_000 });
-    expect(await message.jsonValue()).toMatch(/could not load .*\/no-such-data\/train-images-idx3-ubyte: HTTP 404/);
+    expect(await message.jsonValue()).toMatch(/could not load .*\/no-such-data\/(train|t10k)-(images|labels)-idx[13]-ubyte: HTTP 404/); // the four files load at once: any may fail first
     await other.close();
   }, 300_000);
 
@@ -139,6 +154,7 @@ describe('<digit-trainer> on /train', () => {
       return !!p && p.value >= 25;
     }, null, { timeout: 300_000, polling: 100 });
     await page.screenshot({ path: join(SCREENSHOTS, 'trainer-live-phone.png'), fullPage: true });
+    expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width); // the curves fit: no sideways scrolling
 
     // reload mid-epoch 2: the run continues from the end of epoch 1
     await page.reload();

@@ -28,7 +28,7 @@ export default css`
   }
   :host([hidden]) { display: none; }
   *, *::before, *::after { box-sizing: border-box; }
-  .base { background: var(--trainer-background); border: 1px solid var(--trainer-border); border-radius: var(--trainer-radius); padding: 16px; display: grid; gap: 16px; }
+  .base { background: var(--trainer-background); border: 1px solid var(--trainer-border); border-radius: var(--trainer-radius); padding: 16px; display: grid; grid-template-columns: minmax(0, 1fr); gap: 16px; }
   h2 { margin: 0; font-size: 1.15rem; }
   h3 { margin: 0 0 8px; font-size: 1rem; }
   form { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(130px, 40%), 1fr)); gap: 10px 12px; align-items: end; }
@@ -41,7 +41,8 @@ export default css`
   .status { display: flex; flex-wrap: wrap; gap: 6px 18px; font-size: 0.9rem; color: var(--trainer-muted); font-variant-numeric: tabular-nums; }
   .status strong { color: var(--trainer-text); font-weight: 600; }
   progress { width: 100%; height: 8px; accent-color: var(--trainer-accent); }
-  .charts { display: grid; grid-template-columns: 1fr; gap: 12px; }
+  /* minmax(0, 1fr): the charts' SVG width attributes must not widen the columns past a phone's screen */
+  .charts { display: grid; grid-template-columns: minmax(0, 1fr); gap: 12px; }
   .charts svg, .result svg { width: 100%; height: auto; max-width: 560px; }
   svg .tick { font-size: 11px; fill: #555; }
   svg .axis-title { font-size: 11.5px; fill: #333; }
@@ -50,10 +51,11 @@ export default css`
   svg .grid { stroke: #ececec; }
   svg .axis { stroke: #999; }
   svg .marker { stroke-dasharray: 2 3; }
-  table.epochs { border-collapse: collapse; font-size: 0.85rem; font-variant-numeric: tabular-nums; }
+  /* a block that scrolls on its own, so a narrow screen never scrolls the page sideways */
+  table.epochs { display: block; max-width: 100%; overflow-x: auto; border-collapse: collapse; font-size: 0.85rem; font-variant-numeric: tabular-nums; }
   table.epochs th, table.epochs td { padding: 3px 10px 3px 0; text-align: right; }
   table.epochs th:first-child, table.epochs td:first-child { text-align: left; }
-  .result { display: grid; grid-template-columns: 1fr; gap: 16px; }
+  .result { display: grid; grid-template-columns: minmax(0, 1fr); gap: 16px; }
   .headline { font-size: 1.5rem; font-weight: 650; font-variant-numeric: tabular-nums; }
   .muted { color: var(--trainer-muted); font-size: 0.85rem; }
   .gallery { display: flex; flex-wrap: wrap; gap: 6px; }
@@ -69,7 +71,7 @@ export default css`
   .guess { font-size: 2.2rem; font-weight: 700; line-height: 1; }
   .error { color: var(--trainer-danger-text); background: var(--trainer-danger-background); border-radius: 10px; padding: 10px 12px; }
   @container (min-width: 760px) {
-    .charts { grid-template-columns: 1fr 1fr; }
+    .charts { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
     .result { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
   }
 `;
