@@ -11,8 +11,10 @@ import { createMetrics, type ServerMetrics } from './metrics.js';
 import { loadModels, type ModelSet } from './models.js';
 import { infoRoutes } from './routes/info.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { mnistDataRoutes } from './routes/mnist-data.js';
 import { pageRoutes } from './routes/pages.js';
 import { predictRoutes } from './routes/predict.js';
+import { trainRoutes } from './routes/train.js';
 import { v2Routes } from './routes/v2.js';
 import { errorSchema, predictionSchema, predictResponseSchema } from './schemas.js';
 
@@ -119,6 +121,8 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
     elementBundle: resolved.elementBundle,
     reportsDir: resolved.reportsDir,
   });
+  await app.register(trainRoutes);
+  await app.register(mnistDataRoutes);
   await app.ready();
   return app;
 }

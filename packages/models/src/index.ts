@@ -1,6 +1,6 @@
 export type { ModelCard, ModelName, EvaluationSummary } from './card.js';
 export { loadClassifier, readCard, WeightsError, type Classifier, type LoadOptions } from './classifier.js';
-export { loadMnist, parseIdxImages, parseIdxLabels, mnistDataDir, IdxError, MNIST_FILES, MNIST_COUNTS, MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type MnistData, type MnistSubset, type MnistSplit, type IdxImages } from './mnist.js';
+export { loadMnist, mnistFromIdx, parseIdxImages, parseIdxLabels, mnistDataDir, IdxError, MNIST_FILES, MNIST_COUNTS, MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type MnistData, type MnistSubset, type MnistSplit, type IdxImages } from './mnist.js';
 export { splitValidation, sliceImages } from './split.js';
 /** MNIST's image side and pixel count: the very constants @digitlab/digit-csv exports as SIDE and PIXELS. */
 export { SIDE as MNIST_SIDE, PIXELS as MNIST_PIXELS } from '@digitlab/digit-csv';
@@ -14,6 +14,7 @@ export { validatePreset, learningRate, augmentOf, type CnnConfig, type VitConfig
 export { countParams, ParamStore, type Model, type ForwardContext } from './model.js';
 export { loadPreset, CONFIG_DIR } from './presets.js';
 export { trainStep, type StepContext, type StepResult } from './train-step.js';
+export { modelCard, shippedWeights, type CardInput } from './model-card.js';
 export { train, type TrainOptions, type TrainResult } from './train.js';
 export { runFolder, RUN_FILES } from './run-folder.js';
 export { splitTraining, startRun, resumeRun, trainEpoch, validateEpoch, recordEpoch, checkpoint, runLoop, type TrainingData, type TrainingRun, type RunStore, type BestSummary, type LoopOptions, type LoopResult, type LoopClock, type Progress } from './train-loop.js';

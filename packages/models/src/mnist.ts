@@ -161,8 +161,18 @@ export function loadMnist(split: MnistSplit): MnistData {
   const dir = mnistDataDir();
   const imagesPath = join(dir, MNIST_FILES[split].images);
   const labelsPath = join(dir, MNIST_FILES[split].labels);
-  const raw = parseIdxImages(readDataFile(imagesPath), imagesPath);
-  const labels = parseIdxLabels(readDataFile(labelsPath), labelsPath);
+  const data = mnistFromIdx(split, readDataFile(imagesPath), readDataFile(labelsPath), imagesPath, labelsPath);
+  cache.set(split, data);
+  return data;
+}
+
+/**
+ * One MNIST split from the bytes of its two IDX files (read from disk, or fetched in a browser),
+ * pixels scaled to [0, 1]; the counts must be the official ones. The paths name the files in errors.
+ */
+export function mnistFromIdx(split: MnistSplit, imageBytes: Uint8Array, labelBytes: Uint8Array, imagesPath: string = MNIST_FILES[split].images, labelsPath: string = MNIST_FILES[split].labels): MnistData {
+  const raw = parseIdxImages(imageBytes, imagesPath);
+  const labels = parseIdxLabels(labelBytes, labelsPath);
   const expected = MNIST_COUNTS[split];
   if (raw.count !== expected) {
     throw new IdxError(imagesPath, `holds ${raw.count} images; expected ${expected} for the ${split} split`);
@@ -172,7 +182,5 @@ export function loadMnist(split: MnistSplit): MnistData {
   }
   const images = new Float32Array(raw.pixels.length);
   for (let i = 0; i < images.length; i++) images[i] = raw.pixels[i] / 255;
-  const data: MnistData = { split, images, labels, count: expected };
-  cache.set(split, data);
-  return data;
+  return { split, images, labels, count: expected };
 }

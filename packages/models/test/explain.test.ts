@@ -1,7 +1,7 @@
 import { Backend, Tensor, noGrad } from '@digitlab/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../src/build.js';
-import { loadPreset } from '../src/config.js';
+import { loadPreset } from '../src/presets.js';
 import { classTokenAttention, explainImages, inputSaliency, normalizeMap, patchMapToPixels } from '../src/explain.js';
 import { loadMnist } from '../src/mnist.js';
 
