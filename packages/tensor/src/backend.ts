@@ -15,8 +15,8 @@ export interface KernelSpec {
   readonly source: string;
   /** gpu.js output dims [x, y?, z?]. */
   readonly output: readonly number[];
-  /** Values returned per thread: 1 (Number) or 2/4 (Array(n)), stored interleaved. */
-  readonly components?: 1 | 2 | 4;
+  /** Values returned per thread: 1 (Number) or 2/4/8 (Array(n); 8 only on webasm, async and cpu, patches/gpu.js@2.24.1.patch), stored interleaved. */
+  readonly components?: 1 | 2 | 4 | 8;
 }
 
 interface CachedKernel {
