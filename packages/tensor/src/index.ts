@@ -1,5 +1,5 @@
 export { Tensor, shapeSize, assertShape, type TapeNode } from './tensor.js';
-export { Backend, MODES, EXPECTED_KERNEL, PLACED_AFTER_CALLS, MAX_KERNELS, specFor, failureReason, flattenOutput, type Mode, type KernelSpec, type BackendOptions } from './backend.js';
+export { Backend, FUSED_MULTIPLY_ADD, MODES, EXPECTED_KERNEL, PLACED_AFTER_CALLS, MAX_KERNELS, specFor, failureReason, flattenOutput, type Mode, type KernelSpec, type BackendOptions } from './backend.js';
 export { backward, noGrad, record, needsGrad } from './tape.js';
 export { Rng } from './random.js';
 export { gemm, gemmSpec, gemmSpec4x2, gemmChunks, gemmFits, chooseGemmKernel, unpackRows, unpackColumnPairs, ROWS, type GemmShape, type GemmEpilogue, type GemmVariant, type CellGrid } from './ops/gemm.js';
