@@ -13,6 +13,7 @@ describe('kernel-source golden sources', () => {
     ['cnn-conv2-weight-gradient-channels-last.js', 'conv2d --x 1,32,12,12 --w 64,32,5,5 --pass weightGradient'],
     ['cnn-conv2-bias-gradient.js', 'conv2d --x 128,32,12,12 --w 64,32,5,5 --pass biasGradient'],
     ['cnn-dense1-gemm.js', 'gemm --M 4 --N 10 --K 256'],
+    ['vit-fc1-gemm-4x2.js', 'gemm --M 68 --N 128 --K 64'],
   ];
   for (const [file, args] of golden) {
     it(`${args} matches __golden__/${file}`, async () => {

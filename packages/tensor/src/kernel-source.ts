@@ -1,6 +1,6 @@
 /**
  * Prints the generated source of a kernel for a shape: the text gpu.js compiles, after the
- * variant rule (chooseConvKernels for convolutions) has picked it.
+ * variant rule (chooseConvKernels, chooseGemmKernel) has picked it.
  *
  *   pnpm --filter @digitlab/tensor kernel-source conv2d --x 1,32,12,12 --w 64,32,5,5 --pass forward
  *   pnpm --filter @digitlab/tensor kernel-source gemm --M 4 --N 256 --K 1024
@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MODES, type KernelSpec, type Mode } from './backend.js';
 import { type ConvForwardVariant, type ConvInputGradientVariant, type ConvKernels, type ConvWeightGradientVariant, chooseConvKernels, convGeometry, convKernelSpecs } from './ops/conv2d.js';
-import { gemmSpec } from './ops/gemm.js';
+import { type GemmShape, type GemmVariant, chooseGemmKernel, gemmSpec, gemmSpec4x2 } from './ops/gemm.js';
 
 const USAGE = `usage: kernel-source conv2d --x B,C,H,W --w OC,C,KH,KW [--stride s] [--padding p] [--relu] [--pass forward|inputGradient|weightGradient|biasGradient] [--forward unrolled|looped] [--input-gradient flipped-unrolled|flipped-looped|masked] [--weight-gradient channels-last|rows|looped]
-       kernel-source gemm --M m --N n --K k [--batch b]
+       kernel-source gemm --M m --N n --K k [--batch b] [--variant 4x1|4x2]
 options for both: [--mode ${MODES.join('|')}] (default webasm)`;
 
 const PASSES = ['forward', 'inputGradient', 'weightGradient', 'biasGradient'] as const;
@@ -59,6 +59,7 @@ export function kernelSourceFor(argv: readonly string[]): string {
       N: { type: 'string' },
       K: { type: 'string' },
       batch: { type: 'string' },
+      variant: { type: 'string' },
       mode: { type: 'string' },
     },
   });
@@ -81,7 +82,10 @@ export function kernelSourceFor(argv: readonly string[]): string {
     const N = int('N', values.N);
     const K = int('K', values.K);
     const batch = int('batch', values.batch, 1);
-    spec = gemmSpec({ batch, M, N, K, a: [M * K, K, 1], b: [K * N, N, 1] });
+    const shape: GemmShape = { batch, M, N, K, a: [M * K, K, 1], b: [K * N, N, 1] };
+    const chosen = oneOf<GemmVariant>('variant', values.variant, ['4x1', '4x2']) ?? chooseGemmKernel(mode, shape);
+    spec = chosen === '4x2' ? gemmSpec4x2(shape) : gemmSpec(shape);
+    variant = ` variant ${chosen}`;
   } else {
     throw new Error(`name a kernel family, conv2d or gemm, got "${positionals[0] ?? ''}"\n${USAGE}`);
   }
