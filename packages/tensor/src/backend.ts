@@ -15,8 +15,8 @@ export interface KernelSpec {
   readonly source: string;
   /** gpu.js output dims [x, y?, z?]. */
   readonly output: readonly number[];
-  /** Values returned per thread: 1 (Number) or 2/4 (Array(n)), stored interleaved. */
-  readonly components?: 1 | 2 | 4;
+  /** Values returned per thread: 1 (Number) or 2/4/8 (Array(n); 8 only on webasm, async and cpu, patches/gpu.js@2.24.1.patch), stored interleaved. */
+  readonly components?: 1 | 2 | 4 | 8;
 }
 
 interface CachedKernel {
@@ -112,6 +112,52 @@ export interface BackendOptions {
   readonly threadsMinMs?: number;
   /** Most compiled kernels held; past it the least recently used is freed. Default MAX_KERNELS. */
   readonly maxKernels?: number;
+  /**
+   * webasm/async: compile `s += a * b` in vector code as one fused multiply-add (relaxed SIMD's
+   * f32x4.relaxed_madd). Default: where the runtime fuses it (FUSED_MULTIPLY_ADD), unless the
+   * environment sets DIGITLAB_FMA=0. Asking for it where the runtime cannot is an error.
+   */
+  readonly fusedMultiplyAdd?: boolean;
+}
+
+/**
+ * A module whose one function returns lane 0 of f32x4.relaxed_madd(a, b, c) for a = b = 1 + 2^-12,
+ * c = -(1 + 2^-11): a·b = 1 + 2^-11 + 2^-24 rounds to 1 + 2^-11 on its own, so an unfused
+ * multiply and add give 0 and a fused one 2^-24.
+ */
+function relaxedMaddProbe(): Uint8Array<ArrayBuffer> {
+  const f32 = (v: number): number[] => [...new Uint8Array(Float32Array.of(v).buffer)];
+  const splat = (v: number): number[] => [0x43, ...f32(v), 0xfd, 0x13];
+  const a = 1 + 2 ** -12;
+  const body = [0x00, ...splat(a), ...splat(a), ...splat(-(1 + 2 ** -11)), 0xfd, 0x85, 0x02, 0xfd, 0x1f, 0x00, 0x0b];
+  return Uint8Array.from([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...[0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7d], // type: () -> f32
+    ...[0x03, 0x02, 0x01, 0x00], // one function of that type
+    ...[0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00], // exported as "f"
+    ...[0x0a, body.length + 2, 0x01, body.length, ...body],
+  ]);
+}
+
+/** Whether this runtime validates relaxed SIMD and fuses f32x4.relaxed_madd (Node 24 does; Node 20 only behind a flag). */
+function probeFusedMultiplyAdd(): boolean {
+  try {
+    const bytes = relaxedMaddProbe();
+    if (typeof WebAssembly === 'undefined' || !WebAssembly.validate(bytes)) return false;
+    const f = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.f as () => number;
+    return f() === 2 ** -24;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether kernels here may use fused multiply-adds: the runtime validates relaxed SIMD and its relaxed_madd is fused. */
+export const FUSED_MULTIPLY_ADD: boolean = probeFusedMultiplyAdd();
+
+/** The environment's DIGITLAB_FMA=0 turns the default off (the op tests run both ways). */
+function fmaDefault(): boolean {
+  const env = typeof process === 'undefined' ? undefined : process.env?.DIGITLAB_FMA;
+  return FUSED_MULTIPLY_ADD && env !== '0';
 }
 
 /** The default bound of a Backend's kernel cache: both shipped models' kernels at every batch bucket fit with room to spare. */
@@ -135,6 +181,8 @@ export class Backend {
   private readonly maxKernels: number;
   private readonly poolSize: number | undefined;
   private readonly threadsMinMs: number;
+  /** webasm/async kernels compile `s += a * b` as a fused multiply-add. */
+  readonly fusedMultiplyAdd: boolean;
   /**
    * The one worker pool every threaded kernel runs on (patches/gpu.js@2.24.1.patch). gpu.js gives
    * each kernel a pool of its own: two workers per kernel, each woken from a step's idle, where one
@@ -158,6 +206,8 @@ export class Backend {
     this.threadsMinMs = options.threadsMinMs ?? THREADS_MIN_MS;
     this.maxKernels = options.maxKernels ?? MAX_KERNELS;
     if (!(this.maxKernels >= 1)) throw new RangeError(`Backend: maxKernels must be at least 1, got ${options.maxKernels}`);
+    if (options.fusedMultiplyAdd && !FUSED_MULTIPLY_ADD) throw new Error('Backend: fusedMultiplyAdd needs a runtime that validates relaxed SIMD and fuses f32x4.relaxed_madd (Node 24; Node 20 with --experimental-wasm-relaxed-simd); this one does not');
+    this.fusedMultiplyAdd = (mode === 'webasm' || mode === 'async') && (options.fusedMultiplyAdd ?? fmaDefault());
     // gpu.js's own mode 'async' takes the first backend that works (headlessgl before webasm where
     // gl is built and a display exists); ours is webasm with asyncMode set on every kernel
     this.gpu = new GPU({ mode: mode === 'async' ? 'webasm' : mode });
@@ -277,6 +327,7 @@ export class Backend {
       ...(threaded ? { asyncMode: true, poolSize: this.poolSize, sharedPool: this.sharedPool } : {}),
       // sizes are literals in the source; this is only a guard for any loop bound we missed
       loopMaxIterations: 1 << 24,
+      ...(this.fusedMultiplyAdd ? { fusedMultiplyAdd: true } : {}),
     } as Record<string, unknown>) as IKernelRunShortcut;
     if (this.mode === 'webasm' || this.mode === 'async' || this.mode === 'webgpu') keepFlat(run);
     return run;

@@ -1,16 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Backend, type KernelSpec } from '../backend.js';
 import { checkOp } from '../testing/check-op.js';
-import { conv2d, conv2dForward, convGeometry, convTuning } from './conv2d.js';
-import { conv2dBackwardRef, conv2dRef } from './conv2d.ref.js';
+import { CONV_LIMITS, type ConvKernels, type ConvLimits, chooseConvKernels, conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, convGeometry } from './conv2d.js';
+import { type ConvGeometry, conv2dBackwardRef, conv2dRef } from './conv2d.ref.js';
 import { reluBackwardRef, reluRef } from './relu.js';
 
-function convCase(name: string, x: number[], w: number[], stride: number, padding: number, relu = false) {
+/** checkOp of one convolution on the kernels `choose` picks for its geometry. */
+function convCaseOn(choose: (g: ConvGeometry) => ConvKernels, name: string, x: number[], w: number[], stride: number, padding: number, relu = false) {
   const g = convGeometry(x, w, { stride, padding });
+  const kernels = choose(g);
   return checkOp({
-    name,
+    name: `${name} (${kernels.forward}, ${kernels.inputGradient}, ${kernels.weightGradient})`,
     inputs: { x: { shape: x }, w: { shape: w }, b: { shape: [w[0]] } },
-    forward: (be, t) => conv2d(be, t.x, t.w, t.b, { stride, padding, relu }),
+    forward: (be, t) => conv2d(be, t.x, t.w, t.b, { stride, padding, relu, kernels }),
     reference: (t) => (relu ? reluRef(conv2dRef(t.x, t.w, t.b, g)) : conv2dRef(t.x, t.w, t.b, g)),
     referenceBackward: (d, t) => {
       const dz = relu ? reluBackwardRef(d, conv2dRef(t.x, t.w, t.b, g)) : d;
@@ -21,17 +23,15 @@ function convCase(name: string, x: number[], w: number[], stride: number, paddin
   });
 }
 
-// both kernel choices run in every test, whichever a mode would pick (see convTuning and tuningFor)
-const TUNINGS = [
-  { name: 'unrolled kernels (the WebAssembly modes)', unrollTaps: 2048, unrolledWeightGradient: true },
-  { name: 'looped kernels (cpu, GL, WebGPU)', unrollTaps: 256, unrolledWeightGradient: false },
+// both limit sets run in every test on every mode, whichever a mode would pick (see chooseConvKernels)
+const LIMITS: { name: string; limits: ConvLimits }[] = [
+  { name: 'unrolled kernels (the WebAssembly modes)', limits: CONV_LIMITS.wasm },
+  { name: 'looped kernels (cpu, GL, WebGPU)', limits: CONV_LIMITS.other },
 ];
 
-for (const { name, ...tuning } of TUNINGS) {
+for (const { name, limits } of LIMITS) {
   describe(`conv2d, ${name}`, () => {
-    const saved = { ...convTuning };
-    beforeAll(() => Object.assign(convTuning, tuning));
-    afterAll(() => Object.assign(convTuning, saved));
+    const convCase = (name: string, x: number[], w: number[], stride: number, padding: number, relu = false) => convCaseOn((g) => chooseConvKernels(limits, g), name, x, w, stride, padding, relu);
     it('valid 3x3, stride 1, output channels not a multiple of 4', () => convCase('conv 3x3 valid', [2, 3, 6, 7], [5, 3, 3, 3], 1, 0));
     it('same-padded 5x5', () => convCase('conv 5x5 pad 2', [2, 2, 7, 6], [4, 2, 5, 5], 1, 2));
     it('stride 2 with padding 1', () => convCase('conv 3x3 stride 2 pad 1', [2, 3, 7, 8], [6, 3, 3, 3], 2, 1));
@@ -47,30 +47,71 @@ for (const { name, ...tuning } of TUNINGS) {
   });
 }
 
+describe('conv2d variants chosen by hand', () => {
+  // each variant at least once against the reference, on a geometry it fits but the rule would not give it
+  const x = [2, 4, 9, 7];
+  const w = [8, 4, 3, 3];
+  const cases: ConvKernels[] = [
+    { forward: 'looped', inputGradient: 'masked', weightGradient: 'rows' },
+    { forward: 'unrolled', inputGradient: 'flipped-looped', weightGradient: 'channels-last' },
+    { forward: 'looped', inputGradient: 'flipped-unrolled', weightGradient: 'looped' },
+  ];
+  for (const kernels of cases) it(`${kernels.forward} forward, ${kernels.inputGradient} input gradient, ${kernels.weightGradient} weight gradient`, () => convCaseOn(() => kernels, 'conv by hand', x, w, 1, 0));
+
+  it('refuses a variant that does not fit the geometry, naming it', async () => {
+    const be = new Backend('cpu');
+    try {
+      const g = convGeometry([1, 3, 6, 6], [4, 3, 3, 3], { padding: 1 });
+      const x = new Float32Array(3 * 36);
+      await expect(conv2dForward(be, x, new Float32Array(4 * 27), new Float32Array(4), g, { variant: 'unrolled' })).rejects.toThrow(/forward variant 'unrolled' does not fit C=3 OC=4 3x3 stride 1 pad 1/);
+      await expect(conv2dBackwardWeight(be, new Float32Array(4 * 36), x, g, 'channels-last')).rejects.toThrow(/weightGradient variant 'channels-last'/);
+      const strided = convGeometry([1, 3, 6, 6], [4, 3, 3, 3], { stride: 2 });
+      await expect(conv2dBackwardInput(be, new Float32Array(4 * 4), new Float32Array(4 * 27), strided, 'flipped-looped')).rejects.toThrow(/inputGradient variant 'flipped-looped'/);
+    } finally {
+      be.destroy();
+    }
+  });
+});
+
+describe('chooseConvKernels', () => {
+  it('unrolls on the WebAssembly modes only, within the tap limit, and falls back where a variant does not fit', () => {
+    const cnn2 = convGeometry([128, 32, 12, 12], [64, 32, 5, 5]);
+    expect(chooseConvKernels('async', cnn2)).toEqual({ forward: 'unrolled', inputGradient: 'flipped-unrolled', weightGradient: 'channels-last' });
+    expect(chooseConvKernels('webasm', cnn2)).toEqual(chooseConvKernels('async', cnn2));
+    for (const mode of ['cpu', 'webgl2', 'webgpu'] as const) expect(chooseConvKernels(mode, cnn2)).toEqual({ forward: 'looped', inputGradient: 'flipped-looped', weightGradient: 'looped' });
+    const cnn1 = convGeometry([128, 1, 28, 28], [32, 1, 5, 5]);
+    expect(chooseConvKernels('async', cnn1)).toEqual({ forward: 'unrolled', inputGradient: 'flipped-looped', weightGradient: 'rows' }); // the flipped convolution has one output channel
+    const padded = convGeometry([2, 4, 8, 8], [8, 4, 3, 3], { padding: 1 });
+    expect(chooseConvKernels('webasm', padded)).toEqual({ forward: 'looped', inputGradient: 'flipped-unrolled', weightGradient: 'looped' });
+    const strided = convGeometry([2, 4, 9, 9], [12, 4, 3, 3], { stride: 2 });
+    expect(chooseConvKernels('webasm', strided)).toEqual({ forward: 'unrolled', inputGradient: 'masked', weightGradient: 'channels-last' });
+    const wide = convGeometry([1, 96, 8, 8], [4, 96, 5, 5]); // 2400 taps: past the wasm limit
+    expect(chooseConvKernels('webasm', wide).forward).toBe('looped');
+  });
+
+  it('hands out frozen limits: no caller can retune another', () => {
+    expect(Object.isFrozen(CONV_LIMITS) && Object.isFrozen(CONV_LIMITS.wasm) && Object.isFrozen(CONV_LIMITS.other)).toBe(true);
+  });
+});
+
 describe('conv2d kernel choice', () => {
   it('runs the long unrolled forward only on the WebAssembly modes (GL and WebGPU shader compilers choke on it)', async () => {
     const g = convGeometry([2, 32, 6, 6], [4, 32, 3, 3]); // 288 taps: unrolled on webasm, looped elsewhere
     const x = new Float32Array(2 * 32 * 36).fill(0.5);
     const w = new Float32Array(4 * 32 * 9).fill(0.25);
-    const saved = { ...convTuning };
-    Object.assign(convTuning, { unrollTaps: 2048, unrolledWeightGradient: true });
-    try {
-      for (const [mode, looped] of [['cpu', true], ['webasm', false]] as const) {
-        const be = new Backend(mode);
-        const sources: string[] = [];
-        const run = be.run.bind(be);
-        be.run = (spec: KernelSpec, args) => (sources.push(spec.source), run(spec, args));
-        try {
-          const y = await conv2dForward(be, x, w, new Float32Array(4), g);
-          expect(y[0]).toBeCloseTo(288 * 0.125, 3);
-          expect(sources.length).toBe(1);
-          expect(sources[0].includes('for (let c = 0;'), mode).toBe(looped);
-        } finally {
-          be.destroy();
-        }
+    for (const [mode, looped] of [['cpu', true], ['webasm', false]] as const) {
+      const be = new Backend(mode);
+      const sources: string[] = [];
+      const run = be.run.bind(be);
+      be.run = (spec: KernelSpec, args) => (sources.push(spec.source), run(spec, args));
+      try {
+        const y = await conv2dForward(be, x, w, new Float32Array(4), g);
+        expect(y[0]).toBeCloseTo(288 * 0.125, 3);
+        expect(sources.length).toBe(1);
+        expect(sources[0].includes('for (let c = 0;'), mode).toBe(looped);
+      } finally {
+        be.destroy();
       }
-    } finally {
-      Object.assign(convTuning, saved);
     }
   });
 });

@@ -1,4 +1,4 @@
-import { type Backend, type KernelSpec, specFor } from '../backend.js';
+import { type Backend, type KernelSpec, type Mode, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import type { ConvGeometry } from './conv2d.ref.js';
@@ -12,6 +12,8 @@ export interface Conv2dOptions {
   readonly padding?: number;
   /** ReLU on the output, inside the forward kernel; the backward first masks dy by y > 0. */
   readonly relu?: boolean;
+  /** The kernels to run instead of the mode's choice (chooseConvKernels): tests run every variant. */
+  readonly kernels?: ConvKernels;
 }
 
 /** Checks shapes and derives the output size. x: [B, C, H, W], w: [OC, C, KH, KW]. */
@@ -89,30 +91,121 @@ function forwardSpec(g: ConvGeometry, relu: boolean): KernelSpec {
   return { name: 'conv2d_forward', source: src, output: [roundUp4(OH * OW), Math.ceil(OC / ROWS), g.B], components: ROWS };
 }
 
-/**
- * Which convolution kernels the WebAssembly modes run. The fully unrolled kernels index every load
- * with a thread id plus a literal, the shape gpu.js (patched) loads as one vector; the looped ones
- * go through f32 locals and gather lane by lane, and train slower on both Node versions, so both
- * take the unrolled kernels. Exported so that tests run both choices.
+/*
+ * The convolution's kernel variants, and the one rule that picks among them (chooseConvKernels).
+ *
+ *   forward
+ *     'unrolled'        forwardSpecUnpadded. Unpadded, OC a multiple of 4. Channel and tap loops
+ *                       fully unrolled, every index an i32 expression of thread ids and literals;
+ *                       at stride 1 the input's four lanes load as one vector.
+ *     'looped'          forwardSpec. Any geometry: a channel loop, padded taps masked.
+ *   input gradient
+ *     'flipped-unrolled', 'flipped-looped'
+ *                       Stride 1 with K−1−p >= 0: dy zero-padded by K−1−p, the weights flipped
+ *                       and their channel axes swapped, through that forward variant.
+ *     'masked'          backwardInputSpec. Any geometry, one mask per tap.
+ *   weight gradient
+ *     'channels-last'   backwardWeightSpecUnrolled. Unpadded, C and OC multiples of 4,
+ *                       OH·OW <= WEIGHT_UNROLL; x read channels-last, every position unrolled.
+ *     'rows'            backwardWeightSpecRows. Stride 1, unpadded, OC a multiple of 4,
+ *                       OH <= ROW_UNROLL; lanes are output columns, the host adds them up.
+ *     'looped'          backwardWeightSpec. Any geometry.
+ *
+ * The rule: the first variant of each list (in the order above) that fits the geometry and the
+ * mode's limits (CONV_LIMITS). Only the wasm compiler profits from the long bodies: in Chromium
+ * the 800-tap unrolled forward did not compile within 30 s on webgl2 or webgpu, and gpu.js's cpu
+ * mode, generated JavaScript, slows down on long unrolled sources.
  */
-export const convTuning = {
-  /**
-   * Taps (C·KH·KW) up to which the forward kernel is fully unrolled. Compile time grows with the
-   * taps (seconds for the ~1600 of the input gradient of the CNN's 5×5 conv1), paid once per shape.
-   */
-  unrollTaps: 2048,
-  /** Whether the weight gradient may use the unrolled kernel (channels in fours, unpadded). */
-  unrolledWeightGradient: true,
+
+/** A forward kernel variant (see the list above). */
+export type ConvForwardVariant = 'unrolled' | 'looped';
+/** An input-gradient kernel variant (see the list above). */
+export type ConvInputGradientVariant = 'flipped-unrolled' | 'flipped-looped' | 'masked';
+/** A weight-gradient kernel variant (see the list above). */
+export type ConvWeightGradientVariant = 'channels-last' | 'rows' | 'looped';
+
+/** The kernels one convolution runs. */
+export interface ConvKernels {
+  readonly forward: ConvForwardVariant;
+  readonly inputGradient: ConvInputGradientVariant;
+  readonly weightGradient: ConvWeightGradientVariant;
+}
+
+/** What a family of modes lets the rule pick. */
+export interface ConvLimits {
+  /** Taps (C·KH·KW) up to which the forward runs unrolled: compile time grows with them, paid once per shape. */
+  readonly unrollTaps: number;
+  /** Whether the unrolled weight gradients ('channels-last', 'rows') may be picked. */
+  readonly unrolledWeightGradient: boolean;
+}
+
+/** The limits of the WebAssembly modes (webasm, async) and of the others (cpu, GL, WebGPU). */
+export const CONV_LIMITS: { readonly wasm: ConvLimits; readonly other: ConvLimits } = Object.freeze({
+  wasm: Object.freeze({ unrollTaps: 2048, unrolledWeightGradient: true }),
+  other: Object.freeze({ unrollTaps: 256, unrolledWeightGradient: false }),
+});
+
+/** The limits a backend mode runs under. */
+export function convLimitsFor(mode: Mode): ConvLimits {
+  return mode === 'webasm' || mode === 'async' ? CONV_LIMITS.wasm : CONV_LIMITS.other;
+}
+
+/** The flipped input gradient's geometry: a stride-1 convolution of dy padded by K−1−p, or null where it does not apply. */
+function flippedGeometry(g: ConvGeometry): ConvGeometry | null {
+  const qy = g.KH - 1 - g.pad;
+  const qx = g.KW - 1 - g.pad;
+  if (g.stride !== 1 || qy < 0 || qx < 0) return null;
+  const H = g.OH + 2 * qy;
+  const W = g.OW + 2 * qx;
+  return { B: g.B, C: g.OC, H, W, OC: g.C, KH: g.KH, KW: g.KW, stride: 1, pad: 0, OH: g.H, OW: g.W };
+}
+
+/** Whether each variant can compute g at all, whatever the mode (the limits only steer the choice). */
+const FITS: {
+  readonly forward: Readonly<Record<ConvForwardVariant, (g: ConvGeometry) => boolean>>;
+  readonly inputGradient: Readonly<Record<ConvInputGradientVariant, (g: ConvGeometry) => boolean>>;
+  readonly weightGradient: Readonly<Record<ConvWeightGradientVariant, (g: ConvGeometry) => boolean>>;
+} = {
+  forward: { unrolled: (g) => g.pad === 0 && g.OC % ROWS === 0, looped: () => true },
+  inputGradient: {
+    'flipped-unrolled': (g) => {
+      const f = flippedGeometry(g);
+      return f !== null && FITS.forward.unrolled(f);
+    },
+    'flipped-looped': (g) => flippedGeometry(g) !== null,
+    masked: () => true,
+  },
+  weightGradient: {
+    'channels-last': (g) => g.pad === 0 && g.C % ROWS === 0 && g.OC % ROWS === 0 && g.OH * g.OW <= WEIGHT_UNROLL,
+    rows: (g) => g.stride === 1 && g.pad === 0 && g.OC % ROWS === 0 && g.OH <= ROW_UNROLL,
+    looped: () => true,
+  },
 };
 
-/**
- * The choice for a backend's mode. Only the wasm compiler profits from the long bodies: in
- * Chromium, the 800-tap unrolled forward did not compile within 30 s on webgl2 or webgpu (both
- * ran the looped kernel before), and gpu.js's cpu mode, generated JavaScript, slows down on long
- * unrolled sources. The other modes keep the short limits.
- */
-function tuningFor(be: Backend): { unrollTaps: number; unrolledWeightGradient: boolean } {
-  return be.mode === 'webasm' || be.mode === 'async' ? convTuning : { unrollTaps: 256, unrolledWeightGradient: false };
+/** The forward variant for g under limits. */
+function chooseForward(g: ConvGeometry, limits: ConvLimits): ConvForwardVariant {
+  return FITS.forward.unrolled(g) && g.C * g.KH * g.KW <= limits.unrollTaps ? 'unrolled' : 'looped';
+}
+
+/** The kernels a convolution of geometry g runs on a mode (or under explicit limits): the rule of the list above. */
+export function chooseConvKernels(mode: Mode | ConvLimits, g: ConvGeometry): ConvKernels {
+  const limits = typeof mode === 'string' ? convLimitsFor(mode) : mode;
+  const flipped = flippedGeometry(g);
+  const unrolledWeight = limits.unrolledWeightGradient;
+  return {
+    forward: chooseForward(g, limits),
+    inputGradient: flipped ? (chooseForward(flipped, limits) === 'unrolled' ? 'flipped-unrolled' : 'flipped-looped') : 'masked',
+    weightGradient: unrolledWeight && FITS.weightGradient['channels-last'](g) ? 'channels-last' : unrolledWeight && FITS.weightGradient.rows(g) ? 'rows' : 'looped',
+  };
+}
+
+/** Throws when a variant asked for cannot compute g, naming the variant and the geometry. */
+function assertFits<K extends keyof typeof FITS>(kind: K, variant: keyof (typeof FITS)[K], g: ConvGeometry): void {
+  const fits = FITS[kind][variant] as (g: ConvGeometry) => boolean;
+  if (!fits(g)) {
+    const shape = `C=${g.C} OC=${g.OC} ${g.KH}x${g.KW} stride ${g.stride} pad ${g.pad} out ${g.OH}x${g.OW}`;
+    throw new Error(`conv2d: the ${String(kind)} variant '${String(variant)}' does not fit ${shape}; see chooseConvKernels for what each variant takes`);
+  }
 }
 
 /** Input rows [lo, hi) that may be nonzero: the rest is zero padding a kernel need not read. */
@@ -301,11 +394,6 @@ function weightImagesPerThread(g: ConvGeometry): number {
   return imagesWithin(g.B, g.OH * g.OW, WEIGHT_UNROLL);
 }
 
-/** Whether the unrolled weight-gradient kernel takes this convolution on this backend. */
-function weightUnrolled(be: Backend, g: ConvGeometry): boolean {
-  return tuningFor(be).unrolledWeightGradient && g.pad === 0 && g.C % ROWS === 0 && g.OC % ROWS === 0 && g.OH * g.OW <= WEIGHT_UNROLL;
-}
-
 /*
  * conv2d_backward_weight, unpadded with C and OC multiples of 4 (every layer of cnn-ref but the
  * first). Thread (c, tap, image chunk·OC/4 + o-block) accumulates 4 output channels over `per`
@@ -349,10 +437,11 @@ function backwardBiasSpec(g: ConvGeometry): KernelSpec {
   return { name: 'conv2d_backward_bias', source: src, output: [OC] };
 }
 
-/** How conv2dForward runs: `live` marks the rows of x that are not zero padding; `relu` rectifies the output. */
+/** How conv2dForward runs: `live` marks the rows of x that are not zero padding; `relu` rectifies the output; `variant` overrides the mode's choice. */
 export interface ForwardOptions {
   readonly live?: LiveRows;
   readonly relu?: boolean;
+  readonly variant?: ConvForwardVariant;
 }
 
 /** conv2d forward on the backend: x [B,C,H,W], w [OC,C,KH,KW], bias [OC] → [B,OC,OH,OW]. */
@@ -363,47 +452,57 @@ export async function conv2dForward(be: Backend, x: Float32Array, w: Float32Arra
 }
 
 /**
- * The forward kernel a backend runs for g, and how its cells lie: rows-per-thread interleave with
- * the x axis padded to a multiple of 4 ([B][OC/4][rows][pitch][4]). conv2dForward and the
- * inference plans both choose here.
+ * The forward kernel a mode runs for g (opts.variant, else chooseConvKernels'), and how its cells
+ * lie: rows-per-thread interleave with the x axis padded to a multiple of 4
+ * ([B][OC/4][rows][pitch][4]). conv2dForward and the inference plans both take it from here.
  */
-export function conv2dForwardKernel(be: Backend, g: ConvGeometry, opts: ForwardOptions = {}): { spec: KernelSpec; grid: CellGrid } {
+export function conv2dForwardKernel(be: { readonly mode: Mode }, g: ConvGeometry, opts: ForwardOptions = {}): { spec: KernelSpec; grid: CellGrid } {
   const relu = opts.relu ?? false;
-  if (g.pad === 0 && g.OC % ROWS === 0 && g.C * g.KH * g.KW <= tuningFor(be).unrollTaps) {
+  const variant = opts.variant ?? chooseConvKernels(be.mode, g).forward;
+  assertFits('forward', variant, g);
+  if (variant === 'unrolled') {
     return { spec: specFor(forwardSpecUnpadded, g, opts.live ?? { lo: 0, hi: g.H }, relu), grid: { rows: g.OH, pitch: roundUp4(g.OW) } };
   }
   return { spec: specFor(forwardSpec, g, relu), grid: { rows: 1, pitch: roundUp4(g.OH * g.OW) } };
 }
 
 /**
- * Gradient of the input. At stride 1 it is a valid convolution of dy, zero-padded by K−1−p,
- * with the weights flipped and their channel axes swapped: the forward kernel, which needs no
- * per-tap masks, runs it ~1.5x faster than the general masked kernel below.
+ * The input gradient's kernel for a variant, and how its cells lie. The flipped variants are the
+ * forward kernel of a valid convolution of dy, zero-padded by K−1−p, with the weights flipped and
+ * their channel axes swapped (`flipped` is that geometry): no per-tap masks, so faster than the
+ * general masked kernel.
  */
-export async function conv2dBackwardInput(be: Backend, dy: Float32Array, w: Float32Array, g: ConvGeometry): Promise<Float32Array> {
-  const qy = g.KH - 1 - g.pad;
-  const qx = g.KW - 1 - g.pad;
-  if (g.stride === 1 && qy >= 0 && qx >= 0) {
-    const { B, C, OC, KH, KW, OH, OW } = g;
-    const PH = OH + 2 * qy;
-    const PW = OW + 2 * qx;
-    const padded = new Float32Array(B * OC * PH * PW);
-    // a plain loop: subarray()+set() per short row costs more than the copy itself
-    for (let bo = 0; bo < B * OC; bo++)
-      for (let y = 0; y < OH; y++) {
-        const src = (bo * OH + y) * OW;
-        const dst = (bo * PH + y + qy) * PW + qx;
-        for (let x = 0; x < OW; x++) padded[dst + x] = dy[src + x];
-      }
-    const flipped = new Float32Array(w.length);
-    for (let o = 0; o < OC; o++)
-      for (let c = 0; c < C; c++)
-        for (let t = 0; t < KH * KW; t++) flipped[(c * OC + o) * KH * KW + (KH * KW - 1 - t)] = w[(o * C + c) * KH * KW + t];
-    const gt: ConvGeometry = { B, C: OC, H: PH, W: PW, OC: C, KH, KW, stride: 1, pad: 0, OH: g.H, OW: g.W };
-    return conv2dForward(be, padded, flipped, new Float32Array(C), gt, { live: { lo: qy, hi: qy + OH } });
-  }
-  const raw = await be.run(specFor(backwardInputSpec, g), [dy, w]);
-  return unpackRows(raw, g.B, g.C, g.H * g.W, 1, { rows: 1, pitch: roundUp4(g.H * g.W) });
+function inputGradientKernel(be: { readonly mode: Mode }, g: ConvGeometry, variant: ConvInputGradientVariant): { spec: KernelSpec; grid: CellGrid; flipped: ConvGeometry | null } {
+  assertFits('inputGradient', variant, g);
+  const flipped = variant === 'masked' ? null : flippedGeometry(g);
+  if (!flipped) return { spec: specFor(backwardInputSpec, g), grid: { rows: 1, pitch: roundUp4(g.H * g.W) }, flipped };
+  const q = g.KH - 1 - g.pad;
+  const forward = variant === 'flipped-unrolled' ? 'unrolled' : 'looped';
+  return { ...conv2dForwardKernel(be, flipped, { live: { lo: q, hi: q + g.OH }, variant: forward }), flipped };
+}
+
+/** Gradient of the input, [B, C, H, W]. */
+export async function conv2dBackwardInput(be: Backend, dy: Float32Array, w: Float32Array, g: ConvGeometry, variant: ConvInputGradientVariant = chooseConvKernels(be.mode, g).inputGradient): Promise<Float32Array> {
+  const { spec, grid, flipped: gt } = inputGradientKernel(be, g, variant);
+  if (!gt) return unpackRows(await be.run(spec, [dy, w]), g.B, g.C, g.H * g.W, 1, grid);
+  const { B, C, OC, KH, KW, OH, OW } = g;
+  const qy = KH - 1 - g.pad;
+  const qx = KW - 1 - g.pad;
+  const { H: PH, W: PW } = gt;
+  const padded = new Float32Array(B * OC * PH * PW);
+  // a plain loop: subarray()+set() per short row costs more than the copy itself
+  for (let bo = 0; bo < B * OC; bo++)
+    for (let y = 0; y < OH; y++) {
+      const src = (bo * OH + y) * OW;
+      const dst = (bo * PH + y + qy) * PW + qx;
+      for (let x = 0; x < OW; x++) padded[dst + x] = dy[src + x];
+    }
+  const flipped = new Float32Array(w.length);
+  for (let o = 0; o < OC; o++)
+    for (let c = 0; c < C; c++)
+      for (let t = 0; t < KH * KW; t++) flipped[(c * OC + o) * KH * KW + (KH * KW - 1 - t)] = w[(o * C + c) * KH * KW + t];
+  const raw = await be.run(spec, [padded, flipped, new Float32Array(C)]);
+  return unpackRows(raw, B, C, g.H * g.W, 1, grid);
 }
 
 /** x [B][C][P] as [B][P][C]: the unrolled weight gradient's lanes (neighbouring channels) then read neighbouring floats. */
@@ -449,19 +548,21 @@ function backwardWeightSpecRows(g: ConvGeometry, per: number): KernelSpec {
   return { name: 'conv2d_backward_weight', source: rowsKernelSource('D, X', body), output: [roundUp4(OW), C * KK, chunks * OB], components: ROWS };
 }
 
-/** Whether the row-lane weight-gradient kernel takes this convolution on this backend. */
-function weightByRows(be: Backend, g: ConvGeometry): boolean {
-  return tuningFor(be).unrolledWeightGradient && g.stride === 1 && g.pad === 0 && g.OC % ROWS === 0 && g.OH <= ROW_UNROLL;
+/** The weight-gradient kernel of a variant for g. */
+function weightGradientSpec(g: ConvGeometry, variant: ConvWeightGradientVariant): KernelSpec {
+  if (variant === 'channels-last') return specFor(backwardWeightSpecUnrolled, g, weightImagesPerThread(g));
+  if (variant === 'rows') return specFor(backwardWeightSpecRows, g, imagesWithin(g.B, g.OH, ROW_UNROLL));
+  return specFor(backwardWeightSpec, g, weightChunks(g));
 }
 
 /** Gradient of the weight, [OC, C, KH, KW]. */
-export async function conv2dBackwardWeight(be: Backend, dy: Float32Array, x: Float32Array, g: ConvGeometry): Promise<Float32Array> {
+export async function conv2dBackwardWeight(be: Backend, dy: Float32Array, x: Float32Array, g: ConvGeometry, variant: ConvWeightGradientVariant = chooseConvKernels(be.mode, g).weightGradient): Promise<Float32Array> {
+  assertFits('weightGradient', variant, g);
   const KK = g.KH * g.KW;
   const R = g.C * KK;
   const dw = new Float32Array(g.OC * R);
-  if (weightUnrolled(be, g)) {
-    const per = weightImagesPerThread(g);
-    const raw = await be.run(specFor(backwardWeightSpecUnrolled, g, per), [dy, channelsLast(x, g.B, g.C, g.H * g.W)]);
+  if (variant === 'channels-last') {
+    const raw = await be.run(weightGradientSpec(g, variant), [dy, channelsLast(x, g.B, g.C, g.H * g.W)]);
     // raw is [chunk][o-block][tap][c][4]: sum the chunks in that order (a sequential pass over raw),
     // then reorder once into dw [o][c][tap]
     const OB = g.OC / ROWS;
@@ -476,9 +577,9 @@ export async function conv2dBackwardWeight(be: Backend, dy: Float32Array, x: Flo
         }
     return dw;
   }
-  if (weightByRows(be, g)) {
+  if (variant === 'rows') {
     const per = imagesWithin(g.B, g.OH, ROW_UNROLL);
-    const raw = await be.run(specFor(backwardWeightSpecRows, g, per), [dy, x]);
+    const raw = await be.run(weightGradientSpec(g, variant), [dy, x]);
     // raw is [chunk][o-block][tap][ox (padded)][4]: add up the columns ox < OW of every chunk
     const OB = g.OC / ROWS;
     const OWP = roundUp4(g.OW);
@@ -495,13 +596,29 @@ export async function conv2dBackwardWeight(be: Backend, dy: Float32Array, x: Flo
     return dw;
   }
   const chunks = weightChunks(g);
-  const raw = await be.run(specFor(backwardWeightSpec, g, chunks), [dy, x]);
+  const raw = await be.run(weightGradientSpec(g, variant), [dy, x]);
   const parts = unpackRows(raw, chunks, g.OC, R, 1, { rows: 1, pitch: roundUp4(R) });
   for (let z = 0; z < chunks; z++) {
     const off = z * g.OC * R;
     for (let i = 0; i < dw.length; i++) dw[i] += parts[off + i];
   }
   return dw;
+}
+
+/**
+ * The kernels a convolution of geometry g runs on a mode, by pass (the input gradient's is the
+ * forward kernel of the flipped convolution where it runs as one): what `pnpm kernel-source`
+ * prints and the golden-source tests pin.
+ */
+export function convKernelSpecs(mode: Mode, g: ConvGeometry, opts: { readonly relu?: boolean; readonly kernels?: ConvKernels } = {}): Record<'forward' | 'inputGradient' | 'weightGradient' | 'biasGradient', KernelSpec> {
+  const kernels = opts.kernels ?? chooseConvKernels(mode, g);
+  assertFits('weightGradient', kernels.weightGradient, g);
+  return {
+    forward: conv2dForwardKernel({ mode }, g, { relu: opts.relu, variant: kernels.forward }).spec,
+    inputGradient: inputGradientKernel({ mode }, g, kernels.inputGradient).spec,
+    weightGradient: weightGradientSpec(g, kernels.weightGradient),
+    biasGradient: specFor(backwardBiasSpec, g),
+  };
 }
 
 /** Gradient of the bias, [OC]. */
@@ -514,12 +631,13 @@ export async function conv2d(be: Backend, x: Tensor, w: Tensor, bias: Tensor, op
   const g = convGeometry(x.shape, w.shape, opts);
   if (bias.size !== g.OC) throw new Error(`conv2d: bias has ${bias.size} values, expected ${g.OC}`);
   const relu = opts.relu ?? false;
-  const y = new Tensor([g.B, g.OC, g.OH, g.OW], await conv2dForward(be, x.data, w.data, bias.data, g, { relu }));
+  const kernels = opts.kernels ?? chooseConvKernels(be.mode, g);
+  const y = new Tensor([g.B, g.OC, g.OH, g.OW], await conv2dForward(be, x.data, w.data, bias.data, g, { relu, variant: kernels.forward }));
   return record(y, relu ? 'conv2d_relu' : 'conv2d', [x, w, bias], async (dOut) => {
     // y > 0 exactly where the pre-activation is, so the rectified output is all the mask needs
     const dy = relu ? await be.run(specFor(reluBackwardSpec, y.size), [dOut, y.data]) : dOut;
-    if (x.requiresGrad) x.accumulateGrad(await conv2dBackwardInput(be, dy, w.data, g));
-    if (w.requiresGrad) w.accumulateGrad(await conv2dBackwardWeight(be, dy, x.data, g));
+    if (x.requiresGrad) x.accumulateGrad(await conv2dBackwardInput(be, dy, w.data, g, kernels.inputGradient));
+    if (w.requiresGrad) w.accumulateGrad(await conv2dBackwardWeight(be, dy, x.data, g, kernels.weightGradient));
     if (bias.requiresGrad) bias.accumulateGrad(await conv2dBackwardBias(be, dy, g));
   });
 }

@@ -1,4 +1,4 @@
-import { type Backend, type KernelSpec, specFor } from '../backend.js';
+import { type Backend, type KernelSpec, type Mode, specFor } from '../backend.js';
 import { geluCode } from './gelu.js';
 import { idiv, imod } from './kernel-math.js';
 
@@ -96,8 +96,93 @@ export function gemmSpec(s: GemmShape, epilogue: GemmEpilogue = 'none'): KernelS
   return { name: epilogue === 'none' ? 'gemm' : `gemm_${epilogue}`, source: rowsKernelSource(params, body, finish), output: [N, M / ROWS, batch * chunks], components: ROWS };
 }
 
-/** Runs the gemm kernel and returns C as [batch, M, N] row-major. */
-export async function gemm(be: Backend, A: Float32Array, B: Float32Array, s: GemmShape): Promise<Float32Array> {
+/*
+ * The gemm's kernel variants, and the rule that picks one (chooseGemmKernel):
+ *
+ *   '4x1'  gemmSpec. A thread returns Array(4): rows m..m+3 of one column n. Any mode, any
+ *          epilogue; the inference plans read its layout [z][M/4][N][4].
+ *   '4x2'  gemmSpec4x2. A thread returns Array(8): rows m..m+3 of columns n and n + N/2, so each
+ *          splatted A value feeds two multiply-adds and eight accumulator chains run side by side
+ *          (two B vector loads and four A splats per eight multiply-adds, where '4x1' takes one
+ *          and four per four). N even, no epilogue; Array(8) needs the patched gpu.js
+ *          (webasm, async, cpu).
+ *
+ * The rule: '4x2' on the WebAssembly modes where N/2 is a multiple of 4 (a narrower x axis runs
+ * its last cells through gpu.js's scalar path) and the reduction takes at most two chunks (longer
+ * ones ran slower as '4x2' in bench/variants.ts); '4x1' elsewhere.
+ */
+
+/** A gemm kernel variant (see the list above). */
+export type GemmVariant = '4x1' | '4x2';
+
+/** Whether a variant can compute shape s on a mode. */
+export function gemmFits(variant: GemmVariant, s: GemmShape, mode: Mode): boolean {
+  return variant === '4x1' || (s.N % 2 === 0 && (mode === 'webasm' || mode === 'async' || mode === 'cpu'));
+}
+
+/** The gemm kernel variant a mode runs for shape s. */
+export function chooseGemmKernel(mode: Mode, s: GemmShape): GemmVariant {
+  const wasm = mode === 'webasm' || mode === 'async';
+  return wasm && gemmFits('4x2', s, mode) && (s.N / 2) % 4 === 0 && gemmChunks(s.K).chunks <= 2 ? '4x2' : '4x1';
+}
+
+/**
+ * The '4x2' kernel: thread (x, m-block, z·chunks + chunk) accumulates rows m..m+3 of columns x
+ * (s0..s3) and x + N/2 (t0..t3) over one chunk of the reduction, returned as Array(8). Both B
+ * reads are uniform terms plus a bare thread.x: one v128.load each.
+ */
+export function gemmSpec4x2(s: GemmShape): KernelSpec {
+  const { batch, M, N, K, a, b } = s;
+  if (M % ROWS !== 0 || N % 2 !== 0) throw new Error(`gemmSpec4x2: M=${M} must be a multiple of ${ROWS} and N=${N} even`);
+  const half = N / 2;
+  const { chunks, len } = gemmChunks(K);
+  const z = chunks === 1 ? 'this.thread.z' : batch === 1 ? '0' : idiv('this.thread.z', chunks, batch * chunks);
+  const kc = chunks === 1 ? '0' : batch === 1 ? 'this.thread.z' : imod('this.thread.z', chunks, batch * chunks);
+  const aBase = `${z} * ${a[0]} + ${kc} * ${len * a[2]} + this.thread.y * ${ROWS * a[1]}`;
+  const bLane = b[2] === 1 ? 'this.thread.x' : `this.thread.x * ${b[2]}`;
+  const bBase = `${z} * ${b[0]} + ${kc} * ${len * b[1]} + ${bLane}`;
+  const body: string[] = [];
+  for (let k = 0; k < len; k++) {
+    body.push(`v = B[${bBase} + ${k * b[1]}];`, `u = B[${bBase} + ${half * b[2] + k * b[1]}];`);
+    for (let j = 0; j < ROWS; j++) body.push(`w = A[${aBase} + ${j * a[1] + k * a[2]}];`, `s${j} += w * v;`, `t${j} += w * u;`);
+  }
+  const source = `function(A, B) {
+  let s0 = 0.0; let s1 = 0.0; let s2 = 0.0; let s3 = 0.0;
+  let t0 = 0.0; let t1 = 0.0; let t2 = 0.0; let t3 = 0.0;
+  let v = 0.0; let u = 0.0; let w = 0.0;
+  ${body.join('\n  ')}
+  return [s0, s1, s2, s3, t0, t1, t2, t3];
+}`;
+  return { name: 'gemm', source, output: [half, M / ROWS, batch * chunks], components: 8 };
+}
+
+/**
+ * Undoes the '4x2' kernel's interleave [z·parts][M/4][N/2][8] into [batch][M][N], summing the
+ * `parts` reduction chunks in order (as unpackRows does).
+ */
+export function unpackColumnPairs(raw: Float32Array, batch: number, M: number, N: number, parts: number): Float32Array {
+  const MB = M / ROWS;
+  const half = N / 2;
+  const out = new Float32Array(batch * M * N);
+  for (let z = 0; z < batch; z++)
+    for (let p = 0; p < parts; p++)
+      for (let mb = 0; mb < MB; mb++) {
+        const block = ((z * parts + p) * MB + mb) * half * 2 * ROWS;
+        for (let j = 0; j < ROWS; j++) {
+          const dst = (z * M + mb * ROWS + j) * N;
+          for (let g = 0; g < 2; g++) {
+            const src = block + g * ROWS + j;
+            const d = dst + g * half;
+            if (p === 0) for (let n = 0; n < half; n++) out[d + n] = raw[src + n * 2 * ROWS];
+            else for (let n = 0; n < half; n++) out[d + n] += raw[src + n * 2 * ROWS];
+          }
+        }
+      }
+  return out;
+}
+
+/** Runs the gemm kernel (`variant`, else the mode's choice) and returns C as [batch, M, N] row-major. */
+export async function gemm(be: Backend, A: Float32Array, B: Float32Array, s: GemmShape, variant?: GemmVariant): Promise<Float32Array> {
   if (s.M % ROWS !== 0) {
     // materialise A with M padded to a multiple of 4 so the kernel needs no per-load clamps
     const Mp = Math.ceil(s.M / ROWS) * ROWS;
@@ -105,7 +190,7 @@ export async function gemm(be: Backend, A: Float32Array, B: Float32Array, s: Gem
     for (let z = 0; z < s.batch; z++)
       for (let m = 0; m < s.M; m++)
         for (let k = 0; k < s.K; k++) padded[(z * Mp + m) * s.K + k] = A[z * s.a[0] + m * s.a[1] + k * s.a[2]];
-    const full = await gemm(be, padded, B, { ...s, M: Mp, a: [Mp * s.K, s.K, 1] });
+    const full = await gemm(be, padded, B, { ...s, M: Mp, a: [Mp * s.K, s.K, 1] }, variant);
     const out = new Float32Array(s.batch * s.M * s.N);
     for (let z = 0; z < s.batch; z++) out.set(full.subarray(z * Mp * s.N, (z * Mp + s.M) * s.N), z * s.M * s.N);
     return out;
@@ -118,9 +203,12 @@ export async function gemm(be: Backend, A: Float32Array, B: Float32Array, s: Gem
     for (let z = 0; z < (shared ? 1 : s.batch); z++)
       for (let k = 0; k < s.K; k++)
         for (let n = 0; n < s.N; n++) contiguous[(z * s.K + k) * s.N + n] = B[z * s.b[0] + k * s.b[1] + n * s.b[2]];
-    return gemm(be, A, contiguous, { ...s, b: [shared ? 0 : s.K * s.N, s.N, 1] });
+    return gemm(be, A, contiguous, { ...s, b: [shared ? 0 : s.K * s.N, s.N, 1] }, variant);
   }
   const { chunks } = gemmChunks(s.K);
+  const chosen = variant ?? chooseGemmKernel(be.mode, s);
+  if (!gemmFits(chosen, s, be.mode)) throw new Error(`gemm: the '${chosen}' variant does not fit N=${s.N} on ${be.mode} (it needs N even, on webasm, async or cpu)`);
+  if (chosen === '4x2') return unpackColumnPairs(await be.run(specFor(gemmSpec4x2, s), [A, B]), s.batch, s.M, s.N, chunks);
   const raw = await be.run(specFor(gemmSpec, s), [A, B]);
   return unpackRows(raw, s.batch, s.M, s.N, chunks);
 }
