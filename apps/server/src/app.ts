@@ -14,6 +14,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { pageRoutes } from './routes/pages.js';
 import { predictRoutes } from './routes/predict.js';
 import { v2Routes } from './routes/v2.js';
+import { weightsRoutes } from './routes/weights.js';
 import { errorSchema, predictionSchema, predictResponseSchema } from './schemas.js';
 
 declare module 'fastify' {
@@ -83,7 +84,7 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
     await app.register(cors, {
       origin: resolved.corsOrigin === '*' ? '*' : [...resolved.corsOrigin],
       methods: ['GET', 'POST', 'HEAD', 'OPTIONS'],
-      exposedHeaders: ['server-timing', 'retry-after'],
+      exposedHeaders: ['server-timing', 'retry-after', 'etag'],
       maxAge: 600,
     });
   }
@@ -113,6 +114,7 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   await app.register(predictRoutes, { ...resolved, models: loaded, isClosing });
   await app.register(v2Routes, { models: loaded, isClosing, maxImages: resolved.maxImages, requestTimeoutMs: resolved.requestTimeoutMs });
   await app.register(infoRoutes, { models: loaded, backend: resolved.backend, isClosing, ...(choice && { backendChoice: choice }) });
+  await app.register(weightsRoutes, { models: loaded, weightsDir: resolved.weightsDir });
   await app.register(metricsRoutes, { metrics });
   await app.register(pageRoutes, {
     publicDir: resolved.publicDir,
