@@ -8,6 +8,8 @@ import { DrawingPad } from './drawing-pad.ts';
 import { positive } from './format.ts';
 import { mnistPreprocess } from './mnist-preprocess.ts';
 import type { PredictResponse } from './predict-client.ts';
+import { isBrowserMode, type BrowserMode } from './local/modes.ts';
+import { PREDICT_MODES, type PredictMode } from './local/predictor.ts';
 import { MODELS, modelTemplate, previewTemplate, problemTemplate, sourceTemplate, verdictTemplate } from './templates/answers.ts';
 import { drawTemplate, uploadTemplate, type InputView } from './templates/input.ts';
 import { gridTemplate, summaryTemplate, type SummaryView } from './templates/summary.ts';
@@ -28,9 +30,11 @@ const STROKE_PAUSE_MS = 250;
 /**
  * @summary Draw a digit or upload a CSV of 28x28 images, and see what digitlab's CNN and ViT predict.
  *
- * @event prediction - The server answered. `detail` is the `/predict` response:
+ * @event prediction - The models answered. `detail` is shaped as the `/predict` response:
  *   `{ predictions: [{ index, cnn: { digit, probabilities }, vit: {...}, agree, label }], count, timings, models }`
- *   (for a file sent in batches, every batch's answers in input order). Bubbles and crosses shadow roots.
+ *   (for a file sent in batches, every batch's answers in input order), with where it ran:
+ *   `{ where: 'local' | 'server', backend: 'webgpu' | 'webgl2' | 'webasm' | null, kernelClass, checked }`.
+ *   Bubbles and crosses shadow roots.
  * @event error - A file was refused or a request failed. `detail` is `{ message, code?, status? }`; `message`
  *   is the sentence shown in place. Does not bubble (like the native `error` event).
  *
@@ -52,6 +56,7 @@ const STROKE_PAUSE_MS = 250;
  * @csspart vit-digit - The ViT's predicted digit.
  * @csspart bars - Each model's ten probability bars.
  * @csspart bar - One probability bar.
+ * @csspart provenance - Where the answers shown ran ("ran in this browser on WebGPU, checked").
  * @csspart error - The error message shown in place.
  * @csspart retry-button - "Try again", offered in the error when the server could not be reached or failed.
  * @csspart summary - A file's image count and progress.
@@ -89,6 +94,8 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
     batchSize: { type: Number, attribute: 'batch-size' },
     pageSize: { type: Number, attribute: 'page-size' },
     heading: { type: String },
+    mode: { type: String, reflect: true },
+    backend: { type: String },
     dragging: { state: true },
     hasInk: { state: true },
     padFocused: { state: true },
@@ -106,6 +113,14 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
   declare pageSize: number;
   /** The title shown at the top. */
   declare heading: string;
+  /**
+   * Where the models run: `server` (POST to `endpoint`), `local` (in this browser, on the
+   * server's weights, checked against their sha256), or `auto` (default: local once the models
+   * are loaded and checked here, the server until then and whenever local cannot run).
+   */
+  declare mode: string;
+  /** The browser backend local mode must use (`webgpu`, `webgl2`, `webasm`); unset: the fastest that passes its probe. */
+  declare backend: string | null;
 
   declare private dragging: boolean;
   declare private hasInk: boolean;
@@ -126,6 +141,8 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
     this.batchSize = DEFAULT_BATCH_SIZE;
     this.pageSize = DEFAULT_PAGE_SIZE;
     this.heading = 'What digit is this?';
+    this.mode = 'auto';
+    this.backend = null;
     this.dragging = false;
     this.hasInk = false;
     this.padFocused = false;
@@ -162,6 +179,22 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
   /** `pageSize` as a whole number of images, >= 1. */
   get imagesPerPage(): number {
     return Math.max(1, Math.floor(positive(this.pageSize, DEFAULT_PAGE_SIZE)));
+  }
+
+  /** `mode` as one of server, local, auto (anything else reads as auto). */
+  get predictMode(): PredictMode {
+    return (PREDICT_MODES as readonly string[]).includes(this.mode) ? (this.mode as PredictMode) : 'auto';
+  }
+
+  /** `backend` when it names a browser backend, else null (choose by probe). */
+  get forcedBackend(): BrowserMode | null {
+    return isBrowserMode(this.backend) ? this.backend : null;
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    // the engine loads as soon as local answers are wanted, not at the first drawing
+    if (changed.has('mode') || changed.has('backend') || changed.has('endpoint')) this.classifier.prepareLocal();
   }
 
   // ---- public methods ----
@@ -364,6 +397,7 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
           <div class="verdict">
             ${sourceTemplate(s.source, s.count, s.totalMs, s.busy)}
             ${verdictTemplate(current, labelOf(s.predictions, s.labels, s.selected), placeholder)}
+            ${s.provenance && current ? html`<p class="source provenance" part="provenance">${s.provenance}</p>` : nothing}
           </div>
         </div>
         ${s.problem ? problemTemplate(s.problem) : nothing}
