@@ -6,6 +6,8 @@
 //   pnpm bench:browser                                   webgl2, webgpu, webasm; every case (~6 minutes)
 //   pnpm bench:browser --modes webgl2,cpu --only 'softmax|dense1'
 //   pnpm bench:browser --tiny                            the tiny presets at batch 4 (seconds)
+//   pnpm bench:browser --e2e [--modes webasm]            both models end to end as <digit-classifier mode="local">
+//                                                        runs them, per backend, beside the server (results/browser-e2e.*)
 //
 // Run it on an idle machine (or under `nice -n 19` beside other work: Chromium's processes are
 // brought to the same niceness, see chromium.ts).
@@ -22,6 +24,7 @@ import { runBrowserSuite } from './driver.js';
 import { BROWSER_MODES, DEFAULT_MODES, type BrowserMode } from './protocol.js';
 import { browserMarkdown, type BrowserResults } from './report.js';
 import { commit, version } from '../src/provenance.js';
+import { e2eMarkdown, runE2e } from './e2e.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
@@ -31,6 +34,8 @@ const { values: args } = parseArgs({
     modes: { type: 'string' },
     only: { type: 'string' },
     tiny: { type: 'boolean', default: false },
+    e2e: { type: 'boolean', default: false },
+    repeats: { type: 'string', default: '5' },
     full: { type: 'boolean', default: false },
     'first-call-timeout': { type: 'string', default: '30' },
     out: { type: 'string', default: join(HERE, '..', 'results') },
@@ -40,7 +45,8 @@ const { values: args } = parseArgs({
 });
 
 const HELP = `pnpm bench:browser [--modes webgl2,webgpu,webasm,cpu] [--only <regex>] [--tiny] [--full]
-                   [--first-call-timeout <seconds, default 30>] [--out <dir>] [--name <run, default browser>]`;
+                   [--first-call-timeout <seconds, default 30>] [--out <dir>] [--name <run, default browser>]
+pnpm bench:browser --e2e [--modes webgpu,webgl2,webasm] [--repeats <timed calls, default 5>] [--out <dir>]`;
 
 
 function chromiumVersion(): string {
@@ -67,6 +73,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
+  if (args.e2e) return e2e();
   const modes = (args.modes ? args.modes.split(',') : [...DEFAULT_MODES]) as BrowserMode[];
   const unknown = modes.filter((m) => !BROWSER_MODES.includes(m));
   if (unknown.length) throw new Error(`unknown mode(s) ${unknown.join(', ')}; the browser leg runs ${BROWSER_MODES.join(', ')}`);
@@ -127,6 +134,34 @@ async function main(): Promise<void> {
   writeFileSync(join(args.out, `${run}.md`), md);
   console.log(`\n${md}`);
   log(`wrote ${join(args.out, run)}.{json,md}`);
+}
+
+/** The end-to-end rows: both models in the browser per backend, beside the server. */
+async function e2e(): Promise<void> {
+  const started = performance.now();
+  const log = (line: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+  const modes = args.modes ? args.modes.split(',') : ['webgpu', 'webgl2', 'webasm'];
+  const unknown = modes.filter((m) => !['webgpu', 'webgl2', 'webasm'].includes(m));
+  if (unknown.length) throw new Error(`unknown mode(s) ${unknown.join(', ')}; the end-to-end rows run webgpu, webgl2, webasm`);
+  const repeats = Number(args.repeats);
+  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a whole number >= 1, got ${args.repeats}`);
+  const loadStart = loadavg()[0];
+  const startCommit = commit(ROOT);
+  const rows = await runE2e({ modes, repeats, log });
+  const cpu = cpus()[0];
+  const header = [
+    '# digitlab end to end in headless Chromium, beside the server',
+    '',
+    `${new Date().toISOString()}, commit \`${startCommit}\`, ${((performance.now() - started) / 1000).toFixed(0)} s. Machine: ${cpu?.model.trim() ?? 'unknown'}, ${cpus().length} cores. Load average ${loadStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end. ${chromiumVersion()}.`,
+    '',
+    'Browser rows: the engine worker of `<digit-classifier mode="local">` (`dist/element-local.js`) on weights fetched from the server and checked against their cards\' sha256, one model at a time, timed from `postMessage` to the answer (median of ' +
+      `${repeats} calls after one warm-up). Server rows: POST /predict (JSON) over loopback from Node; both models answer every request, so each model's row is its own compute (the response's timings) plus the request's overhead. Load: fetching, checking, probing the backends and compiling batch 1.`,
+  ].join('\n');
+  const md = e2eMarkdown(rows, header);
+  mkdirSync(args.out, { recursive: true });
+  writeFileSync(join(args.out, 'browser-e2e.json'), `${JSON.stringify({ date: new Date().toISOString(), commit: startCommit, load: { start: loadStart, end: loadavg()[0] }, repeats, rows }, null, 1)}\n`);
+  writeFileSync(join(args.out, 'browser-e2e.md'), md);
+  console.log(`\n${md}`);
 }
 
 main().then(

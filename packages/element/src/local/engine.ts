@@ -124,18 +124,19 @@ export class LocalModels {
     return { classes, expected: classes.length > 0 && classes.every((c) => c === EXPECTED_KERNEL[this.mode]) };
   }
 
-  /** Calibrated probabilities of every model for `count` images (count × 784 values in [0, 1]). */
-  async predict(images: Float32Array, count: number): Promise<LocalAnswer> {
+  /** Calibrated probabilities of every model (or `only` one) for `count` images (count × 784 values in [0, 1]). */
+  async predict(images: Float32Array, count: number, only?: ModelName): Promise<LocalAnswer> {
     if (images.length < count * 784) throw new RangeError(`predict: ${count} images need ${count * 784} values, got ${images.length}`);
     const started = performance.now();
     const probabilities: Partial<Record<ModelName, Float32Array>> = {};
-    for (const m of this.models) {
+    const models = only ? this.models.filter((m) => m.name === only) : this.models;
+    for (const m of models) {
       const logits = await this.forward(m.model, images, count);
       probabilities[m.name] = softmaxRows(logits, count, 10, m.card.calibration?.temperature ?? 1);
     }
     const ms = performance.now() - started;
     const doubts = judgeAnswers(
-      this.models.map((m) => ({ name: m.name, probabilities: probabilities[m.name]!, threshold: m.threshold })),
+      models.map((m) => ({ name: m.name, probabilities: probabilities[m.name]!, threshold: m.threshold })),
       count,
     );
     const { expected, classes } = this.kernels();

@@ -10,7 +10,7 @@ export interface ModelUrls {
 
 export type ToWorker =
   | { readonly type: 'load'; readonly urls: ModelUrls; readonly force?: BrowserMode }
-  | { readonly type: 'predict'; readonly id: number; readonly images: Float32Array; readonly count: number };
+  | { readonly type: 'predict'; readonly id: number; readonly images: Float32Array; readonly count: number; /** One model only (benchmarks); both by default. */ readonly only?: 'cnn' | 'vit' };
 
 /** What ran: the backend, the gpu.js kernel class, and how the choice went. */
 export interface EngineInfo {

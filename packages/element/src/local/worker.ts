@@ -87,7 +87,7 @@ async function predict(message: Extract<ToWorker, { type: 'predict' }>): Promise
       return;
     }
     try {
-      const a = await engine.predict(message.images, message.count);
+      const a = await engine.predict(message.images, message.count, message.only);
       const cnn = a.probabilities.cnn ?? null;
       const vit = a.probabilities.vit ?? null;
       const transfer = [cnn, vit].flatMap((p) => (p ? [p.buffer as ArrayBuffer] : []));
