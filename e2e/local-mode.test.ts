@@ -7,13 +7,20 @@
  * server answers when the weights cannot be had, and `local` refuses weights that are not the
  * card's.
  */
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LocatedResponse } from '@digitlab/element';
 import { buildElement, launchBrowser, mnistCsv, mnistTestSamples, watchErrors, type Browser } from '@digitlab/element/testing';
 import { buildServer } from '@digitlab/server';
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** As in element.test.ts: the committed screenshots are replaced only with UPDATE_SCREENSHOTS=1. */
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'packages/element/screenshots') : mkdtempSync(join(tmpdir(), 'digitlab-screenshots-'));
 const IMAGES = 100;
 const TOLERANCE = 1e-4;
 const KERNEL_CLASS = { webasm: 'WebAssemblyKernel', webgl2: 'WebGL2Kernel', webgpu: 'WebGPUKernel' } as const;
@@ -109,6 +116,7 @@ function expectSameAnswers(got: LocatedResponse, want: ServerAnswer): void {
 }
 
 beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
   await buildElement(); // never test a stale bundle: dist/element.js and dist/element-local.js
   browser = await launchBrowser({ gpu: true });
 }, 300_000);
@@ -138,6 +146,14 @@ describe('<digit-classifier mode="local">', () => {
           expectSameAnswers(first, want);
           const words = { webasm: 'WebAssembly', webgl2: 'WebGL2', webgpu: 'WebGPU' }[backend];
           await expect.poll(() => p.locator('digit-classifier [part~="provenance"]').textContent()).toBe(`ran in this browser on ${words}, checked`);
+          if (backend === 'webasm') {
+            for (const [name, size] of [['desktop', { width: 1100, height: 900 }], ['phone', { width: 375, height: 812 }]] as const) {
+              await p.setViewportSize(size);
+              await p.waitForTimeout(150);
+              await p.screenshot({ path: join(SCREENSHOTS, `${name}-local-mode.png`), fullPage: true });
+            }
+            await p.setViewportSize({ width: 1100, height: 900 });
+          }
 
           await server.close();
           stopped = true;
