@@ -270,8 +270,9 @@ export class Backend {
   createKernel(spec: KernelSpec, threaded: boolean): IKernelRunShortcut {
     const components = spec.components ?? 1;
     const gl = this.mode === 'webgl2' || this.mode === 'webgl' || this.mode === 'headlessgl';
-    const run = this.gpu.createKernel(gl ? glSafeSource(spec.source) : spec.source, {
-      output: [...spec.output],
+    const compiled = gl ? glTiledSpec({ ...spec, source: glSafeSource(spec.source) }) : spec;
+    const run = this.gpu.createKernel(compiled.source, {
+      output: [...compiled.output],
       returnType: components === 1 ? 'Number' : `Array(${components})`,
       tactic: 'precision',
       precision: 'single',
@@ -316,6 +317,26 @@ export class Backend {
     (this.gpu as unknown as { destroy(): void }).destroy();
     this.sharedPool.pool?.destroy();
   }
+}
+
+/**
+ * Most rows a GL kernel's 2-D output may have as it stands: gpu.js lays a 2-D output [w, h] out as
+ * a w × h texture, and a GPU's texture limit can be as low as 4096 (8192 on SwiftShader).
+ */
+export const GL_MAX_ROWS = 4096;
+
+/**
+ * A GL kernel whose 2-D output has more rows than GL_MAX_ROWS (softmax over [8704, 17]) computed
+ * as a 1-D output of the same cells, row-major, which gpu.js lays out as a near-square texture:
+ * each thread finds its row and column from its index. The values and their order are unchanged.
+ */
+export function glTiledSpec(spec: KernelSpec): KernelSpec {
+  const [w, h] = spec.output;
+  if (spec.output.length !== 2 || h <= GL_MAX_ROWS || /this\.thread\.z/.test(spec.source)) return spec;
+  const open = spec.source.indexOf('{') + 1;
+  const body = spec.source.slice(open).replace(/this\.thread\.x/g, 'glCol').replace(/this\.thread\.y/g, 'glRow');
+  const index = `\n  const glIndex = this.thread.x;\n  const glRow = Math.floor(glIndex / ${w});\n  const glCol = glIndex - glRow * ${w};`;
+  return { ...spec, source: spec.source.slice(0, open) + index + body, output: [w * h] };
 }
 
 /**
