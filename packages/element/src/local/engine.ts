@@ -49,14 +49,14 @@ export async function verifyWeights(name: string, files: ModelFiles): Promise<vo
 }
 
 /**
- * Images per call of the forward pass; larger inputs go in several. The model's op-by-op forward
- * pass runs on every mode: it awaits each kernel (webgpu reads back asynchronously), and its
- * kernels each hold one WebAssembly memory where the inference plan holds one per layer, more
- * than a browser lets a page reserve.
+ * Images per call of the forward pass: every call is padded to this many, so each kernel compiles
+ * once, at load (a kernel's source holds its sizes; a second batch size would compile every
+ * kernel again, which on a software GPU takes minutes). The model's op-by-op forward pass runs on
+ * every mode: it awaits each kernel (webgpu reads back asynchronously), and its kernels each hold
+ * one WebAssembly memory where the inference plan holds one per layer, more than a browser lets a
+ * page reserve.
  */
-export const CHUNK = 64;
-/** Batch sizes the forward pass is compiled for: a call pads up to the next, so kernels compile once per size. */
-export const BUCKETS: readonly number[] = [1, 8, CHUNK];
+export const CHUNK = 16;
 
 /** One model ready to predict on one backend. */
 interface Loaded {
@@ -144,15 +144,14 @@ export class LocalModels {
     return { probabilities, uncertain: doubts.map((d) => d.uncertain), lowConfidence: doubts.map((d) => [...d.lowConfidence]), ms };
   }
 
-  /** The forward pass in chunks of at most CHUNK images, each padded to a bucket size. */
+  /** The forward pass in chunks of CHUNK images, the last one padded. */
   private async forward(model: Model, images: Float32Array, count: number): Promise<Float32Array> {
     const logits = new Float32Array(count * 10);
     for (let s = 0; s < count; s += CHUNK) {
       const n = Math.min(CHUNK, count - s);
-      const size = BUCKETS.find((b) => b >= n) ?? CHUNK;
-      const batch = new Float32Array(size * 784);
+      const batch = new Float32Array(CHUNK * 784);
       batch.set(images.subarray(s * 784, (s + n) * 784));
-      const out = await noGrad(() => model.forward(this.be, new Tensor([size, 1, 28, 28], batch), { training: false }));
+      const out = await noGrad(() => model.forward(this.be, new Tensor([CHUNK, 1, 28, 28], batch), { training: false }));
       logits.set(out.data.subarray(0, n * 10), s * 10);
     }
     return logits;
