@@ -397,7 +397,7 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
           <div class="verdict">
             ${sourceTemplate(s.source, s.count, s.totalMs, s.busy)}
             ${verdictTemplate(current, labelOf(s.predictions, s.labels, s.selected), placeholder)}
-            ${s.provenance && current ? html`<p class="source provenance" part="provenance">${s.provenance}</p>` : nothing}
+            ${s.provenance && current ? html`<p class="provenance" part="provenance">${s.provenance}</p>` : nothing}
           </div>
         </div>
         ${s.problem ? problemTemplate(s.problem) : nothing}
