@@ -25,7 +25,7 @@ const IMAGES = 100;
 const TOLERANCE = 1e-4;
 const KERNEL_CLASS = { webasm: 'WebAssemblyKernel', webgl2: 'WebGL2Kernel', webgpu: 'WebGPUKernel' } as const;
 /** SwiftShader compiles the GPU modes' shaders on the CPU: loading and the first answers take minutes on a busy machine. */
-const LOAD_TIMEOUT_MS = 480_000;
+const LOAD_TIMEOUT_MS = 900_000;
 
 const page = (markup: string): string => `<!doctype html>
 <html lang="en">
