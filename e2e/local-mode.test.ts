@@ -88,7 +88,10 @@ async function open(base: string, markup: string, name: string): Promise<{ page:
 }
 
 async function classify(p: Page, name: string): Promise<void> {
-  await p.locator('digit-classifier').evaluate((el, args) => (el as unknown as { classifyCsv(t: string, n: string): Promise<unknown> }).classifyCsv(args.csv, args.name), { csv, name });
+  // not awaited in the page: the answer comes as the `prediction` event, and the page can be looked at meanwhile
+  await p.locator('digit-classifier').evaluate((el, args) => {
+    void (el as unknown as { classifyCsv(t: string, n: string): Promise<unknown> }).classifyCsv(args.csv, args.name);
+  }, { csv, name });
 }
 
 const events = (p: Page) => p.evaluate(() => (window as unknown as { __events: Recorded[] }).__events);
@@ -136,6 +139,10 @@ describe('<digit-classifier mode="local">', () => {
           const want = await serverAnswers(server.base);
           const { page: p, predictRequests, errors } = await open(server.base, `<digit-classifier mode="local" backend="${backend}"></digit-classifier>`, `local-${backend}`);
           await classify(p, 'first-100.csv');
+          if (backend === 'webasm') {
+            // while the models load into the page the element says so (webasm loads in seconds: look at once)
+            await p.screenshot({ path: join(SCREENSHOTS, 'desktop-local-mode-loading.png') });
+          }
           const first = await lastPrediction(p, 1);
           expect({ where: first.where, backend: first.backend, kernelClass: first.kernelClass, checked: first.checked }).toEqual({
             where: 'local',

@@ -122,6 +122,11 @@ export class ClassifierController implements ReactiveController {
     this.predictor = new Predictor(host);
   }
 
+  /** Whether the answer being asked for waits for the models to load into this browser (local mode). */
+  get loadingLocally(): boolean {
+    return this.predictor.loadingLocally;
+  }
+
   /** Starts loading the models into the browser ahead of the first request (local and auto modes; the mode may have changed). */
   prepareLocal(): void {
     this.predictor.prepare();

@@ -385,7 +385,7 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
     const s = this.classifier.state;
     const current = s.predictions[s.selected];
     const placeholder = s.busy
-      ? s.progress || 'Asking both models…'
+      ? s.progress || (this.classifier.loadingLocally ? 'Loading both models into this browser…' : 'Asking both models…')
       : s.source.kind === 'none'
         ? 'Draw a digit or choose a CSV file; both models answer here.'
         : '';

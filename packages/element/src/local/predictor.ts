@@ -35,6 +35,11 @@ export class Predictor {
 
   constructor(private readonly host: PredictorHost) {}
 
+  /** Whether a local-mode answer now waits for the models to load into this browser. */
+  get loadingLocally(): boolean {
+    return this.host.predictMode === 'local' && this.engine !== null && !this.engine.isReady && this.localError === null;
+  }
+
   /** Starts loading the engine ahead of the first request (local and auto modes). */
   prepare(): void {
     if (this.host.predictMode !== 'server') this.engineFor();
