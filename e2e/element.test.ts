@@ -37,7 +37,7 @@ const TEST_PAGE = `<!doctype html>
     <script type="module" src="/element.js"></script>
   </head>
   <body>
-    <main><digit-classifier endpoint="/predict"></digit-classifier></main>
+    <main><digit-classifier mode="server" endpoint="/predict"></digit-classifier></main>
     <script>
       window.__events = [];
       const el = document.querySelector('digit-classifier');

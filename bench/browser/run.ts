@@ -6,6 +6,8 @@
 //   pnpm bench:browser                                   webgl2, webgpu, webasm; every case (~6 minutes)
 //   pnpm bench:browser --modes webgl2,cpu --only 'softmax|dense1'
 //   pnpm bench:browser --tiny                            the tiny presets at batch 4 (seconds)
+//   pnpm bench:browser --e2e [--modes webasm]            both models end to end as <digit-classifier mode="local">
+//                                                        runs them, per backend, beside the server (results/browser-e2e.*)
 //
 // Run it on an idle machine (or under `nice -n 19` beside other work: Chromium's processes are
 // brought to the same niceness, see chromium.ts).
@@ -15,7 +17,7 @@ import { cpus, loadavg, release, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { floatOption, listOption, regexOption } from '@digitlab/models/cli-options';
+import { floatOption, listOption, positiveIntOption, regexOption } from '@digitlab/models/cli-options';
 import { presetShapes } from '../src/shapes.js';
 import { FULL, QUICK } from '../src/timing.js';
 import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
@@ -23,21 +25,26 @@ import { runBrowserSuite } from './driver.js';
 import { BROWSER_MODES, DEFAULT_MODES, type BrowserMode } from './protocol.js';
 import { browserMarkdown, type BrowserResults } from './report.js';
 import { commit, version } from '../src/provenance.js';
+import { e2eMarkdown, runE2e } from './e2e.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
 
+const E2E_MODES = ['webgpu', 'webgl2', 'webasm'] as const;
+
 const args = new Command('pnpm bench:browser')
-  .description("the kernel cases of the Node bench in headless Chromium on gpu.js's webgl2, webgpu and webasm modes, each validated against the float64 reference before it is timed")
-  .option('--modes <list>', `comma-separated, of ${BROWSER_MODES.join(', ')}`, listOption(BROWSER_MODES), [...DEFAULT_MODES])
+  .description("the kernel cases of the Node bench in headless Chromium on gpu.js's webgl2, webgpu and webasm modes, each validated against the float64 reference before it is timed; with --e2e, both models end to end in the page per backend, beside the server")
+  .option('--modes <list>', `comma-separated, of ${BROWSER_MODES.join(', ')} (default ${DEFAULT_MODES.join(',')}; with --e2e, of ${E2E_MODES.join(', ')}, default all three)`, listOption(BROWSER_MODES))
   .option('--only <regex>', 'only the cases whose id matches', regexOption)
   .option('--tiny', 'the tiny presets at batch 4 (seconds)')
   .option('--full', 'sample longer')
+  .option('--e2e', 'the end-to-end rows: batch-1 latency and batch-64 throughput of both models per backend, beside the server')
+  .option('--repeats <n>', 'with --e2e, timed calls per row', positiveIntOption, 5)
   .option('--first-call-timeout <seconds>', "limit on a case's first call (compiles)", floatOption, 30)
   .option('--out <dir>', 'results folder', join(HERE, '..', 'results'))
   .option('--name <run>', 'run name, the results file names (default: browser, or browser-tiny with --tiny)')
   .parse()
-  .opts<{ modes: BrowserMode[]; only?: RegExp; tiny?: boolean; full?: boolean; firstCallTimeout: number; out: string; name?: string }>();
+  .opts<{ modes?: BrowserMode[]; only?: RegExp; tiny?: boolean; full?: boolean; e2e?: boolean; repeats: number; firstCallTimeout: number; out: string; name?: string }>();
 
 function chromiumVersion(): string {
   try {
@@ -59,7 +66,8 @@ function nodeWebasm(): Record<string, number> | undefined {
 }
 
 async function main(): Promise<void> {
-  const modes = args.modes;
+  if (args.e2e) return e2e();
+  const modes = args.modes ?? [...DEFAULT_MODES];
   const started = performance.now();
   const loadStart = loadavg()[0];
   // the code this run loads is the code at its start: an edit made while it runs is not in its figures
@@ -117,6 +125,33 @@ async function main(): Promise<void> {
   writeFileSync(join(args.out, `${run}.md`), md);
   console.log(`\n${md}`);
   log(`wrote ${join(args.out, run)}.{json,md}`);
+}
+
+/** The end-to-end rows: both models in the browser per backend, beside the server. */
+async function e2e(): Promise<void> {
+  const started = performance.now();
+  const log = (line: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+  const modes: string[] = args.modes ?? [...E2E_MODES];
+  const unknown = modes.filter((m) => !(E2E_MODES as readonly string[]).includes(m));
+  if (unknown.length) throw new Error(`unknown mode(s) ${unknown.join(', ')}; the end-to-end rows run ${E2E_MODES.join(', ')}`);
+  const repeats = args.repeats;
+  const loadStart = loadavg()[0];
+  const startCommit = commit(ROOT);
+  const rows = await runE2e({ modes, repeats, log });
+  const cpu = cpus()[0];
+  const header = [
+    '# digitlab end to end in headless Chromium, beside the server',
+    '',
+    `${new Date().toISOString()}, commit \`${startCommit}\`, ${((performance.now() - started) / 1000).toFixed(0)} s. Machine: ${cpu?.model.trim() ?? 'unknown'}, ${cpus().length} cores. Load average ${loadStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end. ${chromiumVersion()}.`,
+    '',
+    'Browser rows: the engine worker of `<digit-classifier mode="local">` (`dist/element-local.js`) on weights fetched from the server and checked against their cards\' sha256, one model at a time, timed from `postMessage` to the answer (median of ' +
+      `${repeats} calls after one warm-up). Server rows: POST /predict (JSON) over loopback from Node; both models answer every request, so each model's row is its own compute (the response's timings) plus the request's overhead. Load: fetching, checking, probing the backends and compiling batch 1.`,
+  ].join('\n');
+  const md = e2eMarkdown(rows, header);
+  mkdirSync(args.out, { recursive: true });
+  writeFileSync(join(args.out, 'browser-e2e.json'), `${JSON.stringify({ date: new Date().toISOString(), commit: startCommit, load: { start: loadStart, end: loadavg()[0] }, repeats, rows }, null, 1)}\n`);
+  writeFileSync(join(args.out, 'browser-e2e.md'), md);
+  console.log(`\n${md}`);
 }
 
 main().then(

@@ -16,6 +16,7 @@ import { pageRoutes } from './routes/pages.js';
 import { predictRoutes } from './routes/predict.js';
 import { trainRoutes } from './routes/train.js';
 import { v2Routes } from './routes/v2.js';
+import { weightsRoutes } from './routes/weights.js';
 import { errorSchema, predictionSchema, predictResponseSchema } from './schemas.js';
 
 declare module 'fastify' {
@@ -85,7 +86,7 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
     await app.register(cors, {
       origin: resolved.corsOrigin === '*' ? '*' : [...resolved.corsOrigin],
       methods: ['GET', 'POST', 'HEAD', 'OPTIONS'],
-      exposedHeaders: ['server-timing', 'retry-after'],
+      exposedHeaders: ['server-timing', 'retry-after', 'etag'],
       maxAge: 600,
     });
   }
@@ -115,6 +116,7 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   await app.register(predictRoutes, { ...resolved, models: loaded, isClosing });
   await app.register(v2Routes, { models: loaded, isClosing, maxImages: resolved.maxImages, requestTimeoutMs: resolved.requestTimeoutMs });
   await app.register(infoRoutes, { models: loaded, backend: resolved.backend, isClosing, ...(choice && { backendChoice: choice }) });
+  await app.register(weightsRoutes, { models: loaded, weightsDir: resolved.weightsDir });
   await app.register(metricsRoutes, { metrics });
   await app.register(pageRoutes, {
     publicDir: resolved.publicDir,

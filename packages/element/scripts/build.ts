@@ -7,6 +7,9 @@ import { build, type BuildOptions } from 'esbuild';
 import { statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { buildLocal, localBundlePath } from './build-local.ts';
 
 export const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const bundlePath = join(packageDir, 'dist', 'element.js');
@@ -23,9 +26,10 @@ const options: BuildOptions = {
   logLevel: 'warning',
 };
 
-/** Writes dist/element.js and its source map; returns the bundle's path and size. */
+/** Writes dist/element.js and its source map, and the engine worker beside it (dist/element-local.js); returns the element bundle's path and size. */
 export async function buildElement(): Promise<{ path: string; bytes: number }> {
   await build({ ...options, outfile: bundlePath, sourcemap: 'linked' }); // dist/element.js.map, served beside the bundle
+  await buildLocal();
   return { path: bundlePath, bytes: statSync(bundlePath).size };
 }
 
@@ -38,6 +42,9 @@ export async function bundleElementText(): Promise<string> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { path, bytes } = await buildElement();
-  console.log(`${relative(process.cwd(), path)}: ${(bytes / 1024).toFixed(1)} KiB`);
+  const { path } = await buildElement();
+  for (const file of [path, localBundlePath]) {
+    const bytes = readFileSync(file);
+    console.log(`${relative(process.cwd(), file)}: ${(bytes.byteLength / 1024).toFixed(1)} KiB, ${(gzipSync(bytes).byteLength / 1024).toFixed(1)} KiB gzipped`);
+  }
 }

@@ -16,6 +16,8 @@ import {
   type PredictBody,
   type PredictResponse,
 } from './predict-client.ts';
+import { describeProvenance, type LocatedResponse } from './local/local-client.ts';
+import { LOCAL_FAILED, Predictor, type PredictorHost } from './local/predictor.ts';
 
 /** Where the images shown came from. */
 export type Source =
@@ -60,7 +62,7 @@ export interface FileImages extends Images {
 }
 
 /** What the element needs of its host. */
-export interface ClassifierHost extends ReactiveControllerHost, EventTarget {
+export interface ClassifierHost extends ReactiveControllerHost, EventTarget, PredictorHost {
   /** The server's `/predict`. */
   readonly endpoint: string;
   /** Most images per request (a whole number >= 1): larger files go in several. */
@@ -89,6 +91,8 @@ export interface ClassifierState {
   problem: Problem | null;
   /** The sentence for screen readers (a polite live region). */
   announcement: string;
+  /** Where the answers shown ran, in words ("ran in this browser on WebGPU, checked"), or ''. */
+  provenance: string;
 }
 
 const EMPTY: Omit<ClassifierState, 'problem' | 'announcement'> = {
@@ -103,6 +107,7 @@ const EMPTY: Omit<ClassifierState, 'problem' | 'announcement'> = {
   page: 0,
   busy: false,
   progress: '',
+  provenance: '',
 };
 
 /** Holds the element's state and makes its requests; one instance per element. */
@@ -110,9 +115,21 @@ export class ClassifierController implements ReactiveController {
   private current: ClassifierState = { ...EMPTY, problem: null, announcement: '' };
   private inFlight: AbortController | null = null;
   private requestId = 0;
+  private readonly predictor: Predictor;
 
   constructor(private readonly host: ClassifierHost) {
     host.addController(this);
+    this.predictor = new Predictor(host);
+  }
+
+  /** Whether the answer being asked for waits for the models to load into this browser (local mode). */
+  get loadingLocally(): boolean {
+    return this.predictor.loadingLocally;
+  }
+
+  /** Starts loading the models into the browser ahead of the first request (local and auto modes; the mode may have changed). */
+  prepareLocal(): void {
+    this.predictor.prepare();
   }
 
   /** The state to render (do not change it; use the methods). */
@@ -122,6 +139,7 @@ export class ClassifierController implements ReactiveController {
 
   hostDisconnected(): void {
     this.cancel();
+    this.predictor.close();
     this.update({ busy: false });
   }
 
@@ -153,7 +171,7 @@ export class ClassifierController implements ReactiveController {
     const keep = this.current.source.kind === 'drawing';
     const shown: Images = { images: image, count: 1, labels: [null] };
     return this.run({ kind: 'drawing' }, shown, keep, (signal) =>
-      requestPrediction(this.host.endpoint, { kind: 'pixels', images: image, count: 1, explain: true }, signal),
+      this.predictor.predict(image, 1, [null], () => requestPrediction(this.host.endpoint, { kind: 'pixels', images: image, count: 1, explain: true }, signal)),
     );
   }
 
@@ -167,12 +185,21 @@ export class ClassifierController implements ReactiveController {
     if (file.count <= batch && file.text !== undefined) {
       // one uploaded image is explained like a drawing; a larger file is answered without maps
       const body: PredictBody = { kind: 'csv', text: file.text, explain: file.count === 1 };
-      return this.run(source, file, false, (signal) => requestPrediction(this.host.endpoint, body, signal));
+      return this.run(source, file, false, (signal) =>
+        this.predictor.predict(file.images, file.count, file.labels, () => requestPrediction(this.host.endpoint, body, signal)),
+      );
     }
+    const progress = (answered: readonly ImagePrediction[], total: number): void => {
+      this.update({ predictions: [...answered], progress: `Classified ${thousands(answered.length)} of ${plural(total, 'image')}…` });
+    };
     return this.run(source, file, false, (signal) =>
-      requestInBatches(this.host.endpoint, file.images, file.count, file.labels, batch, signal, (answered, total) => {
-        this.update({ predictions: [...answered], progress: `Classified ${thousands(answered.length)} of ${plural(total, 'image')}…` });
-      }),
+      this.predictor.predict(
+        file.images,
+        file.count,
+        file.labels,
+        () => requestInBatches(this.host.endpoint, file.images, file.count, file.labels, batch, signal, progress),
+        progress,
+      ),
     );
   }
 
@@ -224,8 +251,8 @@ export class ClassifierController implements ReactiveController {
     source: Source,
     shown: Images,
     keepAnswers: boolean,
-    send: (signal: AbortSignal) => Promise<PredictResponse>,
-  ): Promise<PredictResponse | null> {
+    send: (signal: AbortSignal) => Promise<LocatedResponse>,
+  ): Promise<LocatedResponse | null> {
     this.cancel();
     const controller = new AbortController();
     this.inFlight = controller;
@@ -239,6 +266,7 @@ export class ClassifierController implements ReactiveController {
       labels: shown.labels,
       predictions: keepAnswers ? this.current.predictions : [],
       totalMs: keepAnswers ? this.current.totalMs : null,
+      provenance: keepAnswers ? this.current.provenance : '',
       busy: true,
       problem: null,
       announcement: files ? `Asking both models about ${plural(shown.count, 'image')}…` : '',
@@ -249,9 +277,10 @@ export class ClassifierController implements ReactiveController {
       this.update({
         predictions: response.predictions,
         totalMs: typeof response.timings?.totalMs === 'number' ? response.timings.totalMs : null,
+        provenance: describeProvenance(response),
         announcement: describeAnswers(response.predictions, shown.labels),
       });
-      this.host.dispatchEvent(new CustomEvent<PredictResponse>('prediction', { detail: response, bubbles: true, composed: true }));
+      this.host.dispatchEvent(new CustomEvent<LocatedResponse>('prediction', { detail: response, bubbles: true, composed: true }));
       return response;
     } catch (error) {
       if (id !== this.requestId || controller.signal.aborted) return null;
@@ -280,6 +309,7 @@ export class ClassifierController implements ReactiveController {
   private explain(error: PredictError): Problem {
     const { status } = error;
     const endpoint = this.host.endpoint;
+    if (error.code === LOCAL_FAILED) return { title: 'The models could not run in this browser.', message: `${error.message}. Set mode="auto" to ask the server instead.` };
     if (status === 0) return { title: 'Could not reach the classifier.', message: `Check that the server at ${endpoint} is running and reachable.` };
     if (status >= 500) return { title: 'The classifier had a problem.', message: `It answered HTTP ${status}. Please try again in a moment.` };
     if (status === 404) {

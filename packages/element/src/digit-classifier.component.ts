@@ -10,6 +10,8 @@ import { DrawingPad } from './drawing-pad.ts';
 import { positive } from './format.ts';
 import { mnistPreprocess } from './mnist-preprocess.ts';
 import type { PredictResponse } from './predict-client.ts';
+import { isBrowserMode, type BrowserMode } from './local/modes.ts';
+import { PREDICT_MODES, type PredictMode } from './local/predictor.ts';
 import { MODELS, modelTemplate, previewTemplate, problemTemplate, sourceTemplate, verdictTemplate } from './templates/answers.ts';
 import { explanationLayerTemplate, explanationSwitchTemplate } from './templates/explanation.ts';
 import { drawTemplate, uploadTemplate, type InputView } from './templates/input.ts';
@@ -31,10 +33,12 @@ const STROKE_PAUSE_MS = 250;
 /**
  * @summary Draw a digit or upload a CSV of 28x28 images, and see what digitlab's CNN and ViT predict.
  *
- * @event prediction - The server answered. `detail` is the `/predict` response:
+ * @event prediction - The models answered. `detail` is shaped as the `/predict` response:
  *   `{ predictions: [{ index, cnn: { digit, probabilities }, vit: {...}, agree, label, explanation? }], count, timings, models }`
  *   (for a file sent in batches, every batch's answers in input order; `explanation`, each model's 28x28 map, for a
- *   drawing or a one-image file). Bubbles and crosses shadow roots.
+ *   drawing or a one-image file answered by the server), with where it ran:
+ *   `{ where: 'local' | 'server', backend: 'webgpu' | 'webgl2' | 'webasm' | null, kernelClass, checked }`.
+ *   Bubbles and crosses shadow roots.
  * @event error - A file was refused or a request failed. `detail` is `{ message, code?, status? }`; `message`
  *   is the sentence shown in place. Does not bubble (like the native `error` event).
  *
@@ -59,6 +63,7 @@ const STROKE_PAUSE_MS = 250;
  * @csspart vit-digit - The ViT's predicted digit.
  * @csspart bars - Each model's ten probability bars.
  * @csspart bar - One probability bar.
+ * @csspart provenance - Where the answers shown ran ("ran in this browser on WebGPU, checked").
  * @csspart error - The error message shown in place.
  * @csspart retry-button - "Try again", offered in the error when the server could not be reached or failed.
  * @csspart summary - A file's image count and progress.
@@ -96,6 +101,8 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
     batchSize: { type: Number, attribute: 'batch-size' },
     pageSize: { type: Number, attribute: 'page-size' },
     heading: { type: String },
+    mode: { type: String, reflect: true },
+    backend: { type: String },
     dragging: { state: true },
     hasInk: { state: true },
     padFocused: { state: true },
@@ -114,6 +121,14 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
   declare pageSize: number;
   /** The title shown at the top. */
   declare heading: string;
+  /**
+   * Where the models run: `server` (POST to `endpoint`), `local` (in this browser, on the
+   * server's weights, checked against their sha256), or `auto` (default: local once the models
+   * are loaded and checked here, the server until then and whenever local cannot run).
+   */
+  declare mode: string;
+  /** The browser backend local mode must use (`webgpu`, `webgl2`, `webasm`); unset: the fastest that passes its probe. */
+  declare backend: string | null;
 
   declare private dragging: boolean;
   declare private hasInk: boolean;
@@ -136,6 +151,8 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
     this.batchSize = DEFAULT_BATCH_SIZE;
     this.pageSize = DEFAULT_PAGE_SIZE;
     this.heading = 'What digit is this?';
+    this.mode = 'auto';
+    this.backend = null;
     this.dragging = false;
     this.hasInk = false;
     this.padFocused = false;
@@ -173,6 +190,22 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
   /** `pageSize` as a whole number of images, >= 1. */
   get imagesPerPage(): number {
     return Math.max(1, Math.floor(positive(this.pageSize, DEFAULT_PAGE_SIZE)));
+  }
+
+  /** `mode` as one of server, local, auto (anything else reads as auto). */
+  get predictMode(): PredictMode {
+    return (PREDICT_MODES as readonly string[]).includes(this.mode) ? (this.mode as PredictMode) : 'auto';
+  }
+
+  /** `backend` when it names a browser backend, else null (choose by probe). */
+  get forcedBackend(): BrowserMode | null {
+    return isBrowserMode(this.backend) ? this.backend : null;
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    // the engine loads as soon as local answers are wanted, not at the first drawing
+    if (changed.has('mode') || changed.has('backend') || changed.has('endpoint')) this.classifier.prepareLocal();
   }
 
   // ---- public methods ----
@@ -363,7 +396,7 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
     const s = this.classifier.state;
     const current = s.predictions[s.selected];
     const placeholder = s.busy
-      ? s.progress || 'Asking both models…'
+      ? s.progress || (this.classifier.loadingLocally ? 'Loading both models into this browser…' : 'Asking both models…')
       : s.source.kind === 'none'
         ? 'Draw a digit or choose a CSV file; both models answer here.'
         : '';
@@ -375,6 +408,7 @@ export class DigitClassifier extends LitElement implements ClassifierHost {
           <div class="verdict">
             ${sourceTemplate(s.source, s.count, s.totalMs, s.busy)}
             ${verdictTemplate(current, labelOf(s.predictions, s.labels, s.selected), placeholder)}
+            ${s.provenance && current ? html`<p class="provenance" part="provenance">${s.provenance}</p>` : nothing}
           </div>
         </div>
         ${explanationSwitchTemplate({ view: this.explanationView, explanations: current?.explanation, answered: current !== undefined, onView: (v) => (this.explanationView = v) })}

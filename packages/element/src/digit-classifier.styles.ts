@@ -415,7 +415,8 @@ export default css`
     min-width: 0;
   }
 
-  .source {
+  .source,
+  .provenance {
     margin: 0;
     color: var(--digit-muted);
     font-size: 0.8rem;

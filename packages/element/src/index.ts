@@ -9,6 +9,9 @@ import { DigitClassifier } from './digit-classifier.component.ts';
 
 export { DigitClassifier, type DigitClassifierErrorDetail } from './digit-classifier.component.ts';
 export type { ImagePrediction, ModelAnswer, PredictResponse } from './predict-client.ts';
+export type { LocatedResponse, Provenance } from './local/local-client.ts';
+export type { PredictMode } from './local/predictor.ts';
+export { BROWSER_MODES, type BrowserMode } from './local/modes.ts';
 export { mnistPreprocess, inkFromImageData, type InkImage } from './mnist-preprocess.ts';
 
 export const TAG = 'digit-classifier';

@@ -319,8 +319,10 @@ export class Backend {
    */
   createKernel(spec: KernelSpec, threaded: boolean): IKernelRunShortcut {
     const components = spec.components ?? 1;
-    const run = this.gpu.createKernel(spec.source, {
-      output: [...spec.output],
+    const gl = this.mode === 'webgl2' || this.mode === 'webgl' || this.mode === 'headlessgl';
+    const compiled = gl ? glTiledSpec({ ...spec, source: glSafeSource(spec.source) }) : spec;
+    const run = this.gpu.createKernel(compiled.source, {
+      output: [...compiled.output],
       returnType: components === 1 ? 'Number' : `Array(${components})`,
       tactic: 'precision',
       precision: 'single',
@@ -366,6 +368,68 @@ export class Backend {
     (this.gpu as unknown as { destroy(): void }).destroy();
     this.sharedPool.pool?.destroy();
   }
+}
+
+/**
+ * Most rows a GL kernel's 2-D output may have as it stands: gpu.js lays a 2-D output [w, h] out as
+ * a w × h texture, and a GPU's texture limit can be as low as 4096 (8192 on SwiftShader).
+ */
+export const GL_MAX_ROWS = 4096;
+
+/**
+ * A GL kernel whose 2-D output has more rows than GL_MAX_ROWS (softmax over [8704, 17]) computed
+ * as a 1-D output of the same cells, row-major, which gpu.js lays out as a near-square texture:
+ * each thread finds its row and column from its index. The values and their order are unchanged.
+ */
+export function glTiledSpec(spec: KernelSpec): KernelSpec {
+  const [w, h] = spec.output;
+  if (spec.output.length !== 2 || h <= GL_MAX_ROWS || /this\.thread\.z/.test(spec.source)) return spec;
+  const open = spec.source.indexOf('{') + 1;
+  const body = spec.source.slice(open).replace(/this\.thread\.x/g, 'glCol').replace(/this\.thread\.y/g, 'glRow');
+  const index = `\n  const glIndex = this.thread.x;\n  const glRow = Math.floor(glIndex / ${w});\n  const glCol = glIndex - glRow * ${w};`;
+  return { ...spec, source: spec.source.slice(0, open) + index + body, output: [w * h] };
+}
+
+/**
+ * The source as gpu.js's GLSL translation accepts it. gpu.js casts a Math function's integer
+ * variables to float but passes an integer literal through, so `Math.min(o + 1, 63)` becomes
+ * GLSL's `min(float, int)`, which has no overload and fails to compile. Every whole-number
+ * literal argument of Math.min and Math.max is written as a float expression of the same
+ * value, which gpu.js types as a float; the other modes compile the source as written.
+ */
+export function glSafeSource(source: string): string {
+  let out = '';
+  let at = 0;
+  const call = /Math\.(min|max)\(/g;
+  for (let m = call.exec(source); m !== null; m = call.exec(source)) {
+    const open = m.index + m[0].length;
+    // the arguments, split at the commas of this call's own depth
+    const args: string[] = [];
+    let depth = 0;
+    let start = open;
+    let end = open;
+    for (; end < source.length; end++) {
+      const ch = source[end];
+      if (ch === '(' || ch === '[') depth++;
+      else if (ch === ')' || ch === ']') {
+        if (depth === 0) break;
+        depth--;
+      } else if (ch === ',' && depth === 0) {
+        args.push(source.slice(start, end));
+        start = end + 1;
+      }
+    }
+    args.push(source.slice(start, end));
+    const literal = (arg: string): string => {
+      const t = arg.trim();
+      return /^-?\d+$/.test(t) ? arg.replace(t, `(${Number(t) + 0.5} - 0.5)`) : arg;
+    };
+    // calls nested in the arguments are rewritten with them; the scan goes on after this call
+    out += source.slice(at, open) + args.map((arg) => literal(glSafeSource(arg))).join(',');
+    at = end;
+    call.lastIndex = end;
+  }
+  return out + source.slice(at);
 }
 
 /** Whether a kernel compiled for these argument sizes (no allocation: this runs on every call). */

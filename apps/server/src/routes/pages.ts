@@ -11,13 +11,14 @@ export interface PageRouteOptions {
   readonly reportsDir: string;
 }
 
-/** Registers GET / (the demo page), GET /element.js (+ its source map) and GET /report (+ its files). */
+/** Registers GET / (the demo page), GET /element.js (+ its source map and its engine worker) and GET /report (+ its files). */
 export async function pageRoutes(fastify: FastifyInstance, options: PageRouteOptions): Promise<void> {
   const { publicDir, elementBundle, reportsDir } = options;
   await fastify.register(fastifyStatic, { root: publicDir, prefix: '/', index: ['index.html'], schemaHide: true });
 
   const bundleDir = dirname(elementBundle);
-  for (const file of [basename(elementBundle), `${basename(elementBundle)}.map`]) {
+  // element-local.js: the engine worker that <digit-classifier mode="local"> loads from beside its own bundle
+  for (const file of [basename(elementBundle), `${basename(elementBundle)}.map`, 'element-local.js']) {
     fastify.get(`/${file}`, { schema: { hide: true } }, async (_request, reply) => {
       if (!isFile(join(bundleDir, file))) {
         throw new HttpError(

@@ -37,13 +37,20 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/**
+ * WebGL2 and a WebGPU adapter on a machine without a GPU: both run on SwiftShader, WebGPU only
+ * with --enable-unsafe-webgpu (and on a secure context: http://127.0.0.1 is one).
+ */
+export const GPU_ARGS: readonly string[] = ['--enable-unsafe-webgpu', '--enable-webgpu-developer-features'];
+
+/** Launches Chromium with a fresh profile; `gpu` gives it WebGL2 and WebGPU (software), for local-mode tests. */
+export async function launchBrowser(options: { gpu?: boolean } = {}): Promise<Browser> {
   ensureChromium();
   const profile = mkdtempSync(join(tmpdir(), 'digitlab-e2e-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: options.gpu ? [...ARGS.filter((a) => a !== '--disable-gpu'), ...GPU_ARGS] : ARGS,
     viewport: { width: 1100, height: 900 },
   });
   return {
