@@ -75,7 +75,7 @@ function digitUrl(image: Float32Array): string {
  *
  * @attr preset - starting preset: cnn-small (default), tiny-cnn, tiny-vit, cnn, vit
  * @attr epochs, batch-size, lr, width, dropout - the form's starting values (default: the preset's)
- * @attr backend - auto (webgpu → webgl2 → webasm, probed and validated), webgpu, webgl2 or webasm
+ * @attr backend - auto (the fastest of webgpu, webgl2 and webasm that passes its probe against the float64 reference), webgpu, webgl2 or webasm
  * @attr autostart - start training at once (resuming a run kept in IndexedDB)
  * @attr train-images - train on only the first n training images (short runs)
  * @attr data-url - base URL of the MNIST IDX files (default /data/mnist/)
@@ -382,7 +382,7 @@ export class DigitTrainer extends LitElement {
         <label>dropout <input name="dropout" type="number" min="0" max="0.9" step="0.05" .value=${String(this.dropout ?? base.model.dropout)} ?disabled=${busy} /></label>
         <label>backend
           <select name="backend" ?disabled=${busy}>
-            ${['auto', ...BROWSER_MODES].map((b) => html`<option value=${b} ?selected=${b === this.backend}>${b === 'auto' ? 'auto (webgpu → webgl2 → webasm)' : b}</option>`)}
+            ${['auto', ...BROWSER_MODES].map((b) => html`<option value=${b} ?selected=${b === this.backend}>${b === 'auto' ? 'auto (the fastest that checks out)' : b}</option>`)}
           </select></label>
       </form>
       <div class="buttons">

@@ -1,9 +1,9 @@
 /** The browser backends' names, without the engine (the element's bundle imports these). */
 
-/** The modes a browser can offer, in the order `auto` tries them. */
-export const BROWSER_MODES = ['webgpu', 'webgl2', 'webasm'] as const;
-export type BrowserMode = (typeof BROWSER_MODES)[number];
-/** A mode, or `auto`: the first of BROWSER_MODES that passes its probe and validation. */
+import { BROWSER_MODES, type BrowserMode } from '@digitlab/element/browser-modes';
+
+export { BROWSER_MODES, type BrowserMode };
+/** A mode, or `auto`: the fastest of BROWSER_MODES that passes its probe and validation. */
 export type BackendPreference = BrowserMode | 'auto';
 
 /** True for `auto` and each browser mode (for parsing attributes). */
