@@ -38,6 +38,8 @@ export interface ServerConfig {
   readonly maxBatchWaitMs?: number;
   /** Most images waiting per model; beyond it requests get 503 QUEUE_FULL with Retry-After. Default 256. */
   readonly queueLimit?: number;
+  /** Longest expected queue wait (ms) a request is admitted to: beyond it, 503 QUEUE_FULL with Retry-After at once. Default 100. */
+  readonly maxQueueWaitMs?: number;
   /** Deadline of a /predict or /v2 request from its arrival, in ms; past it, 503 DEADLINE_EXCEEDED. Default 10,000. */
   readonly requestTimeoutMs?: number;
   /** Threads of each model worker's async backend pool (unset: the engine's default). */
@@ -70,6 +72,7 @@ export interface ResolvedConfig {
   readonly maxBatch: number;
   readonly maxBatchWaitMs: number;
   readonly queueLimit: number;
+  readonly maxQueueWaitMs: number;
   readonly requestTimeoutMs: number;
   readonly poolSize: number | undefined;
   readonly warm: boolean;
@@ -88,6 +91,8 @@ export const DEFAULT_FILE_TIMEOUT_MS = 600_000;
 export const DEFAULT_MAX_BATCH = 64;
 export const DEFAULT_MAX_BATCH_WAIT_MS = 2;
 export const DEFAULT_QUEUE_LIMIT = 256;
+/** Default longest expected queue wait: a request that would queue longer is refused, not kept waiting. */
+export const DEFAULT_MAX_QUEUE_WAIT_MS = 100;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** Fills in the defaults of a ServerConfig. */
@@ -105,6 +110,7 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
     maxBatch: config.maxBatch ?? DEFAULT_MAX_BATCH,
     maxBatchWaitMs: config.maxBatchWaitMs ?? DEFAULT_MAX_BATCH_WAIT_MS,
     queueLimit: config.queueLimit ?? DEFAULT_QUEUE_LIMIT,
+    maxQueueWaitMs: config.maxQueueWaitMs ?? DEFAULT_MAX_QUEUE_WAIT_MS,
     requestTimeoutMs: config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     poolSize: config.poolSize,
     warm: config.warm ?? true,
@@ -147,6 +153,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
     maxBatch: integer(env, 'MAX_BATCH', DEFAULT_MAX_BATCH, 1, 4096),
     maxBatchWaitMs: integer(env, 'MAX_BATCH_WAIT_MS', DEFAULT_MAX_BATCH_WAIT_MS, 0, 10_000),
     queueLimit: integer(env, 'QUEUE_LIMIT', DEFAULT_QUEUE_LIMIT, 1, 10_000_000),
+    maxQueueWaitMs: integer(env, 'MAX_QUEUE_WAIT_MS', DEFAULT_MAX_QUEUE_WAIT_MS, 0, 3600_000),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 1, 3600_000),
     warm: boolean(env, 'WARM', true),
     ...(env.POOL_SIZE === undefined || env.POOL_SIZE === '' ? {} : { poolSize: integer(env, 'POOL_SIZE', 1, 1, 64) }),

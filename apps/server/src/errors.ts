@@ -21,13 +21,22 @@ export class HttpError extends Error {
   }
 }
 
-/** Seconds a client is told to wait (Retry-After) when a queue is full. */
+/** Fewest seconds a client is told to wait (Retry-After): the header counts whole seconds. */
 export const RETRY_AFTER_S = 1;
+
+/** Retry-After for a backlog expected to take `backlogMs` to clear: whole seconds, at least RETRY_AFTER_S. */
+export function retryAfterFor(backlogMs: number): number {
+  return Math.max(RETRY_AFTER_S, Math.ceil(backlogMs / 1000));
+}
 
 /** A 503 that carries Retry-After. */
 export class OverloadError extends HttpError {
-  readonly retryAfterS = RETRY_AFTER_S;
-  constructor(code: 'QUEUE_FULL' | 'DEADLINE_EXCEEDED' | 'SHUTTING_DOWN', message: string) {
+  constructor(
+    code: 'QUEUE_FULL' | 'DEADLINE_EXCEEDED' | 'SHUTTING_DOWN',
+    message: string,
+    /** Seconds to tell the client to wait before retrying. */
+    readonly retryAfterS: number = RETRY_AFTER_S,
+  ) {
     super(503, code, message);
   }
 }

@@ -36,10 +36,19 @@ export interface ModelOutputs {
   readonly thresholds: Partial<Record<ModelName, number>>;
 }
 
-/** Sends the images to every available model's queue concurrently; rejects with the first failure (503s included). */
+/**
+ * Sends the images to every available model's queue concurrently; rejects with the first failure
+ * (503s included). Every queue admits the request before any queues it, and a failure on one model
+ * drops the request from the others, so no model works for an answer that cannot be sent.
+ */
 export async function runModels(models: ModelSet, images: Float32Array, count: number, options: SubmitOptions): Promise<ModelOutputs> {
   const names = MODEL_NAMES.filter((name) => models.queues[name] !== undefined);
-  const answers = await Promise.all(names.map((name) => models.queues[name]!.submit(images, count, options)));
+  if (options.admitted !== true) admitAll(models, count, options.deadline);
+  const failed = new AbortController();
+  const signal = options.signal === undefined ? failed.signal : AbortSignal.any([options.signal, failed.signal]);
+  const submitted = names.map((name) => models.queues[name]!.submit(images, count, { ...options, signal, admitted: true }));
+  for (const answer of submitted) answer.catch(() => failed.abort());
+  const answers = await Promise.all(submitted);
   const probabilities: Partial<Record<ModelName, Float32Array>> = {};
   const inferenceMs: Record<ModelName, number | null> = { cnn: null, vit: null };
   const thresholds: Partial<Record<ModelName, number>> = {};
@@ -51,6 +60,11 @@ export async function runModels(models: ModelSet, images: Float32Array, count: n
     waitMs = Math.max(waitMs, answers[i].waitMs);
   });
   return { count, probabilities, inferenceMs, waitMs, thresholds };
+}
+
+/** Throws OverloadError (503 + Retry-After) unless every available model's queue admits count images now. */
+export function admitAll(models: ModelSet, count: number, deadline: number): void {
+  for (const name of MODEL_NAMES) models.queues[name]?.admit(count, deadline);
 }
 
 /** The entries of a run of images; `start` is the index of its first image in the request. */

@@ -2,11 +2,19 @@
 import type { ModelCard, ModelName } from '@digitlab/models';
 import type { PredictingModel } from '../config.js';
 
+/** A batch's answer: count x 10 probabilities and the compute time. */
+export interface RunnerResult {
+  readonly probabilities: Float32Array;
+  readonly ms: number;
+  /** Whether kernels compiled during the batch (its time is then no measure of the model's). */
+  readonly compiled?: boolean;
+}
+
 /** One model's batch executor: count x 784 in, count x 10 probabilities out, with the compute time. */
 export interface Runner {
   readonly name: ModelName;
   readonly card: ModelCard;
-  predict(images: Float32Array, count: number): Promise<{ probabilities: Float32Array; ms: number }>;
+  predict(images: Float32Array, count: number): Promise<RunnerResult>;
   close(): Promise<void>;
 }
 

@@ -23,8 +23,10 @@ try {
   const loadMs = performance.now() - started - classifier.warmMs;
   port.on('message', (message: PredictMessage) => {
     const t0 = performance.now();
+    const kernels = classifier.kernelsCompiled();
     classifier.predict(message.images, message.count).then(
-      (probabilities) => send({ type: 'result', id: message.id, probabilities, ms: performance.now() - t0 }, [probabilities.buffer as ArrayBuffer]),
+      (probabilities) =>
+        send({ type: 'result', id: message.id, probabilities, ms: performance.now() - t0, compiled: classifier.kernelsCompiled() !== kernels }, [probabilities.buffer as ArrayBuffer]),
       (error: unknown) => send({ type: 'predict-error', id: message.id, message: error instanceof Error ? error.message : String(error) }),
     );
   });

@@ -8,7 +8,7 @@ import type { ModelName } from '@digitlab/models';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ResolvedConfig } from '../config.js';
 import { ACCEPTED_TYPES, HttpError, OverloadError, errorBody, fileTooLarge, type ErrorPluginOptions } from '../errors.js';
-import { predictionsOf, runModels, type ModelOutputs, type Prediction } from '../inference/predict.js';
+import { admitAll, predictionsOf, runModels, type ModelOutputs, type Prediction } from '../inference/predict.js';
 import { clientGone, deadlineOf } from '../inference/request.js';
 import type { ModelSet } from '../models.js';
 import { csvBodySchema, multipartBodySchema, pixelsBodySchema } from '../schemas.js';
@@ -141,6 +141,10 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
   fastify.post(
     '/predict',
     {
+      // Shed before reading the body: a server already past its queue wait answers 503 without parsing.
+      onRequest: async (request, reply) => {
+        if (!options.isClosing()) admitAll(models, 1, deadlineOf(request, reply, options.requestTimeoutMs));
+      },
       // A multipart body is read in the handler, not by a parser: give the schema an (empty) object to check.
       preValidation: async (request) => {
         if (request.body === undefined && request.isMultipart()) request.body = {};

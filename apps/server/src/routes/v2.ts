@@ -184,6 +184,12 @@ export async function v2Routes(fastify: FastifyInstance, options: V2RouteOptions
         body: inferBody,
         response: { 200: inferResponse, 400: v2Error, 404: v2Error, 413: v2Error, 503: v2Error },
       },
+      // Shed before reading the body, as /predict does.
+      onRequest: async (request, reply) => {
+        if (options.isClosing()) return;
+        const { name } = request.params as { name: string };
+        if (MODEL_NAMES.includes(name as ModelName)) models.queues[name as ModelName]?.admit(1, deadlineOf(request, reply, options.requestTimeoutMs));
+      },
     },
     async (request, reply) => {
       if (options.isClosing()) throw new OverloadError('SHUTTING_DOWN', 'The server is shutting down; retry on another instance.');
