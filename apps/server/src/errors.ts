@@ -1,6 +1,7 @@
 // Every failure becomes JSON { error, message, statusCode }: bad input is a 4xx naming what was wrong
 // and what is accepted; only the server's own faults are a 500.
 import { DigitCsvError } from '@digitlab/digit-csv';
+import type { ErrorBody } from '@digitlab/digit-csv/contract';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -46,14 +47,7 @@ export class ClientGoneError extends Error {
   override readonly name = 'ClientGoneError';
 }
 
-export interface ErrorBody {
-  error: string;
-  message: string;
-  statusCode: number;
-  row?: number;
-  column?: number;
-  value?: string;
-}
+export type { ErrorBody };
 
 /** The 413 of a CSV file over FILE_BODY_LIMIT (declared or counted while streaming). */
 export function fileTooLarge(limit: number): ErrorBody & { error: 'BODY_TOO_LARGE' } {

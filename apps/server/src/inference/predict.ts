@@ -1,28 +1,13 @@
 // Runs images through every available model's queue at once and shapes the answers: the one place
 // a prediction entry is built, so /predict (JSON and NDJSON) and files answer alike.
+import type { ModelAnswer, Prediction } from '@digitlab/digit-csv/contract';
 import { judgeAnswers, uncertaintyThreshold, type ModelAnswers, type ModelName } from '@digitlab/models';
 import { MODEL_NAMES } from '../config.js';
 import type { ModelSet } from '../models.js';
 import type { SubmitOptions } from './batcher.js';
 
-/** One model's answer for one image. */
-export interface Answer {
-  digit: number;
-  probabilities: number[];
-}
-
-/** One image's entry in a /predict answer. */
-export interface Prediction {
-  index: number;
-  cnn: Answer | null;
-  vit: Answer | null;
-  agree: boolean | null;
-  /** Whether to distrust this answer: a model's calibrated confidence is under its threshold, or the models disagree. */
-  uncertain: boolean;
-  /** The models whose calibrated confidence is under their threshold (empty when none is). */
-  lowConfidence: string[];
-  label: number | null;
-}
+/** One model's answer for one image, and one image's entry in a /predict answer (the wire contract). */
+export type { ModelAnswer as Answer, Prediction } from '@digitlab/digit-csv/contract';
 
 /** Both models' probabilities for a run of images, and what serving them cost. */
 export interface ModelOutputs {
@@ -80,12 +65,12 @@ export function predictionsOf(outputs: ModelOutputs, labels: readonly (number | 
     const vit = answerOf(outputs.probabilities.vit, i);
     const agree = cnn === null || vit === null ? null : cnn.digit === vit.digit;
     const { uncertain, lowConfidence } = doubts[i];
-    predictions.push({ index: start + i, cnn, vit, agree, uncertain, lowConfidence: [...lowConfidence], label: labels[i] ?? null });
+    predictions.push({ index: start + i, cnn, vit, agree, uncertain, lowConfidence: MODEL_NAMES.filter((name) => lowConfidence.includes(name)), label: labels[i] ?? null });
   }
   return predictions;
 }
 
-function answerOf(probabilities: Float32Array | undefined, index: number): Answer | null {
+function answerOf(probabilities: Float32Array | undefined, index: number): ModelAnswer | null {
   if (probabilities === undefined) return null;
   const row = Array.from(probabilities.subarray(index * 10, index * 10 + 10));
   let digit = 0;
