@@ -1,23 +1,28 @@
-// How long a model takes per image, as the queue sees it: an exponentially weighted average over
-// recent batches, weighted by their images so that many one-image batches do not drown a big one.
+// How long a model takes per image, as the queue sees it: the median of the time per image of its
+// recent batches. A median, not a mean, so one batch stalled by the machine (a GC pause, a
+// descheduled thread) does not make the queue refuse everything for a while; it follows a real
+// change in speed within half a window of batches.
 
-/** Weight of the newest batch in the average. */
-const ALPHA = 0.2;
+/** Batches the median is taken over. */
+const WINDOW = 15;
 
 /** A model's measured milliseconds per image, learnt from the batches it finished. */
 export class ServiceTime {
-  private ms = 0;
-  private images = 0;
+  private readonly recent: number[] = [];
+  private median: number | undefined;
 
   /** Milliseconds per image, or undefined before the first batch finished. */
   get perImageMs(): number | undefined {
-    return this.images === 0 ? undefined : this.ms / this.images;
+    return this.median;
   }
 
   /** Records one batch: `images` images kept the model busy for `ms` milliseconds. */
   record(images: number, ms: number): void {
     if (!(images > 0) || !(ms >= 0)) return;
-    this.ms = this.images === 0 ? ms : (1 - ALPHA) * this.ms + ALPHA * ms;
-    this.images = this.images === 0 ? images : (1 - ALPHA) * this.images + ALPHA * images;
+    this.recent.push(ms / images);
+    if (this.recent.length > WINDOW) this.recent.shift();
+    const sorted = [...this.recent].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    this.median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   }
 }
