@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bytesOf, startServer, testDigits } from './helpers.js';
+import { bytesOf, metricAt, startServer, testDigits } from './helpers.js';
 
 const MAX_QUEUE_WAIT_MS = 50;
 /** Images per request: 200 requests of 16 are seconds of work for the models, sent within a fraction of that. */
@@ -29,17 +29,7 @@ afterAll(async () => {
   await app.close();
 });
 
-/** Sum of a metric's samples whose labels include every one of `labels`. */
-async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const match = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => (match[2] ?? '').includes(`${k}="${v}"`))) total += Number(match[3]);
-  }
-  return total;
-}
+const metric = (name: string, labels: Record<string, string> = {}): Promise<number> => metricAt(base, name, labels);
 
 interface Outcome {
   readonly kind: 'predict' | 'v2';
