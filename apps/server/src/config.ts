@@ -1,7 +1,7 @@
 // The server's configuration: what buildServer takes, and how main.ts reads it from the environment.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_STREAM_BATCH, DEFAULT_STREAM_MAX_BYTES, DEFAULT_STREAM_MAX_ROWS } from '@digitlab/digit-csv';
+import { DEFAULT_STREAM_MAX_BYTES, DEFAULT_STREAM_MAX_ROWS } from '@digitlab/digit-csv';
 import type { Classifier, ModelName } from '@digitlab/models';
 import { MODES, type ModeChoice, isModeChoice } from '@digitlab/tensor';
 
@@ -30,7 +30,7 @@ export interface ServerConfig {
   readonly fileMaxRows?: number;
   /** Longest a CSV file may take, reading and predicting, in ms. Default 600,000 (10 min). */
   readonly fileTimeoutMs?: number;
-  /** Images of a CSV file sent to the models at a time. Default 256. */
+  /** Images of a CSV file sent to the models at a time. Default 64 (MAX_BATCH's default): a file's batch takes its turn in the queues like a request's. */
   readonly fileBatch?: number;
   /** Most images the models run in one batch: concurrent requests are gathered up to this. Default 64. */
   readonly maxBatch?: number;
@@ -89,6 +89,8 @@ export const DEFAULT_JSON_BODY_LIMIT = 10 * 1024 * 1024;
 export const DEFAULT_JSON_MAX_IMAGES = 1000;
 export const DEFAULT_FILE_TIMEOUT_MS = 600_000;
 export const DEFAULT_MAX_BATCH = 64;
+/** A file goes to the models a batch at a time, each queued behind the requests before it, so a batch's compute stays within the queue wait single requests are admitted to. */
+export const DEFAULT_FILE_BATCH = DEFAULT_MAX_BATCH;
 export const DEFAULT_MAX_BATCH_WAIT_MS = 2;
 export const DEFAULT_QUEUE_LIMIT = 256;
 /** Default longest expected queue wait: a request that would queue longer is refused, not kept waiting. */
@@ -106,7 +108,7 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
     fileBodyLimit: config.fileBodyLimit ?? DEFAULT_STREAM_MAX_BYTES,
     fileMaxRows: config.fileMaxRows ?? DEFAULT_STREAM_MAX_ROWS,
     fileTimeoutMs: config.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS,
-    fileBatch: config.fileBatch ?? DEFAULT_STREAM_BATCH,
+    fileBatch: config.fileBatch ?? DEFAULT_FILE_BATCH,
     maxBatch: config.maxBatch ?? DEFAULT_MAX_BATCH,
     maxBatchWaitMs: config.maxBatchWaitMs ?? DEFAULT_MAX_BATCH_WAIT_MS,
     queueLimit: config.queueLimit ?? DEFAULT_QUEUE_LIMIT,
@@ -149,7 +151,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
     fileBodyLimit: integer(env, 'FILE_BODY_LIMIT', DEFAULT_STREAM_MAX_BYTES, 1024, 16 * 1024 ** 3),
     fileMaxRows: integer(env, 'FILE_MAX_ROWS', DEFAULT_STREAM_MAX_ROWS, 1, 100_000_000),
     fileTimeoutMs: integer(env, 'FILE_TIMEOUT_MS', DEFAULT_FILE_TIMEOUT_MS, 1, 24 * 3600_000),
-    fileBatch: integer(env, 'FILE_BATCH', DEFAULT_STREAM_BATCH, 1, 4096),
+    fileBatch: integer(env, 'FILE_BATCH', DEFAULT_FILE_BATCH, 1, 4096),
     maxBatch: integer(env, 'MAX_BATCH', DEFAULT_MAX_BATCH, 1, 4096),
     maxBatchWaitMs: integer(env, 'MAX_BATCH_WAIT_MS', DEFAULT_MAX_BATCH_WAIT_MS, 0, 10_000),
     queueLimit: integer(env, 'QUEUE_LIMIT', DEFAULT_QUEUE_LIMIT, 1, 10_000_000),

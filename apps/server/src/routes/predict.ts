@@ -90,20 +90,43 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
     };
   };
 
-  /** Reads a CSV stream batch by batch into the sink; the first batch is admitted by the queue bound, the rest follow it. */
+  /**
+   * Reads a CSV stream batch by batch into the sink, in input order; the first batch is admitted
+   * like any request, the rest follow it. While one batch is with the models the next is read and
+   * queued, so the models keep working on the file, and each batch queues behind the requests that
+   * came before it, so single images are not held up behind a whole file.
+   */
   const predictCsv = async (source: Readable, sink: Sink, costs: Costs, signal: AbortSignal): Promise<number> => {
     const deadline = performance.now() + options.fileTimeoutMs;
     let count = 0;
     let admitted = false;
+    /** The newest batch's predictions, written once the batch before it is written. */
+    let written: Promise<void> | undefined;
     let parseStarted = performance.now();
-    for await (const batch of parseDigitCsvStream(source, { maxRows: options.fileMaxRows, maxBytes: options.fileBodyLimit, batchSize: options.fileBatch })) {
-      costs.parseMs += performance.now() - parseStarted;
-      const outputs = await runModels(models, batch.images, batch.count, { deadline, signal, admitted });
-      admitted = true;
-      costs.add(outputs);
-      await sink.write(predictionsOf(outputs, batch.labels, batch.start), { layout: batch.layout, scale: batch.scale });
-      count += batch.count;
-      parseStarted = performance.now();
+    try {
+      for await (const batch of parseDigitCsvStream(source, { maxRows: options.fileMaxRows, maxBytes: options.fileBodyLimit, batchSize: options.fileBatch })) {
+        costs.parseMs += performance.now() - parseStarted;
+        const outputs = runModels(models, batch.images, batch.count, { deadline, signal, admitted });
+        const before = written;
+        // failures are taken in input order below; these only keep one from counting as unhandled meanwhile
+        outputs.catch(() => undefined);
+        written = (async () => {
+          await before;
+          const done = await outputs;
+          costs.add(done);
+          await sink.write(predictionsOf(done, batch.labels, batch.start), { layout: batch.layout, scale: batch.scale });
+        })();
+        written.catch(() => undefined);
+        // at most two batches in flight; the first one decides admission before any other is queued
+        if (!admitted) await written;
+        else if (before !== undefined) await before;
+        admitted = true;
+        count += batch.count;
+        parseStarted = performance.now();
+      }
+    } finally {
+      // what was read before a bad row or a failure is written first (NDJSON sends it)
+      if (written !== undefined) await written;
     }
     return count;
   };
