@@ -21,14 +21,19 @@ try {
     ...(setup.poolSize === undefined ? {} : { poolSize: setup.poolSize }),
   });
   const loadMs = performance.now() - started - classifier.warmMs;
+  // one batch at a time, timed from its own start: a batch waiting here behind another is not computing
+  let previous: Promise<unknown> = Promise.resolve();
   port.on('message', (message: PredictMessage) => {
-    const t0 = performance.now();
-    const kernels = classifier.kernelsCompiled();
-    classifier.predict(message.images, message.count).then(
-      (probabilities) =>
-        send({ type: 'result', id: message.id, probabilities, ms: performance.now() - t0, compiled: classifier.kernelsCompiled() !== kernels }, [probabilities.buffer as ArrayBuffer]),
-      (error: unknown) => send({ type: 'predict-error', id: message.id, message: error instanceof Error ? error.message : String(error) }),
-    );
+    previous = previous.then(async () => {
+      const t0 = performance.now();
+      const kernels = classifier.kernelsCompiled();
+      try {
+        const probabilities = await classifier.predict(message.images, message.count);
+        send({ type: 'result', id: message.id, probabilities, ms: performance.now() - t0, compiled: classifier.kernelsCompiled() !== kernels }, [probabilities.buffer as ArrayBuffer]);
+      } catch (error) {
+        send({ type: 'predict-error', id: message.id, message: error instanceof Error ? error.message : String(error) });
+      }
+    });
   });
   send({ type: 'ready', card: classifier.card, loadMs, warmMs: classifier.warmMs });
 } catch (error) {
