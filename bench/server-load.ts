@@ -1,6 +1,7 @@
 // Load benchmark of the prediction server on loopback, with autocannon: single-image POST /predict
-// (both models answer each image) at the given connection counts, then twice the measured capacity
-// offered for a fixed time, with /health/live probed alongside. Starts the real server
+// (both models answer each image) as fast as the given connection counts go (capacity), then a
+// fixed 500 req/s on the same connection counts (the latency at that rate), then twice the
+// measured capacity offered for a fixed time, with /health/live probed alongside. Starts the real server
 // (apps/server/src/main.ts, shipped weights, every batch bucket compiled before it answers) as a
 // child process on 127.0.0.1 on the Node running this script, and writes the results with their
 // commit to bench/results/server-<runtime>.md (and .json).
@@ -8,8 +9,10 @@
 //   bash scripts/with-node.sh pnpm bench:server                       # the full run (Node 24)
 //   pnpm bench:server --duration 5 --overload-duration 10 --connections 32   # a short check
 //
-// Targets it checks: >= 500 req/s with p99 <= 50 ms at 32-64 connections; under 2x capacity:
-// 0 timeouts, 0 socket errors, no 5xx but 503 with Retry-After, every /health/live within 100 ms.
+// Targets it checks: 500 req/s answered with p99 <= 50 ms at 32 and 64 connections; under 2x
+// capacity: 0 timeouts, 0 socket errors, no 5xx but 503 with Retry-After, every /health/live
+// within 100 ms. A closed loop of N connections always waits N / throughput on average, so the
+// latency target is read at the fixed rate, and the capacity phases give the throughput.
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -41,9 +44,11 @@ interface Phase {
   readonly status: Record<string, number>;
   readonly shed503: number;
   readonly shed503WithoutRetryAfter: number;
+  /** How many 503s said each Retry-After value (seconds). */
+  readonly retryAfter: Record<string, number>;
   readonly timeouts: number;
   readonly errors: number;
-  readonly probes?: { count: number; maxMs: number; p99Ms: number; over: number; failed: number };
+  readonly probes?: { count: number; maxMs: number; p50Ms: number; p99Ms: number; over: number; failed: number };
 }
 
 /** p-th percentile (0-100) of values, nearest-rank. */
@@ -119,6 +124,7 @@ async function load(url: string, name: string, body: string, connections: number
   const latencies: number[] = [];
   let shed503 = 0;
   let without = 0;
+  const retryAfter: Record<string, number> = {};
   const result = await autocannon({
     url: `${url}/predict`,
     method: 'POST',
@@ -136,7 +142,9 @@ async function load(url: string, name: string, body: string, connections: number
         onResponse: (status: number, _body: string, _context: object, headers?: IncomingHttpHeaders) => {
           if (status !== 503) return;
           shed503++;
-          if (headers?.['retry-after'] === undefined) without++;
+          const after = headers?.['retry-after'];
+          if (after === undefined) without++;
+          else retryAfter[String(after)] = (retryAfter[String(after)] ?? 0) + 1;
         },
       },
     ],
@@ -158,6 +166,7 @@ async function load(url: string, name: string, body: string, connections: number
     status,
     shed503,
     shed503WithoutRetryAfter: without,
+    retryAfter,
     timeouts: result.timeouts,
     errors: result.errors - result.timeouts,
   };
@@ -195,6 +204,10 @@ async function main(): Promise<void> {
       phases.push(await load(url, 'capacity', body, c, duration, null));
     }
     const capacity = Math.max(...phases.map((p) => p.okPerSecond));
+    for (const c of connections) {
+      process.stderr.write(`${TARGET_RPS} req/s: ${c} connections, ${duration} s...\n`);
+      phases.push(await load(url, `${TARGET_RPS} req/s`, body, c, duration, TARGET_RPS));
+    }
     const offered = Math.max(1, Math.round(2 * capacity));
     process.stderr.write(`overload: ${offered} req/s offered (2x ${capacity.toFixed(0)}) on ${overloadConnections} connections, ${overloadDuration} s...\n`);
     const probes = probe(url, 250);
@@ -202,18 +215,23 @@ async function main(): Promise<void> {
     const probed = await probes.stop();
     phases.push({
       ...overload,
-      probes: { count: probed.times.length, maxMs: Math.max(...probed.times), p99Ms: percentile(probed.times, 99), over: probed.times.filter((t) => t > PROBE_LIMIT_MS).length, failed: probed.failed },
+      probes: { count: probed.times.length, maxMs: Math.max(...probed.times), p50Ms: percentile(probed.times, 50), p99Ms: percentile(probed.times, 99), over: probed.times.filter((t) => t > PROBE_LIMIT_MS).length, failed: probed.failed },
     });
 
     const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
     const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: ROOT }).toString().trim() !== '' ? ' (with uncommitted changes)' : '';
     const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg()[0].toFixed(2)} at the end, node ${process.version}`;
     const models = Object.entries(health.models).map(([name, m]) => `${name} ${m.version ?? 'unavailable'}`).join(', ');
-    const best = phases.filter((p) => p.name === 'capacity').find((p) => p.okPerSecond >= TARGET_RPS && p.latencyMs.p99 <= TARGET_P99_MS);
+    // at the fixed rate, "answered 500 req/s" allows autocannon's pacing 2% of slack
+    const atRate = phases.filter((p) => p.offeredRps === TARGET_RPS);
+    const rateMet = atRate.filter((p) => p.okPerSecond >= 0.98 * TARGET_RPS && p.latencyMs.p99 <= TARGET_P99_MS);
     const over = phases[phases.length - 1];
+    const afters = Object.entries(over.retryAfter).sort(([a], [b]) => Number(a) - Number(b)).map(([s, n]) => `${s} s: ${n}`).join(', ');
     const other5xx = Object.entries(over.status).filter(([code]) => code.startsWith('5') && code !== '503').reduce((a, [, n]) => a + n, 0);
     const verdicts = [
-      `capacity >= ${TARGET_RPS} req/s with p99 <= ${TARGET_P99_MS} ms at ${connections.join('/')} connections: ${best === undefined ? 'NOT MET' : `met at ${best.connections}`}`,
+      `${TARGET_RPS} req/s answered with p99 <= ${TARGET_P99_MS} ms at ${connections.join(' and ')} connections: ` +
+        `${atRate.map((p) => `${p.connections}: ${f(p.okPerSecond, 0)} req/s, p50 ${f(p.latencyMs.p50)} ms, p99 ${f(p.latencyMs.p99)} ms`).join('; ')}: ${rateMet.length === atRate.length && atRate.length > 0 ? 'met' : 'NOT MET'}`,
+      `overload: ${over.shed503} of ${over.requests} answered 503${afters === '' ? '' : ` (Retry-After ${afters})`}, p50 ${f(over.latencyMs.p50)} ms over all answers`,
       `overload: ${over.timeouts} timeouts, ${over.errors} socket errors, ${other5xx} 5xx other than 503, ${over.shed503WithoutRetryAfter} 503 without Retry-After: ${over.timeouts + over.errors + other5xx + over.shed503WithoutRetryAfter === 0 ? 'met' : 'NOT MET'}`,
       `/health/live within ${PROBE_LIMIT_MS} ms: ${over.probes!.count} probes, ${over.probes!.over} over, ${over.probes!.failed} failed, max ${f(over.probes!.maxMs)} ms: ${over.probes!.over + over.probes!.failed === 0 ? 'met' : 'NOT MET'}`,
     ];
@@ -223,15 +241,15 @@ async function main(): Promise<void> {
       `Commit ${commit}${dirty}; \`pnpm bench:server --duration ${duration} --overload-duration ${overloadDuration} --connections ${connections.join(',')}\`; ` +
         `POST /predict, one MNIST test image per request as JSON, both models; loopback; backend ${values.backend} (${models}); ${machine}; server ready in ${f(startupS, 0)} s.`,
       '',
-      '| phase | connections | offered req/s | requests | req/s | 200/s | latency p50 ms | p99 ms | max ms | 503 (all with Retry-After) | timeouts | socket errors | statuses |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+      '| phase | connections | offered req/s | requests | req/s | 200/s | latency p50 ms | p99 ms | max ms | 503 (all with Retry-After) | Retry-After s | timeouts | socket errors | statuses |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|',
       ...phases.map(
         (p) =>
           `| ${p.name} | ${p.connections} | ${p.offeredRps ?? '-'} | ${p.requests} | ${f(p.requestsPerSecond, 0)} | ${f(p.okPerSecond, 0)} | ${f(p.latencyMs.p50)} | ${f(p.latencyMs.p99)} | ${f(p.latencyMs.max, 0)} | ` +
-          `${p.shed503}${p.shed503WithoutRetryAfter === 0 ? '' : ` (${p.shed503WithoutRetryAfter} without)`} | ${p.timeouts} | ${p.errors} | ${Object.entries(p.status).map(([c, n]) => `${c}: ${n}`).join(', ')} |`,
+          `${p.shed503}${p.shed503WithoutRetryAfter === 0 ? '' : ` (${p.shed503WithoutRetryAfter} without)`} | ${Object.keys(p.retryAfter).sort().join(', ') || '-'} | ${p.timeouts} | ${p.errors} | ${Object.entries(p.status).map(([c, n]) => `${c}: ${n}`).join(', ')} |`,
       ),
       '',
-      `/health/live during the overload, probed every 250 ms: ${over.probes!.count} answered, p99 ${f(over.probes!.p99Ms)} ms, max ${f(over.probes!.maxMs)} ms.`,
+      `/health/live during the overload, probed every 250 ms: ${over.probes!.count} answered, p50 ${f(over.probes!.p50Ms)} ms, p99 ${f(over.probes!.p99Ms)} ms, max ${f(over.probes!.maxMs)} ms.`,
       '',
       ...verdicts.map((v) => `- ${v}`),
       '',

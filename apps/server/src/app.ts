@@ -7,7 +7,7 @@ import { chooseMode, describeChoice, type AutoChoice } from '@digitlab/tensor';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { resolveConfig, type ServerConfig } from './config.js';
 import errors from './errors.js';
-import { createMetrics, type ServerMetrics } from './metrics.js';
+import { createMetrics, type QueueState, type ServerMetrics } from './metrics.js';
 import { loadModels, type ModelSet } from './models.js';
 import { infoRoutes } from './routes/info.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -38,9 +38,9 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   const resolved = { ...configured, backend: choice?.mode ?? (configured.backend === 'auto' ? 'async' : configured.backend) };
   let models: ModelSet | undefined;
   const metrics = createMetrics(() => {
-    const depth: Record<string, number> = {};
-    for (const queue of Object.values(models?.queues ?? {})) depth[queue.runner.name] = queue.depth;
-    return depth;
+    const states: Record<string, QueueState> = {};
+    for (const queue of Object.values(models?.queues ?? {})) states[queue.runner.name] = { depth: queue.depth, expectedWaitMs: queue.expectedWaitMs() };
+    return states;
   });
   models = await loadModels(resolved, metrics);
   const loaded = models;

@@ -1,7 +1,7 @@
 // The server's configuration: what buildServer takes, and how main.ts reads it from the environment.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_STREAM_BATCH, DEFAULT_STREAM_MAX_BYTES, DEFAULT_STREAM_MAX_ROWS } from '@digitlab/digit-csv';
+import { DEFAULT_STREAM_MAX_BYTES, DEFAULT_STREAM_MAX_ROWS } from '@digitlab/digit-csv';
 import type { Classifier, ModelName } from '@digitlab/models';
 import { MODES, type ModeChoice, isModeChoice } from '@digitlab/tensor';
 
@@ -30,7 +30,7 @@ export interface ServerConfig {
   readonly fileMaxRows?: number;
   /** Longest a CSV file may take, reading and predicting, in ms. Default 600,000 (10 min). */
   readonly fileTimeoutMs?: number;
-  /** Images of a CSV file sent to the models at a time. Default 256. */
+  /** Images of a CSV file sent to the models at a time. Default 64 (MAX_BATCH's default): a file's batch takes its turn in the queues like a request's. */
   readonly fileBatch?: number;
   /** Most images the models run in one batch: concurrent requests are gathered up to this. Default 64. */
   readonly maxBatch?: number;
@@ -38,6 +38,8 @@ export interface ServerConfig {
   readonly maxBatchWaitMs?: number;
   /** Most images waiting per model; beyond it requests get 503 QUEUE_FULL with Retry-After. Default 256. */
   readonly queueLimit?: number;
+  /** Longest expected queue wait (ms) a request is admitted to: beyond it, 503 QUEUE_FULL with Retry-After at once. Default 100. */
+  readonly maxQueueWaitMs?: number;
   /** Deadline of a /predict or /v2 request from its arrival, in ms; past it, 503 DEADLINE_EXCEEDED. Default 10,000. */
   readonly requestTimeoutMs?: number;
   /** Threads of each model worker's async backend pool (unset: the engine's default). */
@@ -70,6 +72,7 @@ export interface ResolvedConfig {
   readonly maxBatch: number;
   readonly maxBatchWaitMs: number;
   readonly queueLimit: number;
+  readonly maxQueueWaitMs: number;
   readonly requestTimeoutMs: number;
   readonly poolSize: number | undefined;
   readonly warm: boolean;
@@ -86,8 +89,12 @@ export const DEFAULT_JSON_BODY_LIMIT = 10 * 1024 * 1024;
 export const DEFAULT_JSON_MAX_IMAGES = 1000;
 export const DEFAULT_FILE_TIMEOUT_MS = 600_000;
 export const DEFAULT_MAX_BATCH = 64;
+/** A file goes to the models a batch at a time, each queued behind the requests before it, so a batch's compute stays within the queue wait single requests are admitted to. */
+export const DEFAULT_FILE_BATCH = DEFAULT_MAX_BATCH;
 export const DEFAULT_MAX_BATCH_WAIT_MS = 2;
 export const DEFAULT_QUEUE_LIMIT = 256;
+/** Default longest expected queue wait: a request that would queue longer is refused, not kept waiting. */
+export const DEFAULT_MAX_QUEUE_WAIT_MS = 100;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** Fills in the defaults of a ServerConfig. */
@@ -101,10 +108,11 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
     fileBodyLimit: config.fileBodyLimit ?? DEFAULT_STREAM_MAX_BYTES,
     fileMaxRows: config.fileMaxRows ?? DEFAULT_STREAM_MAX_ROWS,
     fileTimeoutMs: config.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS,
-    fileBatch: config.fileBatch ?? DEFAULT_STREAM_BATCH,
+    fileBatch: config.fileBatch ?? DEFAULT_FILE_BATCH,
     maxBatch: config.maxBatch ?? DEFAULT_MAX_BATCH,
     maxBatchWaitMs: config.maxBatchWaitMs ?? DEFAULT_MAX_BATCH_WAIT_MS,
     queueLimit: config.queueLimit ?? DEFAULT_QUEUE_LIMIT,
+    maxQueueWaitMs: config.maxQueueWaitMs ?? DEFAULT_MAX_QUEUE_WAIT_MS,
     requestTimeoutMs: config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     poolSize: config.poolSize,
     warm: config.warm ?? true,
@@ -143,10 +151,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
     fileBodyLimit: integer(env, 'FILE_BODY_LIMIT', DEFAULT_STREAM_MAX_BYTES, 1024, 16 * 1024 ** 3),
     fileMaxRows: integer(env, 'FILE_MAX_ROWS', DEFAULT_STREAM_MAX_ROWS, 1, 100_000_000),
     fileTimeoutMs: integer(env, 'FILE_TIMEOUT_MS', DEFAULT_FILE_TIMEOUT_MS, 1, 24 * 3600_000),
-    fileBatch: integer(env, 'FILE_BATCH', DEFAULT_STREAM_BATCH, 1, 4096),
+    fileBatch: integer(env, 'FILE_BATCH', DEFAULT_FILE_BATCH, 1, 4096),
     maxBatch: integer(env, 'MAX_BATCH', DEFAULT_MAX_BATCH, 1, 4096),
     maxBatchWaitMs: integer(env, 'MAX_BATCH_WAIT_MS', DEFAULT_MAX_BATCH_WAIT_MS, 0, 10_000),
     queueLimit: integer(env, 'QUEUE_LIMIT', DEFAULT_QUEUE_LIMIT, 1, 10_000_000),
+    maxQueueWaitMs: integer(env, 'MAX_QUEUE_WAIT_MS', DEFAULT_MAX_QUEUE_WAIT_MS, 0, 3600_000),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 1, 3600_000),
     warm: boolean(env, 'WARM', true),
     ...(env.POOL_SIZE === undefined || env.POOL_SIZE === '' ? {} : { poolSize: integer(env, 'POOL_SIZE', 1, 1, 64) }),

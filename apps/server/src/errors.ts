@@ -1,6 +1,7 @@
 // Every failure becomes JSON { error, message, statusCode }: bad input is a 4xx naming what was wrong
 // and what is accepted; only the server's own faults are a 500.
 import { DigitCsvError } from '@digitlab/digit-csv';
+import type { ErrorBody } from '@digitlab/digit-csv/contract';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -21,13 +22,22 @@ export class HttpError extends Error {
   }
 }
 
-/** Seconds a client is told to wait (Retry-After) when a queue is full. */
+/** Fewest seconds a client is told to wait (Retry-After): the header counts whole seconds. */
 export const RETRY_AFTER_S = 1;
+
+/** Retry-After for a backlog expected to take `backlogMs` to clear: whole seconds, at least RETRY_AFTER_S. */
+export function retryAfterFor(backlogMs: number): number {
+  return Math.max(RETRY_AFTER_S, Math.ceil(backlogMs / 1000));
+}
 
 /** A 503 that carries Retry-After. */
 export class OverloadError extends HttpError {
-  readonly retryAfterS = RETRY_AFTER_S;
-  constructor(code: 'QUEUE_FULL' | 'DEADLINE_EXCEEDED' | 'SHUTTING_DOWN', message: string) {
+  constructor(
+    code: 'QUEUE_FULL' | 'DEADLINE_EXCEEDED' | 'SHUTTING_DOWN',
+    message: string,
+    /** Seconds to tell the client to wait before retrying. */
+    readonly retryAfterS: number = RETRY_AFTER_S,
+  ) {
     super(503, code, message);
   }
 }
@@ -37,14 +47,7 @@ export class ClientGoneError extends Error {
   override readonly name = 'ClientGoneError';
 }
 
-export interface ErrorBody {
-  error: string;
-  message: string;
-  statusCode: number;
-  row?: number;
-  column?: number;
-  value?: string;
-}
+export type { ErrorBody };
 
 /** The 413 of a CSV file over FILE_BODY_LIMIT (declared or counted while streaming). */
 export function fileTooLarge(limit: number): ErrorBody & { error: 'BODY_TOO_LARGE' } {

@@ -15,8 +15,16 @@ export interface ServerMetrics extends BatcherObserver {
   error(code: string): void;
 }
 
-/** Builds the registry; queueDepth() is read at each scrape. */
-export function createMetrics(queueDepth: () => Record<string, number>): ServerMetrics {
+/** What a scrape reads of each model's queue. */
+export interface QueueState {
+  /** Images waiting. */
+  readonly depth: number;
+  /** Milliseconds a request arriving now would wait. */
+  readonly expectedWaitMs: number;
+}
+
+/** Builds the registry; queues() is read at each scrape. */
+export function createMetrics(queues: () => Record<string, QueueState>): ServerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'digitlab_process_' });
   const duration = new Histogram({
@@ -32,8 +40,23 @@ export function createMetrics(queueDepth: () => Record<string, number>): ServerM
     labelNames: ['model'],
     registers: [registry],
     collect() {
-      for (const [model, depth] of Object.entries(queueDepth())) this.set({ model }, depth);
+      for (const [model, state] of Object.entries(queues())) this.set({ model }, state.depth);
     },
+  });
+  new Gauge({
+    name: 'digitlab_queue_expected_wait_seconds',
+    help: 'Wait a request arriving now is expected to have in each model queue (backlog x measured time per image): admission refuses past MAX_QUEUE_WAIT_MS.',
+    labelNames: ['model'],
+    registers: [registry],
+    collect() {
+      for (const [model, state] of Object.entries(queues())) this.set({ model }, state.expectedWaitMs / 1000);
+    },
+  });
+  const shed = new Counter({
+    name: 'digitlab_shed_requests_total',
+    help: 'Requests refused with 503 before queueing, by model and reason (queue_limit: QUEUE_LIMIT images waiting; queue_wait: expected wait over MAX_QUEUE_WAIT_MS; deadline: cannot finish within the request deadline).',
+    labelNames: ['model', 'reason'],
+    registers: [registry],
   });
   const wait = new Histogram({
     name: 'digitlab_queue_wait_seconds',
@@ -68,5 +91,6 @@ export function createMetrics(queueDepth: () => Record<string, number>): ServerM
       inference.observe({ model }, ms / 1000);
     },
     waited: (model, ms) => wait.observe({ model }, ms / 1000),
+    shed: (model, reason) => shed.inc({ model, reason }),
   };
 }

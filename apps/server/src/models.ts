@@ -67,7 +67,7 @@ export async function loadModels(config: ResolvedConfig & { backend: Mode }, obs
   }
   const queues: Partial<Record<ModelName, Batcher>> = {};
   for (const runner of Object.values(runners)) {
-    queues[runner.name] = new Batcher(runner, { maxBatch: config.maxBatch, maxWaitMs: config.maxBatchWaitMs, maxQueue: config.queueLimit }, observer);
+    queues[runner.name] = new Batcher(runner, { maxBatch: config.maxBatch, maxWaitMs: config.maxBatchWaitMs, maxQueue: config.queueLimit, maxQueueWaitMs: config.maxQueueWaitMs }, observer);
   }
   return {
     queues,

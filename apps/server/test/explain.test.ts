@@ -121,7 +121,7 @@ describe('an explained request in the batcher', () => {
       },
       close: async () => undefined,
     };
-    const batcher = new Batcher(runner, { maxBatch: 64, maxWaitMs: 20, maxQueue: 256 });
+    const batcher = new Batcher(runner, { maxBatch: 64, maxWaitMs: 20, maxQueue: 256, maxQueueWaitMs: 60_000 });
     const image = new Float32Array(PIXELS);
     const deadline = performance.now() + 10_000;
     const answers = await Promise.all(

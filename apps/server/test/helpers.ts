@@ -111,3 +111,15 @@ export function expectError(
   for (const fragment of fragments) expect(body.message).toContain(fragment);
   return body;
 }
+
+/** Sum of a Prometheus metric's samples at `base`/metrics whose labels include every one of `labels`. */
+export async function metricAt(base: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (match === null || match[1] !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => (match[2] ?? '').includes(`${k}="${v}"`))) total += Number(match[3]);
+  }
+  return total;
+}

@@ -6,14 +6,15 @@ import type { AddressInfo } from 'node:net';
 import { PIXELS } from '@digitlab/digit-csv';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bytesOf, digitsCsv, startServer, testDigits, type PredictBody } from './helpers.js';
+import { bytesOf, digitsCsv, metricAt, startServer, testDigits, type PredictBody } from './helpers.js';
 
 let app: FastifyInstance;
 let base: string;
 const QUEUE_LIMIT = 64;
 
 beforeAll(async () => {
-  app = await startServer({ maxBatch: 64, maxBatchWaitMs: 5, queueLimit: QUEUE_LIMIT, maxImages: 1000 });
+  // no shedding by expected wait here (overload.test.ts has it): these tests fill the queue to QUEUE_LIMIT
+  app = await startServer({ maxBatch: 64, maxBatchWaitMs: 5, queueLimit: QUEUE_LIMIT, maxQueueWaitMs: 600_000, maxImages: 1000 });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
@@ -23,25 +24,28 @@ afterAll(async () => {
 
 const digits = testDigits(64);
 const pixelsOf = (from: number, count: number): number[][] => Array.from({ length: count }, (_, i) => bytesOf(digits, from + i));
+/** Resolves once check() holds (polled every 10 ms); rejects after 60 s. */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error('the server never reached the state the test waits for');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+/** Resolves once `more` further requests have been sent to the CNN (its queue-wait histogram counts one per request at dispatch). */
+async function dispatched(more: number): Promise<() => Promise<void>> {
+  const start = await metric('digitlab_queue_wait_seconds_count', { model: 'cnn' });
+  return () => until(async () => (await metric('digitlab_queue_wait_seconds_count', { model: 'cnn' })) >= start + more);
+}
+/** 512 images: one batch that keeps a model busy for a few hundred milliseconds. */
+const long = (): number[][] => Array.from({ length: 8 }, () => pixelsOf(0, 64)).flat();
 
 async function predictJson(pixels: number[][], headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: unknown }> {
   const response = await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ pixels }) });
   return { status: response.status, headers: response.headers, body: await response.json() };
 }
 
-/** One metric's value from the Prometheus text, for the sample whose labels include all of `labels`. */
-async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const match = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    const set = match[2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) total += Number(match[3]);
-  }
-  return total;
-}
+const metric = (name: string, labels: Record<string, string> = {}): Promise<number> => metricAt(base, name, labels);
 
 describe('dynamic batching', () => {
   it('gathers concurrent single-image requests into batches, and each answer equals the unbatched one', async () => {
@@ -65,29 +69,45 @@ describe('dynamic batching', () => {
 
 describe('admission control', () => {
   it('answers a full queue at once with 503, Retry-After and the error JSON', async () => {
-    // the first request runs, the second waits (64 images = QUEUE_LIMIT), the third does not fit
-    const running = predictJson(pixelsOf(0, 64));
+    // the first request runs, the second waits in the model's worker, the third in the queue (64
+    // images = QUEUE_LIMIT), the fourth does not fit
+    const bothSent = await dispatched(2);
+    const running = predictJson(long());
+    let runningAnswered = false;
+    void running.then(() => (runningAnswered = true));
+    const next = predictJson(long());
+    await bothSent();
     const waiting = predictJson(pixelsOf(0, 64));
-    await new Promise((r) => setTimeout(r, 30));
-    const started = performance.now();
-    const refused = await predictJson(pixelsOf(0, 8));
-    expect(performance.now() - started).toBeLessThan(1000);
-    expect(refused.status).toBe(503);
-    expect(refused.headers.get('retry-after')).toBe('1');
-    expect(refused.body).toMatchObject({ error: 'QUEUE_FULL', statusCode: 503 });
-    expect((refused.body as { message: string }).message).toContain('QUEUE_LIMIT');
-    expect((await running).status).toBe(200);
-    expect((await waiting).status).toBe(200);
+    // the later tests start from an empty queue whatever happens here
+    const admitted = Promise.all([running, next, waiting]);
+    try {
+      await until(async () => (await metric('digitlab_queue_depth_images', { model: 'cnn' })) === 64);
+      const refused = await predictJson(pixelsOf(0, 8));
+      // at once: before even the batch that was running is answered
+      expect(runningAnswered).toBe(false);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      expect(refused.body).toMatchObject({ error: 'QUEUE_FULL', statusCode: 503 });
+      expect((refused.body as { message: string }).message).toContain('QUEUE_LIMIT');
+    } finally {
+      await admitted;
+    }
+    for (const answer of await admitted) expect(answer.status).toBe(200);
+    expect(await metric('digitlab_shed_requests_total', { model: 'cnn', reason: 'queue_limit' })).toBeGreaterThanOrEqual(1);
     expect(await metric('digitlab_errors_total', { code: 'QUEUE_FULL' })).toBeGreaterThanOrEqual(1);
   });
 
   it('answers 503 DEADLINE_EXCEEDED when a request cannot be served within its deadline', async () => {
     const running = predictJson(pixelsOf(0, 64));
-    await new Promise((r) => setTimeout(r, 10));
-    const late = await predictJson(pixelsOf(0, 1), { 'request-timeout-ms': '1' });
-    expect(late.status).toBe(503);
-    expect(late.headers.get('retry-after')).toBe('1');
-    expect(late.body).toMatchObject({ error: 'DEADLINE_EXCEEDED' });
+    try {
+      await new Promise((r) => setTimeout(r, 10));
+      const late = await predictJson(pixelsOf(0, 1), { 'request-timeout-ms': '1' });
+      expect(late.status).toBe(503);
+      expect(late.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      expect(late.body).toMatchObject({ error: 'DEADLINE_EXCEEDED' });
+    } finally {
+      await running;
+    }
     expect((await running).status).toBe(200);
     expect((await predictJson(pixelsOf(0, 1), { 'request-timeout-ms': 'soon' })).body).toMatchObject({ error: 'BAD_TIMEOUT' });
   });
@@ -95,9 +115,11 @@ describe('admission control', () => {
   it('drops the queued work of a client that went away', async () => {
     const before = await metric('digitlab_images_predicted_total', { model: 'cnn' });
     const gone = await metric('digitlab_errors_total', { code: 'CLIENT_GONE' });
-    const running = predictJson(pixelsOf(0, 64));
-    await new Promise((r) => setTimeout(r, 10));
-    // 7 images queued behind the running batch, then the socket is closed
+    // two long batches keep the model and its worker's next slot busy
+    const bothSent = await dispatched(2);
+    const running = Promise.all([predictJson(long()), predictJson(long())]);
+    await bothSent();
+    // 7 images queued behind them, then the socket is closed
     await new Promise<void>((resolve) => {
       const req = httpRequest(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' } });
       req.on('error', () => resolve());
@@ -106,9 +128,9 @@ describe('admission control', () => {
         resolve();
       }, 20));
     });
-    expect((await running).status).toBe(200);
+    expect((await running).map((answer) => answer.status)).toEqual([200, 200]);
     await new Promise((r) => setTimeout(r, 200));
-    expect(await metric('digitlab_images_predicted_total', { model: 'cnn' })).toBe(before + 64);
+    expect(await metric('digitlab_images_predicted_total', { model: 'cnn' })).toBe(before + 1024);
     expect(await metric('digitlab_errors_total', { code: 'CLIENT_GONE' })).toBe(gone + 1);
   });
 });
@@ -142,6 +164,8 @@ describe('probes and metrics', () => {
     expect(text).toMatch(/digitlab_http_request_duration_seconds_bucket\{le="[^"]+",method="POST",route="\/predict",status_code="200"\} \d+/);
     expect(text).toContain('route="unmatched",status_code="404"');
     expect(text).toMatch(/digitlab_queue_depth_images\{model="cnn"\} \d+/);
+    expect(text).toMatch(/digitlab_queue_expected_wait_seconds\{model="vit"\} [0-9.e-]+/);
+    expect(text).toMatch(/digitlab_shed_requests_total\{model="cnn",reason="queue_limit"\} [1-9]/);
     expect(text).toMatch(/digitlab_queue_wait_seconds_count\{model="vit"\} [1-9]/);
     expect(text).toMatch(/digitlab_batch_size_images_bucket\{le="64",model="cnn"\} [1-9]/);
     expect(text).toMatch(/digitlab_inference_seconds_sum\{model="vit"\} [0-9.e-]+/);

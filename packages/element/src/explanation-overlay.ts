@@ -6,22 +6,18 @@
  * prediction's `explanation`, and anything else that answers for the element (a predictor running
  * in the page) does the same when a request carries `explain: true`.
  */
+// types only: the server's wire contract, with no code of it in the bundle
+import type { ExplanationMap as WireExplanationMap, Prediction as WirePrediction } from '@digitlab/digit-csv/contract';
 import { PIXELS, SIDE } from '@digitlab/digit-csv';
 
-/** What a map shows: the CNN's input saliency, or the ViT's class-token attention. */
-export type ExplanationKind = 'saliency' | 'attention';
+/** One model's map of one image: 784 weights in [0, 1], row-major 28x28 like the pixels (the wire contract's). */
+export type ExplanationMap = WireExplanationMap;
 
-/** One model's map of one image: 784 weights in [0, 1], row-major 28x28 like the pixels. */
-export interface ExplanationMap {
-  kind: ExplanationKind;
-  map: number[];
-}
+/** What a map shows: the CNN's input saliency, or the ViT's class-token attention. */
+export type ExplanationKind = ExplanationMap['kind'];
 
 /** Both models' maps of one image (null for a model that gave none). */
-export interface Explanations {
-  cnn: ExplanationMap | null;
-  vit: ExplanationMap | null;
-}
+export type Explanations = NonNullable<WirePrediction['explanation']>;
 
 /** Which map the preview shows. */
 export type ExplanationView = 'off' | 'cnn' | 'vit';

@@ -4,37 +4,21 @@
  */
 import { PIXELS } from '@digitlab/digit-csv';
 import { checkExplanations, type Explanations } from './explanation-overlay.ts';
+// types only: the server's wire contract, with no code of it in the bundle
+import type { ModelAnswer as WireModelAnswer, Prediction as WirePrediction, PredictResponse as WirePredictResponse } from '@digitlab/digit-csv/contract';
 
-/** One model's answer for one image. */
-export interface ModelAnswer {
-  digit: number;
-  /** Ten class probabilities, digit 0 first, summing to 1. */
-  probabilities: number[];
-}
+/** One model's answer for one image: ten class probabilities, digit 0 first, summing to 1. */
+export type ModelAnswer = WireModelAnswer;
 
-/** Both models' answers for one image, in input order. */
-export interface ImagePrediction {
-  index: number;
-  /** null when the server has no such model loaded (e.g. not trained yet). */
-  cnn: ModelAnswer | null;
-  vit: ModelAnswer | null;
-  /** Whether both digits are the same; null when a model is missing. */
-  agree: boolean | null;
-  /** The label the CSV gave this image, when it had a label column. */
-  label?: number | null;
-  /** The server's word that this answer should not be trusted (a calibrated confidence under its threshold, or disagreement). */
-  uncertain?: boolean;
-  /** Each model's map of why it answered, when the request asked for them (`explain`). */
-  explanation?: Explanations;
-}
+/** Both models' answers for one image, in input order; a model is null when the server has none loaded. */
+export type ImagePrediction = WirePrediction;
 
-/** The body of a successful `POST /predict` (see the server's OpenAPI docs at /docs). */
-export interface PredictResponse {
-  predictions: ImagePrediction[];
-  count: number;
-  timings?: Record<string, number>;
-  models?: unknown;
-}
+/**
+ * The body of a successful `POST /predict` (see the server's OpenAPI docs at /docs) as this client
+ * uses it: a merged answer of several requests keeps the predictions and the summed `totalMs`.
+ */
+export type PredictResponse = Pick<WirePredictResponse, 'predictions' | 'count'> &
+  Partial<Pick<WirePredictResponse, 'input' | 'models' | 'unavailable'>> & { timings?: Partial<WirePredictResponse['timings']> };
 
 /** A request that did not give predictions; `message` is meant for people, as is. */
 export class PredictError extends Error {
@@ -147,7 +131,7 @@ export async function requestInBatches(
 ): Promise<PredictResponse> {
   const predictions: ImagePrediction[] = [];
   let totalMs = 0;
-  let models: unknown;
+  let models: PredictResponse['models'];
   for (let start = 0; start < count; start += batchSize) {
     const n = Math.min(batchSize, count - start);
     const body: PredictBody = { kind: 'pixels', images: images.subarray(start * PIXELS, (start + n) * PIXELS), count: n };
@@ -157,7 +141,7 @@ export async function requestInBatches(
     models = response.models;
     onProgress?.(predictions, count);
   }
-  return { predictions, count, timings: { totalMs }, models };
+  return { predictions, count, timings: { totalMs }, ...(models === undefined ? {} : { models }) };
 }
 
 /** Words for a refused request: the server's own message when it sent one. */
@@ -190,6 +174,7 @@ export function checkResponse(payload: unknown, expected?: number): PredictRespo
     // maps that are not the promised shape are dropped; the answers stand without them
     const { explanation: maps, ...rest } = p;
     const explanation = checkExplanations(maps);
+    const lowConfidence = Array.isArray(p.lowConfidence) ? p.lowConfidence.filter((name): name is 'cnn' | 'vit' => name === 'cnn' || name === 'vit') : [];
     predictions.push({
       ...rest,
       ...(explanation ? { explanation } : {}),
@@ -199,6 +184,7 @@ export function checkResponse(payload: unknown, expected?: number): PredictRespo
       agree: cnn && vit ? cnn.digit === vit.digit : null,
       label,
       uncertain: p.uncertain === true,
+      lowConfidence,
     });
   }
   if (expected !== undefined && predictions.length !== expected) return null;

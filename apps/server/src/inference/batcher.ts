@@ -1,10 +1,19 @@
 // One model's queue: requests wait here (bounded, with a deadline), are gathered into batches of up
-// to maxBatch images (waiting at most maxWaitMs for company), run one batch at a time on the
-// model's runner, and get their own rows of the answer back.
+// to maxBatch images (waiting at most maxWaitMs for company), run on the model's runner, and get
+// their own rows of the answer back. Admission is by expected wait: the backlog (images queued or
+// running) times the measured time per image; a request that would wait longer than maxQueueWaitMs,
+// or past its deadline, is answered 503 at once with a Retry-After that covers the backlog.
 import { PIXELS } from '@digitlab/digit-csv';
-import { ClientGoneError, OverloadError, RETRY_AFTER_S } from '../errors.js';
+import { ClientGoneError, OverloadError, retryAfterFor } from '../errors.js';
 import type { Explained } from './messages.js';
 import type { Runner } from './runner.js';
+import { ServiceTime } from './service-time.js';
+
+/**
+ * Batches sent to the runner before the first comes back: the next batch waits in the worker while
+ * the current one computes, so the model never idles while the HTTP thread is busy answering.
+ */
+const MAX_IN_FLIGHT = 2;
 
 export interface BatcherOptions {
   /** Most images in one batch (requests larger than this run as a batch of their own). */
@@ -13,23 +22,19 @@ export interface BatcherOptions {
   readonly maxWaitMs: number;
   /** Most images waiting; a request that would go over gets 503 QUEUE_FULL (an empty queue takes any request). */
   readonly maxQueue: number;
+  /** Longest expected wait (ms) a request is admitted to; beyond it, 503 QUEUE_FULL at once (an idle model takes any request). */
+  readonly maxQueueWaitMs: number;
 }
+
+/** Why a request was refused at the door. */
+export type ShedReason = 'queue_limit' | 'queue_wait' | 'deadline';
 
 /** What the batcher reports as it works (the metrics). */
 export interface BatcherObserver {
   batch(model: string, images: number, inferenceMs: number): void;
   waited(model: string, waitMs: number): void;
-}
-
-export interface SubmitOptions {
-  /** performance.now() time after which the request is answered 503 DEADLINE_EXCEEDED instead. */
-  readonly deadline: number;
-  /** Aborted when the client went away: the request leaves the queue and its work is not done. */
-  readonly signal?: AbortSignal;
-  /** Skip the queue bound (the later parts of a file already admitted). */
-  readonly admitted?: boolean;
-  /** Also compute each image's explanation map. */
-  readonly explain?: boolean;
+  /** A request refused with 503 before it was queued. */
+  shed(model: string, reason: ShedReason): void;
 }
 
 /** One request's answer: its rows of probabilities and how it was served. */
@@ -37,12 +42,23 @@ export interface BatchAnswer {
   readonly probabilities: Float32Array;
   /** Compute time of the batch it ran in. */
   readonly inferenceMs: number;
-  /** Time it waited in the queue before its batch started. */
+  /** Time it waited in the queue before its batch was sent to the model. */
   readonly waitMs: number;
   /** Images in the batch it ran in. */
   readonly batchImages: number;
   /** Its images' maps, when it asked to explain them (and the runner can). */
   readonly explained?: Explained;
+}
+
+export interface SubmitOptions {
+  /** performance.now() time after which the request is answered 503 DEADLINE_EXCEEDED instead. */
+  readonly deadline: number;
+  /** Aborted when the client went away: the request leaves the queue and its work is not done. */
+  readonly signal?: AbortSignal;
+  /** Skip admission (already admitted: the later parts of a file, or every model checked first). */
+  readonly admitted?: boolean;
+  /** Also compute each image's explanation map. */
+  readonly explain?: boolean;
 }
 
 interface Job {
@@ -56,10 +72,19 @@ interface Job {
   cleanup(): void;
 }
 
+/** A batch sent to the runner and not yet answered. */
+interface Flight {
+  readonly images: number;
+  readonly sentAt: number;
+}
+
 export class Batcher {
   private readonly queue: Job[] = [];
   private queuedImages = 0;
-  private running = false;
+  private readonly flights: Flight[] = [];
+  /** When the runner last finished a batch: the next one's service time starts then or at its sending, whichever is later. */
+  private lastDoneAt = 0;
+  private readonly service = new ServiceTime();
   private timer: NodeJS.Timeout | undefined;
   private idleWaiters: Array<() => void> = [];
 
@@ -69,22 +94,70 @@ export class Batcher {
     private readonly observer?: BatcherObserver,
   ) {}
 
-  /** Images waiting (not yet in a running batch). */
+  /** Images waiting (not yet sent to the model). */
   get depth(): number {
     return this.queuedImages;
+  }
+
+  /** Measured milliseconds per image (undefined before the first batch finished). */
+  get perImageMs(): number | undefined {
+    return this.service.perImageMs;
+  }
+
+  /** Milliseconds a request arriving now is expected to wait before its batch starts: the backlog, queued and running, at the measured time per image. */
+  expectedWaitMs(now = performance.now()): number {
+    const perImage = this.service.perImageMs;
+    if (perImage === undefined) return 0;
+    let images = this.queuedImages;
+    for (const flight of this.flights) images += flight.images;
+    const headStarted = this.flights.length === 0 ? now : Math.max(this.flights[0].sentAt, this.lastDoneAt);
+    return Math.max(0, images * perImage - (now - headStarted));
+  }
+
+  /** Throws OverloadError (503 with a Retry-After covering the backlog) unless count images may join the queue now. */
+  admit(count: number, deadline: number): void {
+    if (this.queuedImages === 0 && this.flights.length === 0) return;
+    const name = this.runner.name;
+    const now = performance.now();
+    const waitMs = this.expectedWaitMs(now);
+    const retryAfter = retryAfterFor(waitMs + count * (this.service.perImageMs ?? 0));
+    if (this.queuedImages > 0 && this.queuedImages + count > this.options.maxQueue) {
+      this.observer?.shed(name, 'queue_limit');
+      throw new OverloadError(
+        'QUEUE_FULL',
+        `The ${name} queue is full (${this.queuedImages} images waiting, at most ${this.options.maxQueue}: QUEUE_LIMIT); retry after ${retryAfter} s.`,
+        retryAfter,
+      );
+    }
+    if (waitMs > this.options.maxQueueWaitMs) {
+      this.observer?.shed(name, 'queue_wait');
+      throw new OverloadError(
+        'QUEUE_FULL',
+        `The ${name} is busy: a request would wait about ${Math.round(waitMs)} ms, more than the ${this.options.maxQueueWaitMs} ms allowed (MAX_QUEUE_WAIT_MS); retry after ${retryAfter} s.`,
+        retryAfter,
+      );
+    }
+    const doneBy = now + waitMs + count * (this.service.perImageMs ?? 0);
+    if (doneBy > deadline) {
+      this.observer?.shed(name, 'deadline');
+      throw new OverloadError(
+        'DEADLINE_EXCEEDED',
+        `The ${name} cannot answer within the request deadline (about ${Math.round(doneBy - now)} ms needed, ${Math.max(0, Math.round(deadline - now))} ms left: REQUEST_TIMEOUT_MS or the request-timeout-ms header); retry after ${retryAfter} s.`,
+        retryAfter,
+      );
+    }
   }
 
   /** Queues count images; resolves with their probabilities, rejects with OverloadError or ClientGoneError. */
   submit(images: Float32Array, count: number, options: SubmitOptions): Promise<BatchAnswer> {
     const name = this.runner.name;
     if (options.signal?.aborted === true) return Promise.reject(new ClientGoneError('the client went away'));
-    if (options.admitted !== true && this.queuedImages > 0 && this.queuedImages + count > this.options.maxQueue) {
-      return Promise.reject(
-        new OverloadError(
-          'QUEUE_FULL',
-          `The ${name} queue is full (${this.queuedImages} images waiting, at most ${this.options.maxQueue}: QUEUE_LIMIT); retry after ${RETRY_AFTER_S} s.`,
-        ),
-      );
+    if (options.admitted !== true) {
+      try {
+        this.admit(count, options.deadline);
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
     }
     return new Promise<BatchAnswer>((resolve, reject) => {
       const remaining = options.deadline - performance.now();
@@ -121,16 +194,16 @@ export class Batcher {
         this.notifyIdle();
       };
       const onAbort = (): void => drop(new ClientGoneError('the client went away'));
-      const deadlineTimer = setTimeout(
-        () =>
-          drop(
-            new OverloadError(
-              'DEADLINE_EXCEEDED',
-              `The ${name} could not answer within the request deadline (REQUEST_TIMEOUT_MS); the server is busy, retry after ${RETRY_AFTER_S} s.`,
-            ),
+      const deadlineTimer = setTimeout(() => {
+        const retryAfter = retryAfterFor(this.expectedWaitMs());
+        drop(
+          new OverloadError(
+            'DEADLINE_EXCEEDED',
+            `The ${name} could not answer within the request deadline (REQUEST_TIMEOUT_MS or the request-timeout-ms header); the server is busy, retry after ${retryAfter} s.`,
+            retryAfter,
           ),
-        Math.max(0, remaining),
-      );
+        );
+      }, Math.max(0, remaining));
       options.signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(job);
       this.queuedImages += count;
@@ -140,24 +213,25 @@ export class Batcher {
 
   /** Resolves once nothing is queued or running (graceful shutdown). */
   idle(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    if (this.flights.length === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private notifyIdle(): void {
-    if (this.running || this.queue.length > 0) return;
+    if (this.flights.length > 0 || this.queue.length > 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const wake of waiters) wake();
   }
 
   private schedule(): void {
-    if (this.running || this.queue.length === 0) return;
+    if (this.flights.length >= MAX_IN_FLIGHT || this.queue.length === 0) return;
     const waited = performance.now() - this.queue[0].enqueuedAt;
     if (this.queuedImages >= this.options.maxBatch || waited >= this.options.maxWaitMs) {
       clearTimeout(this.timer);
       this.timer = undefined;
       void this.runBatch();
+      this.schedule();
     } else if (this.timer === undefined) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -178,28 +252,33 @@ export class Batcher {
       jobs.push(job);
       images += job.count;
     }
-    this.running = true;
-    const started = performance.now();
-    for (const job of jobs) this.observer?.waited(this.runner.name, started - job.enqueuedAt);
+    const flight: Flight = { images, sentAt: performance.now() };
+    this.flights.push(flight);
+    for (const job of jobs) this.observer?.waited(this.runner.name, flight.sentAt - job.enqueuedAt);
     try {
       const input = jobs.length === 1 ? jobs[0].images : concat(jobs, images);
-      const { probabilities, ms, explained } = await this.runner.predict(input, images, jobs[0].explain);
+      const { probabilities, ms, compiled, explained } = await this.runner.predict(input, images, jobs[0].explain);
+      const doneAt = performance.now();
+      // an explained batch also computes maps, one image at a time: its time is no measure of a prediction's
+      if (compiled !== true && explained === undefined) this.service.record(images, doneAt - Math.max(flight.sentAt, this.lastDoneAt));
+      this.lastDoneAt = doneAt;
       this.observer?.batch(this.runner.name, images, ms);
       let row = 0;
       for (const job of jobs) {
         job.resolve({
-          probabilities: probabilities.slice(row * 10, (row + job.count) * 10),
+          probabilities: probabilities.subarray(row * 10, (row + job.count) * 10),
           inferenceMs: ms,
-          waitMs: started - job.enqueuedAt,
+          waitMs: flight.sentAt - job.enqueuedAt,
           batchImages: images,
           ...(explained ? { explained } : {}),
         });
         row += job.count;
       }
     } catch (error) {
+      this.lastDoneAt = performance.now();
       for (const job of jobs) job.reject(error instanceof Error ? error : new Error(String(error)));
     } finally {
-      this.running = false;
+      this.flights.splice(this.flights.indexOf(flight), 1);
       this.schedule();
       this.notifyIdle();
     }

@@ -57,6 +57,8 @@ export interface ResultMessage {
   readonly explained?: Explained;
   /** Milliseconds the model computed (without the wait in the worker's own queue). */
   readonly ms: number;
+  /** Whether kernels compiled during it (a first use without warm-up): then ms measures the compile, not the model. */
+  readonly compiled: boolean;
 }
 
 /** Worker -> HTTP thread: one PredictMessage failed. */

@@ -3,14 +3,14 @@ import { Worker } from 'node:worker_threads';
 import { PIXELS } from '@digitlab/digit-csv';
 import { WeightsError, type ModelCard, type ModelName } from '@digitlab/models';
 import type { FromWorker, WorkerSetup } from './messages.js';
-import type { RunnerAnswer } from './runner.js';
+import type { RunnerResult } from './runner.js';
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
 const ENTRY = new URL('./worker.ts', import.meta.url).href;
 
 /** A model running in its own thread; predict() resolves with count x 10 probabilities. */
 export class ModelWorker {
-  private readonly pending = new Map<number, { resolve(value: RunnerAnswer): void; reject(error: Error): void }>();
+  private readonly pending = new Map<number, { resolve(value: RunnerResult): void; reject(error: Error): void }>();
   private nextId = 0;
   private exited = false;
 
@@ -28,7 +28,7 @@ export class ModelWorker {
       const job = this.pending.get(message.id);
       if (job === undefined) return;
       this.pending.delete(message.id);
-      if (message.type === 'result') job.resolve({ probabilities: message.probabilities, ms: message.ms, ...(message.explained ? { explained: message.explained } : {}) });
+      if (message.type === 'result') job.resolve({ probabilities: message.probabilities, ms: message.ms, compiled: message.compiled, ...(message.explained ? { explained: message.explained } : {}) });
       else job.reject(new Error(`the ${name} failed to predict: ${message.message}`));
     });
     const failAll = (error: Error): void => {
@@ -63,7 +63,7 @@ export class ModelWorker {
   }
 
   /** Classifies count images in the worker (and explains them with `explain`); the images' buffer is copied, the caller keeps it. */
-  predict(images: Float32Array, count: number, explain = false): Promise<RunnerAnswer> {
+  predict(images: Float32Array, count: number, explain = false): Promise<RunnerResult> {
     if (this.exited) return Promise.reject(new Error(`the ${this.name} worker is not running`));
     const id = this.nextId++;
     const copy = images.slice(0, count * PIXELS);

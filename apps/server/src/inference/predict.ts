@@ -1,38 +1,15 @@
 // Runs images through every available model's queue at once and shapes the answers: the one place
 // a prediction entry is built, so /predict (JSON and NDJSON) and files answer alike.
 import { PIXELS } from '@digitlab/digit-csv';
-import { judgeAnswers, uncertaintyThreshold, type ExplanationKind, type ModelAnswers, type ModelName } from '@digitlab/models';
+import type { ExplanationMap, ModelAnswer, Prediction } from '@digitlab/digit-csv/contract';
+import { judgeAnswers, uncertaintyThreshold, type ModelAnswers, type ModelName } from '@digitlab/models';
 import { MODEL_NAMES } from '../config.js';
 import type { ModelSet } from '../models.js';
 import type { SubmitOptions } from './batcher.js';
 import type { Explained } from './messages.js';
 
-/** One model's answer for one image. */
-export interface Answer {
-  digit: number;
-  probabilities: number[];
-}
-
-/** One model's map of one image: 784 weights in [0, 1] (3 decimals), row-major 28x28 like the pixels. */
-export interface ExplanationMap {
-  kind: ExplanationKind;
-  map: number[];
-}
-
-/** One image's entry in a /predict answer. */
-export interface Prediction {
-  index: number;
-  cnn: Answer | null;
-  vit: Answer | null;
-  agree: boolean | null;
-  /** Whether to distrust this answer: a model's calibrated confidence is under its threshold, or the models disagree. */
-  uncertain: boolean;
-  /** The models whose calibrated confidence is under their threshold (empty when none is). */
-  lowConfidence: string[];
-  label: number | null;
-  /** With ?explain=1: each model's map (null for a model that is unavailable or cannot explain). */
-  explanation?: { cnn: ExplanationMap | null; vit: ExplanationMap | null };
-}
+/** One model's answer for one image, one model's map of one image, and one image's entry in a /predict answer (the wire contract). */
+export type { ModelAnswer as Answer, ExplanationMap, Prediction } from '@digitlab/digit-csv/contract';
 
 /** Both models' probabilities for a run of images, and what serving them cost. */
 export interface ModelOutputs {
@@ -48,10 +25,19 @@ export interface ModelOutputs {
   readonly explained?: Partial<Record<ModelName, Explained>>;
 }
 
-/** Sends the images to every available model's queue concurrently; rejects with the first failure (503s included). */
+/**
+ * Sends the images to every available model's queue concurrently; rejects with the first failure
+ * (503s included). Every queue admits the request before any queues it, and a failure on one model
+ * drops the request from the others, so no model works for an answer that cannot be sent.
+ */
 export async function runModels(models: ModelSet, images: Float32Array, count: number, options: SubmitOptions): Promise<ModelOutputs> {
   const names = MODEL_NAMES.filter((name) => models.queues[name] !== undefined);
-  const answers = await Promise.all(names.map((name) => models.queues[name]!.submit(images, count, options)));
+  if (options.admitted !== true) admitAll(models, count, options.deadline);
+  const failed = new AbortController();
+  const signal = options.signal === undefined ? failed.signal : AbortSignal.any([options.signal, failed.signal]);
+  const submitted = names.map((name) => models.queues[name]!.submit(images, count, { ...options, signal, admitted: true }));
+  for (const answer of submitted) answer.catch(() => failed.abort());
+  const answers = await Promise.all(submitted);
   const probabilities: Partial<Record<ModelName, Float32Array>> = {};
   const inferenceMs: Record<ModelName, number | null> = { cnn: null, vit: null };
   const thresholds: Partial<Record<ModelName, number>> = {};
@@ -68,6 +54,11 @@ export async function runModels(models: ModelSet, images: Float32Array, count: n
   return { count, probabilities, inferenceMs, waitMs, thresholds, ...(options.explain === true ? { explained } : {}) };
 }
 
+/** Throws OverloadError (503 + Retry-After) unless every available model's queue admits count images now. */
+export function admitAll(models: ModelSet, count: number, deadline: number): void {
+  for (const name of MODEL_NAMES) models.queues[name]?.admit(count, deadline);
+}
+
 /** The entries of a run of images; `start` is the index of its first image in the request. */
 export function predictionsOf(outputs: ModelOutputs, labels: readonly (number | null)[], start = 0): Prediction[] {
   const predictions: Prediction[] = [];
@@ -81,14 +72,14 @@ export function predictionsOf(outputs: ModelOutputs, labels: readonly (number | 
     const vit = answerOf(outputs.probabilities.vit, i);
     const agree = cnn === null || vit === null ? null : cnn.digit === vit.digit;
     const { uncertain, lowConfidence } = doubts[i];
-    const prediction: Prediction = { index: start + i, cnn, vit, agree, uncertain, lowConfidence: [...lowConfidence], label: labels[i] ?? null };
+    const prediction: Prediction = { index: start + i, cnn, vit, agree, uncertain, lowConfidence: MODEL_NAMES.filter((name) => lowConfidence.includes(name)), label: labels[i] ?? null };
     if (outputs.explained !== undefined) prediction.explanation = { cnn: mapOf(outputs.explained.cnn, i), vit: mapOf(outputs.explained.vit, i) };
     predictions.push(prediction);
   }
   return predictions;
 }
 
-function answerOf(probabilities: Float32Array | undefined, index: number): Answer | null {
+function answerOf(probabilities: Float32Array | undefined, index: number): ModelAnswer | null {
   if (probabilities === undefined) return null;
   const row = Array.from(probabilities.subarray(index * 10, index * 10 + 10));
   let digit = 0;

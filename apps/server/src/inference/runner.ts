@@ -3,10 +3,12 @@ import type { ModelCard, ModelName } from '@digitlab/models';
 import type { PredictingModel } from '../config.js';
 import type { Explained } from './messages.js';
 
-/** A runner's answer to one batch: count x 10 probabilities, the compute time, and the maps when asked. */
-export interface RunnerAnswer {
+/** A batch's answer: count x 10 probabilities, the compute time, and the maps when asked. */
+export interface RunnerResult {
   readonly probabilities: Float32Array;
   readonly ms: number;
+  /** Whether kernels compiled during the batch (its time is then no measure of the model's). */
+  readonly compiled?: boolean;
   readonly explained?: Explained;
 }
 
@@ -15,7 +17,7 @@ export interface Runner {
   readonly name: ModelName;
   readonly card: ModelCard;
   /** A runner that cannot explain (a model given in ServerConfig.classifiers) answers without `explained`. */
-  predict(images: Float32Array, count: number, explain?: boolean): Promise<RunnerAnswer>;
+  predict(images: Float32Array, count: number, explain?: boolean): Promise<RunnerResult>;
   close(): Promise<void>;
 }
 

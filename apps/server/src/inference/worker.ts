@@ -31,17 +31,25 @@ try {
     await explain(new Float32Array(MNIST_PIXELS), 1);
     explainWarmMs = performance.now() - t0;
   }
+  // one batch at a time, timed from its own start: a batch waiting here behind another is not computing
+  let previous: Promise<unknown> = Promise.resolve();
   port.on('message', (message: PredictMessage) => {
-    const t0 = performance.now();
-    const answer = Promise.all([classifier.predict(message.images, message.count), message.explain === true ? explain(message.images, message.count) : undefined]);
-    answer.then(
-      ([probabilities, explained]) =>
-        send({ type: 'result', id: message.id, probabilities, ...(explained ? { explained } : {}), ms: performance.now() - t0 }, [
+    previous = previous.then(async () => {
+      const t0 = performance.now();
+      const kernels = classifier.kernelsCompiled();
+      try {
+        const [probabilities, explained] = await Promise.all([
+          classifier.predict(message.images, message.count),
+          message.explain === true ? explain(message.images, message.count) : undefined,
+        ]);
+        send({ type: 'result', id: message.id, probabilities, ...(explained ? { explained } : {}), ms: performance.now() - t0, compiled: classifier.kernelsCompiled() !== kernels }, [
           probabilities.buffer as ArrayBuffer,
           ...(explained ? [explained.maps.buffer as ArrayBuffer] : []),
-        ]),
-      (error: unknown) => send({ type: 'predict-error', id: message.id, message: error instanceof Error ? error.message : String(error) }),
-    );
+        ]);
+      } catch (error) {
+        send({ type: 'predict-error', id: message.id, message: error instanceof Error ? error.message : String(error) });
+      }
+    });
   });
   send({ type: 'ready', card: classifier.card, loadMs, warmMs: classifier.warmMs + explainWarmMs });
 } catch (error) {

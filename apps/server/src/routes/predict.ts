@@ -8,7 +8,7 @@ import type { ModelName } from '@digitlab/models';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ResolvedConfig } from '../config.js';
 import { ACCEPTED_TYPES, HttpError, OverloadError, errorBody, fileTooLarge, type ErrorPluginOptions } from '../errors.js';
-import { predictionsOf, runModels, type ModelOutputs, type Prediction } from '../inference/predict.js';
+import { admitAll, predictionsOf, runModels, type ModelOutputs, type Prediction } from '../inference/predict.js';
 import { clientGone, deadlineOf } from '../inference/request.js';
 import type { ModelSet } from '../models.js';
 import { csvBodySchema, multipartBodySchema, pixelsBodySchema } from '../schemas.js';
@@ -93,21 +93,44 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
     };
   };
 
-  /** Reads a CSV stream batch by batch into the sink; the first batch is admitted by the queue bound, the rest follow it. */
+  /**
+   * Reads a CSV stream batch by batch into the sink, in input order; the first batch is admitted
+   * like any request, the rest follow it. While one batch is with the models the next is read and
+   * queued, so the models keep working on the file, and each batch queues behind the requests that
+   * came before it, so single images are not held up behind a whole file.
+   */
   const predictCsv = async (source: Readable, sink: Sink, costs: Costs, signal: AbortSignal, explain: boolean): Promise<number> => {
     const deadline = performance.now() + options.fileTimeoutMs;
     let count = 0;
     let admitted = false;
+    /** The newest batch's predictions, written once the batch before it is written. */
+    let written: Promise<void> | undefined;
     let parseStarted = performance.now();
-    for await (const batch of parseDigitCsvStream(source, { maxRows: options.fileMaxRows, maxBytes: options.fileBodyLimit, batchSize: options.fileBatch })) {
-      costs.parseMs += performance.now() - parseStarted;
-      if (explain) refuseTooManyToExplain(count + batch.count, true);
-      const outputs = await runModels(models, batch.images, batch.count, { deadline, signal, admitted, explain });
-      admitted = true;
-      costs.add(outputs);
-      await sink.write(predictionsOf(outputs, batch.labels, batch.start), { layout: batch.layout, scale: batch.scale });
-      count += batch.count;
-      parseStarted = performance.now();
+    try {
+      for await (const batch of parseDigitCsvStream(source, { maxRows: options.fileMaxRows, maxBytes: options.fileBodyLimit, batchSize: options.fileBatch })) {
+        costs.parseMs += performance.now() - parseStarted;
+        if (explain) refuseTooManyToExplain(count + batch.count, true);
+        const outputs = runModels(models, batch.images, batch.count, { deadline, signal, admitted, explain });
+        const before = written;
+        // failures are taken in input order below; these only keep one from counting as unhandled meanwhile
+        outputs.catch(() => undefined);
+        written = (async () => {
+          await before;
+          const done = await outputs;
+          costs.add(done);
+          await sink.write(predictionsOf(done, batch.labels, batch.start), { layout: batch.layout, scale: batch.scale });
+        })();
+        written.catch(() => undefined);
+        // at most two batches in flight; the first one decides admission before any other is queued
+        if (!admitted) await written;
+        else if (before !== undefined) await before;
+        admitted = true;
+        count += batch.count;
+        parseStarted = performance.now();
+      }
+    } finally {
+      // what was read before a bad row or a failure is written first (NDJSON sends it)
+      if (written !== undefined) await written;
     }
     return count;
   };
@@ -145,6 +168,10 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
   fastify.post(
     '/predict',
     {
+      // Shed before reading the body: a server already past its queue wait answers 503 without parsing.
+      onRequest: async (request, reply) => {
+        if (!options.isClosing()) admitAll(models, 1, deadlineOf(request, reply, options.requestTimeoutMs));
+      },
       // A multipart body is read in the handler, not by a parser: give the schema an (empty) object to check.
       preValidation: async (request) => {
         if (request.body === undefined && request.isMultipart()) request.body = {};

@@ -2,6 +2,7 @@
 // model health and metadata, and POST /v2/models/{name}/infer. Errors are the protocol's
 // {"error": "..."}; a full queue or a passed deadline is 503 with Retry-After.
 import { PIXELS, SIDE } from '@digitlab/digit-csv';
+import { V2ErrorSchema, V2InferRequestSchema, V2InferResponseSchema, V2ModelMetadataSchema, type V2InferRequest, type V2InferResponse, type V2ModelMetadata } from '@digitlab/digit-csv/contract';
 import type { ModelName } from '@digitlab/models';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { MODEL_NAMES, type ResolvedConfig } from '../config.js';
@@ -16,83 +17,15 @@ export type V2RouteOptions = Pick<ResolvedConfig, 'maxImages' | 'requestTimeoutM
 
 /** The one input every model takes. */
 export const V2_INPUT = 'images';
-/** The outputs every model gives: ten probabilities and the chosen digit per image. */
-export const V2_OUTPUTS = ['probabilities', 'digit'] as const;
 const DATATYPES = ['FP32', 'UINT8'] as const;
 
-interface InferInput {
-  name: string;
-  shape: number[];
-  datatype: string;
-  data: unknown[];
-  parameters?: Record<string, unknown>;
-}
+type InferInput = V2InferRequest['inputs'][number];
 
-interface InferRequest {
-  id?: string;
-  parameters?: Record<string, unknown>;
-  inputs: InferInput[];
-  outputs?: Array<{ name: string; parameters?: Record<string, unknown> }>;
-}
-
-const v2Error = { type: 'object', required: ['error'], properties: { error: { type: 'string' } } } as const;
-const tensorMetadata = {
-  type: 'object',
-  required: ['name', 'datatype', 'shape'],
-  properties: { name: { type: 'string' }, datatype: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } } },
-} as const;
+const v2Error = V2ErrorSchema;
 const modelParams = {
   type: 'object',
   required: ['name'],
   properties: { name: { type: 'string', description: 'cnn or vit' } },
-} as const;
-
-const inferBody = {
-  type: 'object',
-  required: ['inputs'],
-  properties: {
-    id: { type: 'string' },
-    parameters: { type: 'object' },
-    inputs: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 1,
-      items: {
-        type: 'object',
-        required: ['name', 'shape', 'datatype', 'data'],
-        properties: {
-          name: { type: 'string', description: `The input tensor; metadata calls it "${V2_INPUT}".` },
-          shape: { type: 'array', items: { type: 'integer', minimum: 1 }, description: '[N, 784] or [N, 1, 28, 28] (or [N, 28, 28]).' },
-          datatype: { type: 'string', description: 'FP32 (0-1 intensities) or UINT8 (0-255).' },
-          parameters: { type: 'object' },
-          data: { type: 'array', description: 'The values, row-major: flat or nested as the shape.' },
-        },
-      },
-    },
-    outputs: {
-      type: 'array',
-      items: { type: 'object', required: ['name'], properties: { name: { type: 'string', enum: [...V2_OUTPUTS] }, parameters: { type: 'object' } } },
-    },
-  },
-} as const;
-
-const inferResponse = {
-  type: 'object',
-  required: ['model_name', 'outputs'],
-  properties: {
-    model_name: { type: 'string' },
-    model_version: { type: 'string' },
-    id: { type: 'string' },
-    parameters: { type: 'object', additionalProperties: true },
-    outputs: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['name', 'shape', 'datatype', 'data'],
-        properties: { name: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } }, datatype: { type: 'string' }, data: { type: 'array', items: { type: 'number' } } },
-      },
-    },
-  },
 } as const;
 
 /** Registers the /v2 routes, with the protocol's own error answers. */
@@ -148,17 +81,10 @@ export async function v2Routes(fastify: FastifyInstance, options: V2RouteOptions
         summary: 'Model metadata: inputs, outputs, datatypes, shapes',
         tags: ['v2'],
         params: { type: 'object', properties: { name: { type: 'string' } } },
-        response: {
-          200: {
-            type: 'object',
-            required: ['name', 'platform', 'inputs', 'outputs'],
-            properties: { name: { type: 'string' }, versions: { type: 'array', items: { type: 'string' } }, platform: { type: 'string' }, inputs: { type: 'array', items: tensorMetadata }, outputs: { type: 'array', items: tensorMetadata } },
-          },
-          404: v2Error,
-        },
+        response: { 200: V2ModelMetadataSchema, 404: v2Error },
       },
     },
-    async (request) => {
+    async (request): Promise<V2ModelMetadata> => {
       const model = runner(request.params.name);
       return {
         name: model.name,
@@ -173,7 +99,7 @@ export async function v2Routes(fastify: FastifyInstance, options: V2RouteOptions
     },
   );
 
-  fastify.post<{ Params: { name: string }; Body: InferRequest }>(
+  fastify.post<{ Params: { name: string }; Body: V2InferRequest }>(
     '/v2/models/:name/infer',
     {
       schema: {
@@ -181,11 +107,17 @@ export async function v2Routes(fastify: FastifyInstance, options: V2RouteOptions
         description: `One input tensor ("${V2_INPUT}"); outputs "probabilities" (FP32 [N,10]) and "digit" (INT64 [N]), or those named in "outputs".`,
         tags: ['v2'],
         params: modelParams,
-        body: inferBody,
-        response: { 200: inferResponse, 400: v2Error, 404: v2Error, 413: v2Error, 503: v2Error },
+        body: V2InferRequestSchema,
+        response: { 200: V2InferResponseSchema, 400: v2Error, 404: v2Error, 413: v2Error, 503: v2Error },
+      },
+      // Shed before reading the body, as /predict does.
+      onRequest: async (request, reply) => {
+        if (options.isClosing()) return;
+        const { name } = request.params as { name: string };
+        if (MODEL_NAMES.includes(name as ModelName)) models.queues[name as ModelName]?.admit(1, deadlineOf(request, reply, options.requestTimeoutMs));
       },
     },
-    async (request, reply) => {
+    async (request, reply): Promise<V2InferResponse> => {
       if (options.isClosing()) throw new OverloadError('SHUTTING_DOWN', 'The server is shutting down; retry on another instance.');
       const model = runner(request.params.name);
       const input = request.body.inputs[0];
