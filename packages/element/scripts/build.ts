@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { buildLocal, localBundlePath } from './build-local.ts';
+import { minifyCssPlugin } from './minify-css.ts';
 
 export const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const bundlePath = join(packageDir, 'dist', 'element.js');
@@ -24,6 +25,7 @@ const options: BuildOptions = {
   legalComments: 'none',
   tsconfig: join(packageDir, 'tsconfig.json'),
   logLevel: 'warning',
+  plugins: [minifyCssPlugin],
 };
 
 /** Writes dist/element.js and its source map, and the engine worker beside it (dist/element-local.js); returns the element bundle's path and size. */
