@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DigitClassifier, ImagePrediction, ModelAnswer, PredictResponse } from '@digitlab/element';
-import { buildElement, drawWithMouse, launchBrowser, mnistCsv, mnistTestSamples, watchErrors, type Browser } from '@digitlab/element/testing';
+import { SEVEN_STROKE, buildElement, drawWithMouse, elementPage, launchBrowser, mnistCsv, mnistTestSamples, recordedEvents, watchErrors, type Browser } from '@digitlab/element/testing';
 import { buildServer } from '@digitlab/server';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -24,28 +24,7 @@ const PHONE = { width: 375, height: 812 };
 const SERVER_MAX_IMAGES = 1000;
 
 /** The page the tests open: the element alone, as an embedding site would use it. */
-const TEST_PAGE = `<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <title>digit-classifier e2e</title>
-    <style>
-      body { margin: 0; padding: 24px 16px; background: #f1f5f9; }
-      main { max-width: 920px; margin: 0 auto; }
-    </style>
-    <script type="module" src="/element.js"></script>
-  </head>
-  <body>
-    <main><digit-classifier mode="server" endpoint="/predict"></digit-classifier></main>
-    <script>
-      window.__events = [];
-      const el = document.querySelector('digit-classifier');
-      el.addEventListener('prediction', (e) => window.__events.push({ type: 'prediction', detail: e.detail }));
-      el.addEventListener('error', (e) => window.__events.push({ type: 'error', detail: e.detail }));
-    </script>
-  </body>
-</html>`;
+const TEST_PAGE = elementPage('digit-classifier e2e', '<digit-classifier mode="server" endpoint="/predict"></digit-classifier>');
 
 type Recorded = { type: 'prediction'; detail: PredictResponse } | { type: 'error'; detail: { message: string; code?: string; status?: number } };
 
@@ -94,7 +73,7 @@ function both(p: ImagePrediction): { cnn: ModelAnswer; vit: ModelAnswer } {
   return { cnn: p.cnn, vit: p.vit };
 }
 
-const events = () => page.evaluate(() => (window as unknown as { __events: Recorded[] }).__events);
+const events = () => recordedEvents<Recorded>(page);
 
 async function upload(name: string, text: string): Promise<void> {
   // A whole test set is 18 MB to hand to the browser: allow it the time a busy machine needs.
@@ -177,12 +156,7 @@ describe('<digit-classifier> against the real server', () => {
   });
 
   it('predicts a digit drawn with the mouse', async () => {
-    // A "7": the top bar, then the long diagonal down to the left.
-    await drawWithMouse(page, part('canvas'), [
-      [0.25, 0.2],
-      [0.72, 0.2],
-      [0.45, 0.85],
-    ]);
+    await drawWithMouse(page, part('canvas'), SEVEN_STROKE);
     await expect.poll(async () => (await events()).length, { timeout: 60_000 }).toBe(1);
     const [event] = await events();
     expect(event.type).toBe('prediction');

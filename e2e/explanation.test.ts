@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImagePrediction, PredictResponse } from '@digitlab/element';
-import { buildElement, drawWithMouse, launchBrowser, mnistCsv, mnistTestSamples, watchErrors, type Browser } from '@digitlab/element/testing';
+import { SEVEN_STROKE, buildElement, drawWithMouse, elementPage, launchBrowser, mnistCsv, mnistTestSamples, recordedEvents, watchErrors, type Browser, type RecordedEvent } from '@digitlab/element/testing';
 import { buildServer } from '@digitlab/server';
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -24,23 +24,9 @@ const EL = 'digit-classifier';
 const part = (name: string) => `${EL} [part~="${name}"]`;
 const choice = (view: string) => `${part('explain-choice')}[data-view="${view}"]`;
 
-const TEST_PAGE = `<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <title>digit-classifier explanations</title>
-    <style>body { margin: 0; padding: 24px 16px; background: #f1f5f9; } main { max-width: 920px; margin: 0 auto; }</style>
-    <script type="module" src="/element.js"></script>
-  </head>
-  <body>
-    <main><digit-classifier endpoint="/predict"></digit-classifier></main>
-    <script>
-      window.__answers = [];
-      document.querySelector('digit-classifier').addEventListener('prediction', (e) => window.__answers.push(e.detail));
-    </script>
-  </body>
-</html>`;
+const TEST_PAGE = elementPage('digit-classifier explanations', '<digit-classifier mode="server" endpoint="/predict"></digit-classifier>');
+/** The same element computing its answers, and its maps, in the page. */
+const LOCAL_PAGE = elementPage('digit-classifier local explanations', '<digit-classifier mode="local" backend="webasm" endpoint="/predict"></digit-classifier>');
 
 let base: string;
 let browser: Browser;
@@ -57,6 +43,7 @@ beforeAll(async () => {
   closeServer = () => server.close();
   browser = await launchBrowser();
   await browser.context.route(`${base}/e2e.html`, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: TEST_PAGE }));
+  await browser.context.route(`${base}/local.html`, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: LOCAL_PAGE }));
   mkdirSync(SCREENSHOTS, { recursive: true });
 }, 600_000);
 
@@ -78,7 +65,8 @@ beforeEach(async () => {
   return () => page.close();
 });
 
-const answers = () => page.evaluate(() => (window as unknown as { __answers: PredictResponse[] }).__answers);
+const answers = async (): Promise<PredictResponse[]> =>
+  (await recordedEvents<RecordedEvent<PredictResponse>>(page)).filter((e) => e.type === 'prediction').map((e) => e.detail);
 
 /** Alpha of each of the 784 pixels of the layer over the preview, read back from its PNG in the page. */
 function layerAlpha(): Promise<number[]> {
@@ -111,12 +99,7 @@ async function expectLayerOf(view: 'cnn' | 'vit', map: readonly number[]): Promi
 
 describe('the "Why" view against the real server', () => {
   it("lays each model's map of a drawing, as the server computed it, over the preview, and switches between them", async () => {
-    // A "7": the top bar, then the long diagonal down to the left.
-    await drawWithMouse(page, part('canvas'), [
-      [0.25, 0.2],
-      [0.72, 0.2],
-      [0.45, 0.85],
-    ]);
+    await drawWithMouse(page, part('canvas'), SEVEN_STROKE);
     await expect.poll(async () => (await answers()).length, { timeout: 120_000 }).toBe(1);
     const [answer] = await answers();
     const p: ImagePrediction = answer.predictions[0];
@@ -168,4 +151,20 @@ describe('the "Why" view against the real server', () => {
     expect(await page.locator(part('explanation')).count()).toBe(0);
     expect(pageErrors).toEqual([]);
   });
+
+  it('in local mode computes the maps in the page as well, with no request to /predict', async () => {
+    await page.goto(`${base}/local.html`);
+    await page.locator(part('canvas')).waitFor();
+    await drawWithMouse(page, part('canvas'), SEVEN_STROKE);
+    await expect.poll(async () => (await answers()).length, { timeout: 600_000, interval: 500 }).toBe(1);
+    const [answer] = (await answers()) as Array<PredictResponse & { where?: string; backend?: string }>;
+    expect([answer.where, answer.backend]).toEqual(['local', 'webasm']);
+    const { cnn, vit } = answer.predictions[0].explanation!;
+    expect([cnn!.kind, vit!.kind]).toEqual(['saliency', 'attention']);
+    expect(Math.max(...cnn!.map)).toBe(1);
+    await expectLayerOf('cnn', cnn!.map);
+    await expectLayerOf('vit', vit!.map);
+    expect(sent).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  }, 900_000);
 });

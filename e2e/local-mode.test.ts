@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LocatedResponse } from '@digitlab/element';
-import { buildElement, launchBrowser, mnistCsv, mnistTestSamples, watchErrors, type Browser } from '@digitlab/element/testing';
+import { buildElement, elementPage, launchBrowser, mnistCsv, mnistTestSamples, recordedEvents, watchErrors, type Browser } from '@digitlab/element/testing';
 import { buildServer } from '@digitlab/server';
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,25 +27,7 @@ const KERNEL_CLASS = { webasm: 'WebAssemblyKernel', webgl2: 'WebGL2Kernel', webg
 /** SwiftShader compiles the GPU modes' shaders on the CPU: loading and the first answers take minutes on a busy machine. */
 const LOAD_TIMEOUT_MS = 900_000;
 
-const page = (markup: string): string => `<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <title>digit-classifier local e2e</title>
-    <style>body { margin: 0; padding: 24px 16px; background: #f1f5f9; } main { max-width: 920px; margin: 0 auto; }</style>
-    <script type="module" src="/element.js"></script>
-  </head>
-  <body>
-    <main>${markup}</main>
-    <script>
-      window.__events = [];
-      const el = document.querySelector('digit-classifier');
-      el.addEventListener('prediction', (e) => window.__events.push({ type: 'prediction', detail: e.detail }));
-      el.addEventListener('error', (e) => window.__events.push({ type: 'error', detail: e.detail }));
-    </script>
-  </body>
-</html>`;
+const page = (markup: string): string => elementPage('digit-classifier local e2e', markup);
 
 type Recorded = { type: 'prediction'; detail: LocatedResponse } | { type: 'error'; detail: { message: string; code?: string } };
 type ServerAnswer = { predictions: Array<{ cnn: { digit: number; probabilities: number[] }; vit: { digit: number; probabilities: number[] } }> };
@@ -94,7 +76,7 @@ async function classify(p: Page, name: string): Promise<void> {
   }, { csv, name });
 }
 
-const events = (p: Page) => p.evaluate(() => (window as unknown as { __events: Recorded[] }).__events);
+const events = (p: Page) => recordedEvents<Recorded>(p);
 
 async function lastPrediction(p: Page, count: number): Promise<LocatedResponse> {
   await expect.poll(async () => (await events(p)).length, { timeout: LOAD_TIMEOUT_MS, interval: 500 }).toBeGreaterThanOrEqual(count);

@@ -171,7 +171,7 @@ export class ClassifierController implements ReactiveController {
     const keep = this.current.source.kind === 'drawing';
     const shown: Images = { images: image, count: 1, labels: [null] };
     return this.run({ kind: 'drawing' }, shown, keep, (signal) =>
-      this.predictor.predict(image, 1, [null], () => requestPrediction(this.host.endpoint, { kind: 'pixels', images: image, count: 1, explain: true }, signal)),
+      this.predictor.predict(image, 1, [null], () => requestPrediction(this.host.endpoint, { kind: 'pixels', images: image, count: 1, explain: true }, signal), undefined, true),
     );
   }
 
@@ -186,7 +186,7 @@ export class ClassifierController implements ReactiveController {
       // one uploaded image is explained like a drawing; a larger file is answered without maps
       const body: PredictBody = { kind: 'csv', text: file.text, explain: file.count === 1 };
       return this.run(source, file, false, (signal) =>
-        this.predictor.predict(file.images, file.count, file.labels, () => requestPrediction(this.host.endpoint, body, signal)),
+        this.predictor.predict(file.images, file.count, file.labels, () => requestPrediction(this.host.endpoint, body, signal), undefined, body.explain === true),
       );
     }
     const progress = (answered: readonly ImagePrediction[], total: number): void => {

@@ -36,7 +36,7 @@ const STROKE_PAUSE_MS = 250;
  * @event prediction - The models answered. `detail` is shaped as the `/predict` response:
  *   `{ predictions: [{ index, cnn: { digit, probabilities }, vit: {...}, agree, label, explanation? }], count, timings, models }`
  *   (for a file sent in batches, every batch's answers in input order; `explanation`, each model's 28x28 map, for a
- *   drawing or a one-image file answered by the server), with where it ran:
+ *   drawing or a one-image file, wherever it ran), with where it ran:
  *   `{ where: 'local' | 'server', backend: 'webgpu' | 'webgl2' | 'webasm' | null, kernelClass, checked }`.
  *   Bubbles and crosses shadow roots.
  * @event error - A file was refused or a request failed. `detail` is `{ message, code?, status? }`; `message`

@@ -3,8 +3,8 @@
  * class-token attention), checked as it arrives and drawn as a heat layer over the preview.
  *
  * The maps come with the answers: the server's `POST /predict?explain=1` puts them in each
- * prediction's `explanation`, and anything else that answers for the element (a predictor running
- * in the page) does the same when a request carries `explain: true`.
+ * prediction's `explanation`, and local mode's engine worker does the same in the page when a
+ * request carries `explain: true`.
  */
 // types only: the server's wire contract, with no code of it in the bundle
 import type { ExplanationMap as WireExplanationMap, Prediction as WirePrediction } from '@digitlab/digit-csv/contract';

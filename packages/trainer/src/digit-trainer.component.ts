@@ -151,6 +151,12 @@ export class DigitTrainer extends LitElement {
     this.dataUrl = '/data/mnist/';
     this.phase = 'idle';
     this.statusText = '';
+    this.kept = null;
+    this.clearRun();
+  }
+
+  /** Forgets what a run showed: its curves, backend, result and the try-it drawing. */
+  private clearRun(): void {
     this.progress = null;
     this.history = [];
     this.curve = [];
@@ -158,7 +164,6 @@ export class DigitTrainer extends LitElement {
     this.trials = [];
     this.result = null;
     this.errorText = null;
-    this.kept = null;
     this.guess = null;
   }
 
@@ -263,14 +268,7 @@ export class DigitTrainer extends LitElement {
     this.downloads = null;
     this.pad?.dispose();
     this.pad = null;
-    this.progress = null;
-    this.history = [];
-    this.curve = [];
-    this.mode = null;
-    this.trials = [];
-    this.result = null;
-    this.errorText = null;
-    this.guess = null;
+    this.clearRun();
     this.galleryUrls = [];
   }
 

@@ -1,7 +1,8 @@
 // The local engine in Node on webasm: the same weights, checked, give the server's classifier's answers.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadClassifier, loadMnist, readCard, type Classifier } from '@digitlab/models';
+import { explainImages, loadClassifier, loadMnist, readCard, type Classifier } from '@digitlab/models';
+import { Backend } from '@digitlab/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseBrowserBackend, NoBackendError } from './choose-backend.ts';
 import { IntegrityError, LocalModels, sha256Hex, type ModelFiles } from './engine.ts';
@@ -40,6 +41,29 @@ describe('LocalModels', () => {
     }
     expect(answer.uncertain).toHaveLength(COUNT);
     expect(local.kernels()).toEqual({ classes: ['WebAssemblyKernel'], expected: true });
+  });
+
+  it("explains each image as the server's ?explain=1 does: explainImages on the same weights, rounded to 3 decimals", async () => {
+    const images = loadMnist('test').images.slice(0, 2 * 784);
+    const got = await local.explain(images, 2);
+    expect(got).toHaveLength(2);
+    const be = new Backend('webasm');
+    try {
+      for (const [name, kind] of [['cnn', 'saliency'], ['vit', 'attention']] as const) {
+        const want = await explainImages(be, reference[name]!.model, images, 2);
+        want.forEach((w, i) => {
+          const map = got[i][name]!;
+          expect(map.kind, name).toBe(kind);
+          expect(map.map).toHaveLength(784);
+          let worst = 0;
+          for (let p = 0; p < 784; p++) worst = Math.max(worst, Math.abs(map.map[p] - w.map[p]));
+          expect(worst, `${name} image ${i}`).toBeLessThanOrEqual(5e-4 + 1e-5);
+          expect(Math.max(...map.map), `${name} image ${i}`).toBe(1);
+        });
+      }
+    } finally {
+      be.destroy();
+    }
   });
 
   it('refuses weights whose sha256 is not the card\'s, naming both', async () => {

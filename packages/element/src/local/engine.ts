@@ -8,6 +8,7 @@ import { EXPECTED_KERNEL, Backend, Tensor, noGrad } from '@digitlab/tensor';
 import {
   buildModel,
   decodeSafetensors,
+  explainImages,
   judgeAnswers,
   loadParams,
   softmaxRows,
@@ -17,6 +18,7 @@ import {
   type ModelConfig,
   type ModelName,
 } from '@digitlab/models';
+import type { Explanations } from '../explanation-overlay.ts';
 import type { BrowserMode } from './modes.ts';
 
 export const LOCAL_MODELS: readonly ModelName[] = ['cnn', 'vit'];
@@ -142,6 +144,20 @@ export class LocalModels {
     const { expected, classes } = this.kernels();
     if (!expected) throw new Error(`the ${this.mode} backend ran on ${classes.join(', ') || 'nothing'}, not ${EXPECTED_KERNEL[this.mode]}`);
     return { probabilities, uncertain: doubts.map((d) => d.uncertain), lowConfidence: doubts.map((d) => [...d.lowConfidence]), ms };
+  }
+
+  /**
+   * Each model's map of each of `count` images (CNN saliency, ViT class-token attention), computed
+   * by `explainImages` of @digitlab/models as the server's `?explain=1` computes them, and rounded
+   * as the server sends them (3 decimals).
+   */
+  async explain(images: Float32Array, count: number): Promise<Explanations[]> {
+    const out: Explanations[] = Array.from({ length: count }, () => ({ cnn: null, vit: null }));
+    for (const m of this.models) {
+      const maps = await explainImages(this.be, m.model, images, count);
+      maps.forEach((e, i) => (out[i][m.name] = { kind: e.kind, map: Array.from(e.map, (v) => Math.round(v * 1000) / 1000) }));
+    }
+    return out;
   }
 
   /** The forward pass in chunks of CHUNK images, the last one padded. */

@@ -100,14 +100,14 @@ export class LocalEngine {
     return this.info;
   }
 
-  /** Both models' answers for `count` images, shaped as `/predict`'s, with where and on what they ran. */
-  async predict(images: Float32Array, count: number, labels: readonly (number | null)[]): Promise<LocatedResponse> {
+  /** Both models' answers for `count` images, shaped as `/predict`'s (with `explain`, each image's maps too), with where and on what they ran. */
+  async predict(images: Float32Array, count: number, labels: readonly (number | null)[], explain = false): Promise<LocatedResponse> {
     const info = await this.ready;
     const id = this.nextId++;
     const answer = await new Promise<Extract<FromWorker, { type: 'answer' }>>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // a copy: the caller keeps showing its images
-      this.post({ type: 'predict', id, images: images.slice(0, count * 784), count });
+      this.post({ type: 'predict', id, images: images.slice(0, count * 784), count, ...(explain ? { explain } : {}) });
     });
     const predictions: ImagePrediction[] = [];
     for (let i = 0; i < count; i++) {
@@ -121,6 +121,7 @@ export class LocalEngine {
         uncertain: answer.uncertain[i] ?? false,
         lowConfidence: answer.lowConfidence[i] ?? [],
         label: labels[i] ?? null,
+        ...(answer.explanations?.[i] ? { explanation: answer.explanations[i] } : {}),
       } as ImagePrediction);
     }
     return {

@@ -45,13 +45,14 @@ export class Predictor {
     if (this.host.predictMode !== 'server') this.engineFor();
   }
 
-  /** Answers `count` images where the mode says; `server` sends them to `/predict`. */
+  /** Answers `count` images where the mode says; `server` sends them to `/predict`. With `explain`, a local answer carries each image's maps as the server's `?explain=1` does. */
   async predict(
     images: Float32Array,
     count: number,
     labels: readonly (number | null)[],
     server: () => Promise<PredictResponse>,
     onProgress?: (answered: LocatedResponse['predictions'], total: number) => void,
+    explain = false,
   ): Promise<LocatedResponse> {
     const mode = this.host.predictMode;
     if (mode === 'server') return fromServer(await server());
@@ -60,7 +61,7 @@ export class Predictor {
     if (mode === 'auto' && (!engine || this.localError || !engine.isReady)) return fromServer(await server());
     try {
       if (!engine) throw this.localError!;
-      return await runLocally(engine, images, count, labels, onProgress);
+      return await runLocally(engine, images, count, labels, onProgress, explain);
     } catch (error) {
       if (!(error instanceof LocalUnavailableError)) throw error;
       this.localError = error;
@@ -109,8 +110,9 @@ async function runLocally(
   count: number,
   labels: readonly (number | null)[],
   onProgress?: (answered: LocatedResponse['predictions'], total: number) => void,
+  explain = false,
 ): Promise<LocatedResponse> {
-  if (count <= LOCAL_STEP) return engine.predict(images, count, labels);
+  if (count <= LOCAL_STEP) return engine.predict(images, count, labels, explain);
   let last: LocatedResponse | null = null;
   const predictions: LocatedResponse['predictions'] = [];
   let totalMs = 0;

@@ -88,11 +88,12 @@ async function predict(message: Extract<ToWorker, { type: 'predict' }>): Promise
     }
     try {
       const a = await engine.predict(message.images, message.count, message.only);
+      const explanations = message.explain === true ? await engine.explain(message.images, message.count) : undefined;
       const cnn = a.probabilities.cnn ?? null;
       const vit = a.probabilities.vit ?? null;
       const transfer = [cnn, vit].flatMap((p) => (p ? [p.buffer as ArrayBuffer] : []));
       scope.postMessage(
-        { type: 'answer', id: message.id, cnn, vit, uncertain: a.uncertain, lowConfidence: a.lowConfidence, ms: a.ms, backend: engine.mode, kernelClass: engine.kernels().classes.join(', ') },
+        { type: 'answer', id: message.id, cnn, vit, uncertain: a.uncertain, lowConfidence: a.lowConfidence, ms: a.ms, backend: engine.mode, kernelClass: engine.kernels().classes.join(', '), ...(explanations ? { explanations } : {}) },
         transfer,
       );
       return;
