@@ -8,7 +8,8 @@
  */
 // types only: the server's wire contract, with no code of it in the bundle
 import type { ExplanationMap as WireExplanationMap, Prediction as WirePrediction } from '@digitlab/digit-csv/contract';
-import { PIXELS, SIDE } from '@digitlab/digit-csv';
+import { PIXELS } from '@digitlab/digit-csv';
+import { pixelsToPngUrl } from './digit-image.ts';
 
 /** One model's map of one image: 784 weights in [0, 1], row-major 28x28 like the pixels (the wire contract's). */
 export type ExplanationMap = WireExplanationMap;
@@ -65,23 +66,14 @@ export function heatOf(weight: number): [number, number, number, number] {
   return [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f, Math.round(255 * Math.min(0.85, w ** 1.5))];
 }
 
-let scratch: HTMLCanvasElement | null = null;
 const drawn = new WeakMap<number[], string>();
 
 /** A map as a 28x28 PNG data URL of heat colours with transparency, to lay over the preview (drawn once per map). */
 export function heatLayerUrl(map: ExplanationMap): string {
   const cached = drawn.get(map.map);
   if (cached !== undefined) return cached;
-  scratch ??= document.createElement('canvas');
-  scratch.width = SIDE;
-  scratch.height = SIDE;
-  const ctx = scratch.getContext('2d');
-  if (!ctx) return '';
-  const image = ctx.createImageData(SIDE, SIDE);
-  map.map.forEach((weight, i) => image.data.set(heatOf(weight), 4 * i));
-  ctx.putImageData(image, 0, 0);
-  const url = scratch.toDataURL('image/png');
-  drawn.set(map.map, url);
+  const url = pixelsToPngUrl((data) => map.map.forEach((weight, i) => data.set(heatOf(weight), 4 * i)));
+  if (url !== '') drawn.set(map.map, url);
   return url;
 }
 

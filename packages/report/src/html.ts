@@ -1,7 +1,7 @@
 import { CALIBRATION_BINS, type EpochLog, normalizeMap, patchMapToPixels } from '@digitlab/models';
 import type { ExplainedDigit, ModelResult, ReportData } from './collect.js';
 import { digitPng, heatColor, overlayPng } from './png.js';
-import { confusionSvg, esc, lineChartSvg, reliabilitySvg } from './svg.js';
+import { CHART_CSS, confusionSvg, esc, lineChartSvg, reliabilitySvg } from './svg.js';
 import { PIXELS } from '@digitlab/digit-csv';
 
 /** Most tiles one gallery shows (the most confident mistakes first); the rest are counted. */
@@ -58,13 +58,7 @@ table.compare td { width: 420px; }
 .panel { background: var(--panel); border-radius: 8px; padding: 14px 16px; }
 .pairs { margin: 8px 0 0; padding-left: 18px; font-variant-numeric: tabular-nums; }
 svg text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
-svg .tick { font-size: 11px; fill: #555; }
-svg .axis-title { font-size: 11.5px; fill: #333; }
-svg .chart-title { font-size: 13px; font-weight: 600; fill: #222; }
-svg .legend { font-size: 11px; fill: #333; }
-svg .grid { stroke: #ececec; }
-svg .axis { stroke: #999; }
-svg .marker { stroke-dasharray: 2 3; }
+${CHART_CSS}
 .gallery { display: flex; flex-wrap: wrap; gap: 6px; margin: 8px 0 4px; }
 .tile { margin: 0; width: 64px; text-align: center; font-size: 11px; line-height: 1.25; font-variant-numeric: tabular-nums; }
 .tile img, .explain img { image-rendering: pixelated; display: block; border-radius: 3px; }

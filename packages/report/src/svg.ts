@@ -3,6 +3,17 @@
  * strings, no library; every number a test may check is also in a data- attribute.
  */
 
+/** The look of the charts these functions draw (their class names), for any page or shadow root that shows them. */
+export const CHART_CSS = `
+svg .tick { font-size: 11px; fill: #555; }
+svg .axis-title { font-size: 11.5px; fill: #333; }
+svg .chart-title { font-size: 13px; font-weight: 600; fill: #222; }
+svg .legend { font-size: 11px; fill: #333; }
+svg .grid { stroke: #ececec; }
+svg .axis { stroke: #999; }
+svg .marker { stroke-dasharray: 2 3; }
+`;
+
 /** Escapes text for HTML/SVG content and attribute values. */
 export function esc(s: string | number): string {
   return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

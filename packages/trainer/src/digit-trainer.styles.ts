@@ -1,4 +1,5 @@
-import { css } from 'lit';
+import { CHART_CSS } from '@digitlab/report/svg';
+import { css, unsafeCSS } from 'lit';
 
 /**
  * Colours, radius and font come from `--trainer-*` custom properties on `:host`; the layout follows
@@ -44,13 +45,7 @@ export default css`
   /* minmax(0, 1fr): the charts' SVG width attributes must not widen the columns past a phone's screen */
   .charts { display: grid; grid-template-columns: minmax(0, 1fr); gap: 12px; }
   .charts svg, .result svg { width: 100%; height: auto; max-width: 560px; }
-  svg .tick { font-size: 11px; fill: #555; }
-  svg .axis-title { font-size: 11.5px; fill: #333; }
-  svg .chart-title { font-size: 13px; font-weight: 600; fill: #222; }
-  svg .legend { font-size: 11px; fill: #333; }
-  svg .grid { stroke: #ececec; }
-  svg .axis { stroke: #999; }
-  svg .marker { stroke-dasharray: 2 3; }
+  ${unsafeCSS(CHART_CSS)}
   /* a block that scrolls on its own, so a narrow screen never scrolls the page sideways */
   table.epochs { display: block; max-width: 100%; overflow-x: auto; border-collapse: collapse; font-size: 0.85rem; font-variant-numeric: tabular-nums; }
   table.epochs th, table.epochs td { padding: 3px 10px 3px 0; text-align: right; }

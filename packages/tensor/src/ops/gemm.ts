@@ -69,6 +69,19 @@ export function gemmChunks(K: number): { chunks: number; len: number } {
   return { chunks: K, len: 1 };
 }
 
+
+/** The index expressions of a thread's first A row and B column in its batch entry and reduction chunk. */
+function gemmBases(batch: number, chunks: number, len: number, a: readonly number[], b: readonly number[]): { aBase: string; bBase: string } {
+  // thread.z = z·chunks + chunk; with one batch entry it is the chunk alone (no division per load)
+  const z = chunks === 1 ? 'this.thread.z' : batch === 1 ? '0' : idiv('this.thread.z', chunks, batch * chunks);
+  const kc = chunks === 1 ? '0' : batch === 1 ? 'this.thread.z' : imod('this.thread.z', chunks, batch * chunks);
+  // a bare thread.x (unit stride) makes B's four lanes neighbours: one v128.load (patches/gpu.js@2.24.1.patch)
+  const bLane = b[2] === 1 ? 'this.thread.x' : `this.thread.x * ${b[2]}`;
+  return {
+    aBase: `${z} * ${a[0]} + ${kc} * ${len * a[2]} + this.thread.y * ${ROWS * a[1]}`,
+    bBase: `${z} * ${b[0]} + ${kc} * ${len * b[1]} + ${bLane}`,
+  };
+}
 /**
  * Each thread owns 4 rows m..m+3 of one column n (returned as Array(4)) over one chunk of the
  * reduction. SIMD lanes of webasm's f32x4 are neighbouring n, so A's loads are uniform across
@@ -80,13 +93,7 @@ export function gemmSpec(s: GemmShape, epilogue: GemmEpilogue = 'none'): KernelS
   if (M % ROWS !== 0) throw new Error(`gemmSpec: M=${M} must be a multiple of ${ROWS}`);
   const { chunks, len } = gemmChunks(K);
   if (epilogue !== 'none' && chunks !== 1) throw new Error(`gemmSpec: a ${epilogue} epilogue needs the reduction in one chunk, K=${K} takes ${chunks}`);
-  // thread.z = z·chunks + chunk; with one batch entry it is the chunk alone (no division per load)
-  const z = chunks === 1 ? 'this.thread.z' : batch === 1 ? '0' : idiv('this.thread.z', chunks, batch * chunks);
-  const kc = chunks === 1 ? '0' : batch === 1 ? 'this.thread.z' : imod('this.thread.z', chunks, batch * chunks);
-  const aBase = `${z} * ${a[0]} + ${kc} * ${len * a[2]} + this.thread.y * ${ROWS * a[1]}`;
-  // a bare thread.x (unit stride) makes B's four lanes neighbours: one v128.load (patches/gpu.js@2.24.1.patch)
-  const bLane = b[2] === 1 ? 'this.thread.x' : `this.thread.x * ${b[2]}`;
-  const bBase = `${z} * ${b[0]} + ${kc} * ${len * b[1]} + ${bLane}`;
+  const { aBase, bBase } = gemmBases(batch, chunks, len, a, b);
   const body: string[] = [];
   for (let k = 0; k < len; k++) {
     body.push(`v = B[${bBase} + ${k * b[1]}];`);
@@ -136,11 +143,7 @@ export function gemmSpec4x2(s: GemmShape): KernelSpec {
   if (M % ROWS !== 0 || N % 2 !== 0) throw new Error(`gemmSpec4x2: M=${M} must be a multiple of ${ROWS} and N=${N} even`);
   const half = N / 2;
   const { chunks, len } = gemmChunks(K);
-  const z = chunks === 1 ? 'this.thread.z' : batch === 1 ? '0' : idiv('this.thread.z', chunks, batch * chunks);
-  const kc = chunks === 1 ? '0' : batch === 1 ? 'this.thread.z' : imod('this.thread.z', chunks, batch * chunks);
-  const aBase = `${z} * ${a[0]} + ${kc} * ${len * a[2]} + this.thread.y * ${ROWS * a[1]}`;
-  const bLane = b[2] === 1 ? 'this.thread.x' : `this.thread.x * ${b[2]}`;
-  const bBase = `${z} * ${b[0]} + ${kc} * ${len * b[1]} + ${bLane}`;
+  const { aBase, bBase } = gemmBases(batch, chunks, len, a, b);
   const body: string[] = [];
   for (let k = 0; k < len; k++) {
     body.push(`v = B[${bBase} + ${k * b[1]}];`, `u = B[${bBase} + ${half * b[2] + k * b[1]}];`);
