@@ -8,6 +8,12 @@ import { OverloadError } from '../src/errors.js';
 import { Batcher, type BatcherOptions, type ShedReason } from '../src/inference/batcher.js';
 import type { Runner, RunnerResult } from '../src/inference/runner.js';
 
+/** Waits at least ms by performance.now(): a timer alone may fire a fraction of a millisecond early. */
+async function sleepAtLeast(ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  while (performance.now() < until) await new Promise((resolve) => setTimeout(resolve, Math.max(0, until - performance.now())));
+}
+
 /** A runner that, like a model's worker, runs one batch at a time, taking perImageMs per image; row i of the answer carries image i's first pixel. */
 function timedRunner(perImageMs: number, options: { compiled?: boolean } = {}) {
   let chain: Promise<unknown> = Promise.resolve();
@@ -20,7 +26,7 @@ function timedRunner(perImageMs: number, options: { compiled?: boolean } = {}) {
       stats.outstanding++;
       stats.mostOutstanding = Math.max(stats.mostOutstanding, stats.outstanding);
       const job = chain.then(async (): Promise<RunnerResult> => {
-        await new Promise((resolve) => setTimeout(resolve, count * perImageMs));
+        await sleepAtLeast(count * perImageMs);
         const probabilities = new Float32Array(count * 10);
         for (let i = 0; i < count; i++) probabilities[i * 10] = images[i * PIXELS];
         stats.outstanding--;
