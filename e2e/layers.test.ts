@@ -28,6 +28,11 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   '@digitlab/element': ['@digitlab/server', '@digitlab/report', '@digitlab/bench', '@digitlab/e2e'],
 };
 
+/** Packages a layer reaches only through another's exports: the server uses the engine as @digitlab/models exports it. */
+const THROUGH: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  '@digitlab/server': { '@digitlab/tensor': '@digitlab/models' },
+};
+
 function workspaces(): Workspace[] {
   const dirs = ['packages', 'apps'].flatMap((top) => execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', `${top}/*/package.json`], { cwd: ROOT, encoding: 'utf8' }).split('\n')).concat(['bench/package.json', 'e2e/package.json']);
   return [...new Set(dirs.filter(Boolean))].map((file) => {
@@ -75,6 +80,8 @@ export function layerProblem(file: string, spec: string, all: readonly Workspace
   if (!exported(target, sub ? `.${sub}` : '.')) return `imports ${spec}, which ${name} does not export (it exports ${target.exports.join(', ')})`;
   if (!owner) return null;
   if (owner !== target && !owner.dependencies.includes(name)) return `imports ${name} without depending on it in ${owner.dir}/package.json`;
+  const via = THROUGH[owner.name]?.[name];
+  if (via) return `imports ${name}; ${owner.name} reaches it only through ${via}, which exports what it needs`;
   const forbidden = FORBIDDEN[owner.name] ?? [];
   if (owner !== target && (forbidden.includes('*') || forbidden.includes(name))) return `imports ${name}: ${owner.name} sits below it`;
   return null;
@@ -109,6 +116,9 @@ describe('the layer check', () => {
     expect(layerProblem('packages/tensor/src/x.ts', '@digitlab/models', [{ ...all[0], dependencies: ['@digitlab/models'] }, ...all.slice(1)])).toMatch(/sits below it/);
     expect(layerProblem('packages/models/src/a.ts', './b.js', all)).toBeNull();
     expect(layerProblem('packages/models/test/a.test.ts', '../src/b.js', all)).toBeNull();
+    const server = { name: '@digitlab/server', dir: 'apps/server', exports: ['.'], dependencies: ['@digitlab/models', '@digitlab/tensor'] };
+    expect(layerProblem('apps/server/src/app.ts', '@digitlab/tensor', [...all, server])).toMatch(/reaches it only through @digitlab\/models/);
+    expect(layerProblem('apps/server/src/app.ts', '@digitlab/models', [...all, server])).toBeNull();
   });
 });
 

@@ -3,7 +3,7 @@ import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { chooseMode, describeChoice, type AutoChoice } from '@digitlab/tensor';
+import { chooseMode, describeChoice, type AutoChoice } from '@digitlab/models';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { resolveConfig, type ServerConfig } from './config.js';
 import errors from './errors.js';

@@ -2,8 +2,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_STREAM_MAX_BYTES, DEFAULT_STREAM_MAX_ROWS } from '@digitlab/digit-csv';
-import type { Classifier, ModelName } from '@digitlab/models';
-import { MODES, type ModeChoice, isModeChoice } from '@digitlab/tensor';
+import { MODES, isModeChoice, type Classifier, type ModeChoice, type ModelName } from '@digitlab/models';
 
 /** The repository root (apps/server/src -> ../../..). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

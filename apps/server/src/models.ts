@@ -3,8 +3,7 @@
 // model whose card exists must load, or the server refuses to start.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { WeightsError, type ModelName } from '@digitlab/models';
-import type { Mode } from '@digitlab/tensor';
+import { WeightsError, type Mode, type ModelName } from '@digitlab/models';
 import { MODEL_NAMES, type ResolvedConfig } from './config.js';
 import { Batcher, type BatcherObserver } from './inference/batcher.js';
 import { ModelWorker } from './inference/model-worker.js';

@@ -3,8 +3,7 @@
 // those without explain, bad values of the parameter are clear 4xx, and an explained request runs
 // as a batch of its own.
 import { PIXELS } from '@digitlab/digit-csv';
-import { explainImages, loadClassifier, type ModelCard, type ModelName } from '@digitlab/models';
-import { Backend } from '@digitlab/tensor';
+import { Backend, explainImages, loadClassifier, type ModelCard, type ModelName } from '@digitlab/models';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Batcher } from '../src/inference/batcher.js';

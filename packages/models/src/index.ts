@@ -4,6 +4,8 @@ export { loadMnist, mnistFromIdx, parseIdxImages, parseIdxLabels, mnistDataDir, 
 export { splitValidation, sliceImages } from './split.js';
 /** MNIST's image side and pixel count: the very constants @digitlab/digit-csv exports as SIDE and PIXELS. */
 export { SIDE as MNIST_SIDE, PIXELS as MNIST_PIXELS } from '@digitlab/digit-csv';
+/** The engine as a user of the models needs it (a mode, its choice at start, a backend to explain on): the server depends on this package alone. */
+export { Backend, MODES, chooseMode, describeChoice, isModeChoice, type Mode, type ModeChoice, type AutoChoice } from '@digitlab/tensor';
 export { encodeSafetensors, decodeSafetensors, SafetensorsError, type NamedTensor, type Safetensors } from './safetensors.js';
 export { writeFileAtomic, sha256 } from './files.js';
 export { paramsToTensors, loadParams, encodeWeights, encodeCheckpoint, decodeCheckpoint, type Checkpoint, type RunState, type EpochLog } from './state.js';

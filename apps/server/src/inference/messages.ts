@@ -1,6 +1,5 @@
 // The messages between the HTTP thread and a model's worker thread: one definition for both sides.
-import type { ExplanationKind, ModelCard, ModelName } from '@digitlab/models';
-import type { Mode } from '@digitlab/tensor';
+import type { ExplanationKind, Mode, ModelCard, ModelName } from '@digitlab/models';
 
 /** What a worker is started with (its workerData). */
 export interface WorkerSetup {

@@ -2,8 +2,7 @@
 // predict messages one at a time (with each image's explanation map when asked), so inference never
 // runs on the HTTP thread's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
-import { MNIST_PIXELS, explainImages, explanationKind, loadClassifier, type Classifier } from '@digitlab/models';
-import { Backend, type Mode } from '@digitlab/tensor';
+import { Backend, MNIST_PIXELS, explainImages, explanationKind, loadClassifier, type Classifier, type Mode } from '@digitlab/models';
 import type { Explained, FromWorker, PredictMessage, WorkerSetup } from './messages.js';
 
 const setup = workerData as WorkerSetup;

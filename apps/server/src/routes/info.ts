@@ -1,6 +1,5 @@
 // GET /health, /health/live, /health/ready and GET /models: is the server ready, and what are the models (their cards).
-import type { ModelName } from '@digitlab/models';
-import type { AutoChoice } from '@digitlab/tensor';
+import type { AutoChoice, ModelName } from '@digitlab/models';
 import type { FastifyInstance } from 'fastify';
 import { MODEL_NAMES } from '../config.js';
 import { HttpError } from '../errors.js';
