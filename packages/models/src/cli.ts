@@ -41,17 +41,19 @@ async function measureShipped(name: ModelName, weightsDir: string, backend: Mode
 }
 
 const program = new Command('digitlab').description('train, evaluate and ship the digitlab MNIST models');
+const WEIGHTS = join(REPO, 'weights');
 
-program
-  .command('train')
-  .description('train a model from a preset; resumes from <run-dir>/checkpoint.safetensors if present')
-  .argument('<model>', 'cnn or vit', modelNameOption)
+/** A command on one model (`<model>`), with the --backend option every command takes. */
+function modelCommand(command: string, description: string): Command {
+  return program.command(command).description(description).argument('<model>', 'cnn or vit', modelNameOption).option('-b, --backend <mode>', BACKEND_HELP, modeChoiceOption, 'async' as ModeChoice);
+}
+
+modelCommand('train', 'train a model from a preset; resumes from <run-dir>/checkpoint.safetensors if present')
   .option('-c, --config <preset>', 'preset name in packages/models/configs or a JSON path (default: the model name)')
   .option('--epochs <n>', 'override the preset epochs', intOption)
   .option('--seed <n>', 'override the preset seed', intOption)
   .option('--lr <x>', 'override the peak learning rate', floatOption)
   .option('--batch-size <n>', 'override the batch size', intOption)
-  .option('-b, --backend <mode>', BACKEND_HELP, modeChoiceOption, 'async' as ModeChoice)
   .option('--threads <n>', 'worker threads for async (default: all cores)', intOption)
   .option('--run-dir <dir>', 'where checkpoints and logs go (default: .runs/<model>)')
   .option('--time-limit <seconds>', 'checkpoint and stop after this long (resume later)', floatOption)
@@ -96,28 +98,20 @@ program
     bar.stop();
     console.error(res.finished ? `finished ${res.epoch} epochs, best validation accuracy ${res.bestValAccuracy}` : `stopped at epoch ${res.epoch + 1} step ${res.step}; run the same command to resume`);
     if (res.finished && o.ship) {
-      const card = await ship(name, runDir, join(REPO, 'weights'), backend);
+      const card = await ship(name, runDir, WEIGHTS, backend);
       console.log(JSON.stringify({ shipped: name, test: { accuracy: card.metrics.test.accuracy, loss: card.metrics.test.loss } }));
     }
   });
 
-program
-  .command('ship')
-  .description("evaluate a run's best checkpoint on the test set and write weights/<model>.safetensors + its model card")
-  .argument('<model>', 'cnn or vit', modelNameOption)
+modelCommand('ship', "evaluate a run's best checkpoint on the test set and write weights/<model>.safetensors + its model card")
   .option('--run-dir <dir>', 'the run to ship (default: .runs/<model>)')
-  .option('-b, --backend <mode>', BACKEND_HELP, modeChoiceOption, 'async' as ModeChoice)
   .action(async (name: ModelName, o: { runDir?: string; backend: ModeChoice }) => {
-    const card = await ship(name, resolve(o.runDir ?? join(REPO, '.runs', name)), join(REPO, 'weights'), await concrete(o.backend));
+    const card = await ship(name, resolve(o.runDir ?? join(REPO, '.runs', name)), WEIGHTS, await concrete(o.backend));
     console.log(JSON.stringify({ shipped: name, sha256: card.weights.sha256, test: { accuracy: card.metrics.test.accuracy, loss: card.metrics.test.loss } }, null, 2));
   });
 
-program
-  .command('evaluate')
-  .description('evaluate shipped weights on the 10,000 test images and compare with the model card')
-  .argument('<model>', 'cnn or vit', modelNameOption)
-  .option('--weights <dir>', 'weights folder', join(REPO, 'weights'))
-  .option('-b, --backend <mode>', BACKEND_HELP, modeChoiceOption, 'async' as ModeChoice)
+modelCommand('evaluate', 'evaluate shipped weights on the 10,000 test images and compare with the model card')
+  .option('--weights <dir>', 'weights folder', WEIGHTS)
   .option('--limit <n>', 'only the first n test images', intOption)
   .action(async (name: ModelName, o: { weights: string; backend: ModeChoice; limit?: number }) => {
     const full = loadMnist('test');
@@ -144,15 +138,12 @@ program
     }
   });
 
-program
-  .command('calibrate')
-  .description("fit a shipped model's temperature on its validation images and write the calibration and uncertainty threshold into its card (weights unchanged)")
-  .argument('<model>', 'cnn or vit', modelNameOption)
-  .option('--weights <dir>', 'weights folder', join(REPO, 'weights'))
-  .option('-b, --backend <mode>', BACKEND_HELP, modeChoiceOption, 'async' as ModeChoice)
+modelCommand('calibrate', "fit a shipped model's temperature on its validation images and write the calibration and uncertainty threshold into its card (weights unchanged)")
+  .option('--weights <dir>', 'weights folder', WEIGHTS)
   .action(async (name: ModelName, o: { weights: string; backend: ModeChoice }) => {
-    const { clf, measured } = await measureShipped(name, o.weights, await concrete(o.backend), loadMnist('test'));
-    const s = summarize(measured.test, loadMnist('test').labels);
+    const test = loadMnist('test');
+    const { clf, measured } = await measureShipped(name, o.weights, await concrete(o.backend), test);
+    const s = summarize(measured.test, test.labels);
     if (Math.abs(s.accuracy - clf.card.metrics.test.accuracy) > 1e-9) throw new Error(`${name}: test accuracy ${s.accuracy} differs from the card's ${clf.card.metrics.test.accuracy}; not writing the card`);
     const card: ModelCard = { ...clf.card, calibration: measured.calibration, uncertainty: measured.uncertainty };
     writeFileAtomic(join(o.weights, `${name}.json`), new TextEncoder().encode(`${JSON.stringify(card, null, 2)}\n`));

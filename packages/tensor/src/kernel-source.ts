@@ -40,28 +40,17 @@ function oneOf<T extends string>(name: string, value: string | undefined, allowe
   return value as T;
 }
 
+/** parseArgs options that each take one string, by name. */
+function stringOptions<const K extends string>(names: readonly K[]): Record<K, { type: 'string' }> {
+  return Object.fromEntries(names.map((name) => [name, { type: 'string' }])) as Record<K, { type: 'string' }>;
+}
+
 /** The kernel spec that `kernel-source <argv>` prints: a header comment (name, output grid, components) and the source. */
 export function kernelSourceFor(argv: readonly string[]): string {
   const { positionals, values } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: {
-      x: { type: 'string' },
-      w: { type: 'string' },
-      stride: { type: 'string' },
-      padding: { type: 'string' },
-      relu: { type: 'boolean' },
-      pass: { type: 'string' },
-      forward: { type: 'string' },
-      'input-gradient': { type: 'string' },
-      'weight-gradient': { type: 'string' },
-      M: { type: 'string' },
-      N: { type: 'string' },
-      K: { type: 'string' },
-      batch: { type: 'string' },
-      variant: { type: 'string' },
-      mode: { type: 'string' },
-    },
+    options: { ...stringOptions(['x', 'w', 'stride', 'padding', 'pass', 'forward', 'input-gradient', 'weight-gradient', 'M', 'N', 'K', 'batch', 'variant', 'mode']), relu: { type: 'boolean' } },
   });
   const mode: Mode = oneOf('mode', values.mode, MODES) ?? 'webasm';
   let spec: KernelSpec;

@@ -1,5 +1,6 @@
 /** The explanation view: a heat layer over the preview, and the switch choosing whose map it shows. */
 import { html, nothing, type TemplateResult } from 'lit';
+import { chipTemplate } from './chip.ts';
 import { EXPLANATION_VIEWS, describeMap, heatLayerUrl, type ExplanationView, type Explanations } from '../explanation-overlay.ts';
 
 /** The selected model's map over the preview, or nothing when the view is off or there is no map. */
@@ -29,18 +30,11 @@ export function explanationSwitchTemplate(v: ExplanationSwitchView): TemplateRes
     <div class="explain" part="explain-switch">
       <div class="explain-choices" role="group" aria-label="Why they answered">
         <span class="explain-title">Why</span>
-        ${EXPLANATION_VIEWS.map(
-          (c) => html`<button
-            class="chip explain-chip explain-chip--${c.view}"
-            part="explain-choice"
-            type="button"
-            data-view=${c.view}
-            aria-pressed=${v.view === c.view ? 'true' : 'false'}
-            ?disabled=${!has(c.view)}
-            @click=${() => v.onView(c.view)}
-          >
-            ${c.label}
-          </button>`,
+        ${EXPLANATION_VIEWS.map((c) =>
+          chipTemplate(
+            { part: 'explain-choice', className: `explain-chip explain-chip--${c.view}`, choice: { view: c.view }, pressed: v.view === c.view, disabled: !has(c.view), onClick: () => v.onView(c.view) },
+            c.label,
+          ),
         )}
       </div>
       <p class="explain-caption">${caption}</p>

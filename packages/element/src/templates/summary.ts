@@ -6,6 +6,7 @@ import { html, nothing, type TemplateResult } from 'lit';
 import { classMap } from 'lit/directives/class-map.js';
 import { disagrees, labelOf, wrong, type BatchStats, type GridFilter } from '../batch-stats.ts';
 import { plural, share, thousands } from '../format.ts';
+import { chipTemplate } from './chip.ts';
 import type { ImagePrediction } from '../predict-client.ts';
 
 /** What the summary and the grid show, and the handlers they call. */
@@ -78,17 +79,11 @@ export function gridTemplate(view: SummaryView): TemplateResult {
   return html`
     ${stats.answered > 0
       ? html`<div class="filters" role="group" aria-label="Show">
-          ${filters.map(
-            (f) => html`<button
-              class="chip"
-              part="filter"
-              type="button"
-              data-filter=${f.key}
-              aria-pressed=${view.filter === f.key ? 'true' : 'false'}
-              @click=${() => view.onFilter(f.key)}
-            >
-              ${f.name} <span class="chip-count">${thousands(view.filterCounts[f.key])}</span>
-            </button>`,
+          ${filters.map((f) =>
+            chipTemplate(
+              { part: 'filter', choice: { filter: f.key }, pressed: view.filter === f.key, onClick: () => view.onFilter(f.key) },
+              html`${f.name} <span class="chip-count">${thousands(view.filterCounts[f.key])}</span>`,
+            ),
           )}
         </div>`
       : nothing}

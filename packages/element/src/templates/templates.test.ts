@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TemplateResult } from 'lit';
 import { modelTemplate, MODELS, previewTemplate, problemTemplate, verdictTemplate } from './answers.ts';
+import { chipTemplate } from './chip.ts';
 import { drawTemplate, uploadTemplate, type InputView } from './input.ts';
 
 const VOID = new Set(['img', 'input', 'br', 'hr', 'meta', 'link', 'source', 'path', 'circle']);
@@ -46,6 +47,7 @@ describe('templates', () => {
       verdict: verdictTemplate(undefined, null, 'Draw a digit'),
       model: modelTemplate(MODELS[0], null, false),
       problem: problemTemplate({ title: 'No.', message: 'Because.' }),
+      chip: chipTemplate({ part: 'filter', choice: { filter: 'all' }, pressed: true, onClick: () => {} }, 'All'),
     };
     for (const [name, template] of Object.entries(templates)) expect({ name, problems: unbalanced(template) }).toEqual({ name, problems: [] });
   });
