@@ -18,8 +18,12 @@ export interface Progress {
   readonly epochs: number;
   readonly step: number;
   readonly steps: number;
+  /** The epoch's running mean loss and accuracy so far. */
   readonly loss: number;
   readonly accuracy: number;
+  /** The step just taken: its batch's loss and accuracy. */
+  readonly stepLoss: number;
+  readonly stepAccuracy: number;
   readonly imagesPerSecond: number;
 }
 
@@ -53,6 +57,16 @@ export interface LoopOptions {
   readonly maxSteps?: number;
   /** Stop (after checkpointing) at the next step once aborted: a page's stop button. */
   readonly signal?: AbortSignal;
+  /**
+   * Awaited before each step: a page lets its messages in and holds while paused. The time spent
+   * in it counts towards no clock (run seconds, images per second, the time limit).
+   */
+  readonly beforeStep?: () => Promise<void>;
+  /**
+   * On a stop mid-epoch, validate and record the steps taken as the run's last epoch instead of
+   * checkpointing to resume (a page's "stop early, keep what was learned").
+   */
+  readonly endWithPartialEpoch?: boolean;
   readonly onProgress?: (p: Progress) => void;
   readonly onEpoch?: (e: EpochLog) => void;
 }
@@ -81,6 +95,7 @@ export interface TrainingRun {
 
 /** How a loop ended. */
 export interface LoopResult {
+  /** Every planned epoch was trained to its end. */
   readonly finished: boolean;
   readonly epoch: number;
   readonly step: number;
@@ -135,7 +150,8 @@ export async function checkpoint(run: TrainingRun, store: RunStore): Promise<voi
 
 /** The clock of one loop: when it started, the seconds the run had taken before it, the last checkpoint. */
 export interface LoopClock {
-  readonly started: number;
+  /** Moves forward by any hold in beforeStep, so that the hold counts as no time. */
+  started: number;
   readonly before: number;
   lastSave: number;
 }
@@ -153,9 +169,19 @@ export async function trainEpoch(run: TrainingRun, step: StepContext, store: Run
     state.epochCorrect = 0;
     state.epochSeen = 0;
   }
-  const epochStart = performance.now();
+  let epochStart = performance.now();
   const stepAtStart = state.stepInEpoch;
   while (state.stepInEpoch < data.stepsPerEpoch) {
+    if (opts.beforeStep) {
+      const held = performance.now();
+      await opts.beforeStep();
+      // the clocks skip the hold, as if it took no time
+      const idle = performance.now() - held;
+      epochStart += idle;
+      clock.started += idle;
+      clock.lastSave += idle;
+      if (opts.signal?.aborted) return { stopped: true, epochStart, stepAtStart };
+    }
     const indices = run.perm.subarray(state.stepInEpoch * t.batchSize, (state.stepInEpoch + 1) * t.batchSize);
     const lr = learningRate(t, state.epoch + state.stepInEpoch / data.stepsPerEpoch);
     const { loss, correct } = await trainStep(step, data.train, indices, lr, `at epoch ${state.epoch + 1} step ${state.stepInEpoch}`);
@@ -168,7 +194,7 @@ export async function trainEpoch(run: TrainingRun, step: StepContext, store: Run
     const elapsed = (performance.now() - epochStart) / 1000;
     opts.onProgress?.({
       epoch: state.epoch + 1, epochs: t.epochs, step: state.stepInEpoch, steps: data.stepsPerEpoch,
-      loss: state.epochLossSum / state.epochSeen, accuracy: state.epochCorrect / state.epochSeen,
+      loss: state.epochLossSum / state.epochSeen, accuracy: state.epochCorrect / state.epochSeen, stepLoss: loss, stepAccuracy: correct / t.batchSize,
       imagesPerSecond: ((state.stepInEpoch - stepAtStart) * t.batchSize) / Math.max(elapsed, 1e-9),
     });
     state.seconds = clock.before + (performance.now() - clock.started) / 1000;
@@ -195,7 +221,7 @@ export async function validateEpoch(run: TrainingRun, be: Backend, epochStart: n
   const seconds = (performance.now() - epochStart) / 1000;
   const entry: EpochLog = {
     epoch: state.epoch + 1, lr: run.optimizer.lr, trainLoss: state.epochLossSum / state.epochSeen, trainAccuracy: state.epochCorrect / state.epochSeen,
-    valLoss: val.loss, valAccuracy: val.accuracy, seconds, imagesPerSecond: ((data.stepsPerEpoch - stepAtStart) * preset.train.batchSize) / seconds,
+    valLoss: val.loss, valAccuracy: val.accuracy, seconds, imagesPerSecond: ((state.stepInEpoch - stepAtStart) * preset.train.batchSize) / seconds,
     best: val.accuracy > state.bestValAccuracy,
   };
   return { entry, val };
@@ -216,7 +242,8 @@ export async function recordEpoch(run: TrainingRun, store: RunStore, entry: Epoc
 
 /**
  * Trains until the planned epochs are done or a stop rule fires: each epoch trained, validated,
- * recorded and checkpointed; a stopped run checkpoints where it is, to be resumed.
+ * recorded and checkpointed; a stopped run checkpoints where it is, to be resumed (or, with
+ * endWithPartialEpoch, ends with the steps of its last epoch validated and recorded).
  */
 export async function runLoop(run: TrainingRun, be: Backend, store: RunStore, opts: LoopOptions = {}): Promise<LoopResult> {
   const { state } = run;
@@ -225,18 +252,22 @@ export async function runLoop(run: TrainingRun, be: Backend, store: RunStore, op
   const clock: LoopClock = { started: now, before: state.seconds, lastSave: now };
   const step: StepContext = { be, model: run.model, opt: run.optimizer, train: t, augment: augmentOf(t), rng: run.rng, batch: new Float32Array(t.batchSize * PIXELS), labels: new Uint8Array(t.batchSize) };
   let stopped = false;
+  let ended = false; // a partial last epoch recorded: nothing is left to resume
   while (state.epoch < t.epochs && !stopped) {
     const epoch = await trainEpoch(run, step, store, clock, opts);
     stopped = epoch.stopped;
-    if (state.stepInEpoch < run.data.stepsPerEpoch) break;
+    const partial = state.stepInEpoch < run.data.stepsPerEpoch;
+    if (partial && !(opts.endWithPartialEpoch && state.stepInEpoch > epoch.stepAtStart)) break;
     const { entry, val } = await validateEpoch(run, be, epoch.epochStart, epoch.stepAtStart);
     await recordEpoch(run, store, entry, val);
     opts.onEpoch?.(entry);
     state.epoch++;
     state.stepInEpoch = 0;
+    ended = partial;
+    if (ended) break;
     await checkpoint(run, store);
     clock.lastSave = performance.now();
   }
-  if (stopped) await checkpoint(run, store);
-  return { finished: state.epoch >= t.epochs, epoch: state.epoch, step: state.stepInEpoch, history: state.history, bestValAccuracy: state.bestValAccuracy, losses: run.losses };
+  if (stopped && !ended) await checkpoint(run, store);
+  return { finished: state.epoch >= t.epochs && !ended, epoch: state.epoch, step: state.stepInEpoch, history: state.history, bestValAccuracy: state.bestValAccuracy, losses: run.losses };
 }

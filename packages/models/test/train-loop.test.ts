@@ -66,6 +66,33 @@ describe('the training loop without files', () => {
     expect(end.history.map((h) => h.trainLoss)).toEqual(done.history.map((h) => h.trainLoss));
     expect(store.log.map((e) => e.valAccuracy)).toEqual(straightStore.log.map((e) => e.valAccuracy));
   });
+
+  it('awaits beforeStep before every step, and with endWithPartialEpoch records a stopped epoch instead of checkpointing it', async () => {
+    const data = splitTraining(loadMnist('train'), preset.train, 320);
+    const store = memoryStore();
+    const abort = new AbortController();
+    let held = 0;
+    const steps: number[] = [];
+    const end = await loop(startRun(preset, data, 'webasm'), store, {
+      signal: abort.signal,
+      endWithPartialEpoch: true,
+      beforeStep: async () => {
+        held++;
+        await new Promise((r) => setTimeout(r, 1));
+      },
+      onProgress: (p) => {
+        steps.push(p.step);
+        expect(p.stepAccuracy).toBeGreaterThanOrEqual(0);
+        if (p.epoch === 1 && p.step === 4) abort.abort();
+      },
+    });
+    expect(held).toBe(4);
+    expect(steps).toEqual([1, 2, 3, 4]);
+    expect(end).toMatchObject({ finished: false, epoch: 1, step: 0 });
+    expect(store.log.map((e) => e.epoch)).toEqual([1]);
+    expect(store.best?.epoch).toBe(1);
+    expect(store.checkpoint).toBeUndefined();
+  });
 });
 
 describe('checkpoints', () => {
