@@ -1,3 +1,4 @@
+import { SIDE } from '@digitlab/digit-csv';
 import { type Adam, type Backend, type Rng, Tensor, backward, softmaxCrossEntropy } from '@digitlab/tensor';
 import type { AugmentConfig } from './augment.js';
 import type { TrainConfig } from './config.js';
@@ -22,7 +23,7 @@ export interface StepContext {
   readonly augment: AugmentConfig;
   /** The run's one generator: augmentation and dropout draw from it in a fixed order. */
   readonly rng: Rng;
-  /** batchSize × 784 pixels, refilled every step. */
+  /** batchSize × PIXELS (@digitlab/digit-csv), refilled every step. */
   readonly batch: Float32Array;
   /** batchSize labels, refilled every step. */
   readonly labels: Uint8Array;
@@ -38,7 +39,7 @@ export async function trainStep(ctx: StepContext, data: MnistData, indices: Arra
   const { be, model, opt, train: t, rng, batch, labels } = ctx;
   fillBatch(data, indices, batch, labels, ctx.augment, rng);
   opt.lr = lr;
-  const logits = await model.forward(be, new Tensor([t.batchSize, 1, 28, 28], batch), { training: true, rng });
+  const logits = await model.forward(be, new Tensor([t.batchSize, 1, SIDE, SIDE], batch), { training: true, rng });
   const loss = await softmaxCrossEntropy(be, logits, labels, { smoothing: t.labelSmoothing ?? 0 });
   await backward(loss);
   opt.step();
