@@ -1,8 +1,8 @@
 // Text -> records of trimmed fields, each with its 1-based input line. Quoted CSV goes through
 // csv-parse (its browser ESM build, which runs in Node too, so one import serves server and
 // element). Text without a single quote character, which is what digit files are, takes a plain
-// split that reads the same records ~30x faster (0.02 ms instead of 0.6-1 ms for a 784-value
-// row); test/table.test.ts holds the two to the same answers.
+// split that reads the same records without the parser's per-character state machine;
+// test/table.test.ts holds the two to the same answers.
 import { parse } from 'csv-parse/browser/esm/sync';
 import { DigitCsvError } from './errors.js';
 
