@@ -437,14 +437,20 @@ export default css`
     font-weight: 600;
   }
 
-  .disagreement {
+  /* A notice (disagreement, error): its icon beside its text in a tinted box. */
+  .disagreement,
+  .error {
     margin: 0;
     display: flex;
     align-items: flex-start;
     gap: 8px;
-    padding: 8px 12px;
-    border: 1px solid var(--digit-warning-border);
+    border: 1px solid;
     border-radius: 10px;
+  }
+
+  .disagreement {
+    padding: 8px 12px;
+    border-color: var(--digit-warning-border);
     background: var(--digit-warning-background);
     color: var(--digit-warning-text);
     font-weight: 600;
@@ -612,13 +618,8 @@ export default css`
   }
 
   .error {
-    margin: 0;
-    display: flex;
-    align-items: flex-start;
-    gap: 8px;
     padding: 10px 12px;
-    border: 1px solid var(--digit-danger-border);
-    border-radius: 10px;
+    border-color: var(--digit-danger-border);
     background: var(--digit-danger-background);
     color: var(--digit-danger-text);
   }
