@@ -326,7 +326,7 @@ export class Backend {
       returnType: components === 1 ? 'Number' : `Array(${components})`,
       tactic: 'precision',
       precision: 'single',
-      ...(threaded ? { asyncMode: true, poolSize: this.poolSize, sharedPool: this.sharedPool } : {}),
+      ...(threaded ? { asyncMode: true, poolSize: this.poolSize, sharedPool: this.sharedPool, callerThread: true } : {}),
       // sizes are literals in the source; this is only a guard for any loop bound we missed
       loopMaxIterations: 1 << 24,
       ...(this.fusedMultiplyAdd ? { fusedMultiplyAdd: true } : {}),
