@@ -151,8 +151,11 @@ export function breakdownTable(e2e: readonly E2eResult[], top = 6): string {
     const shown = kernels.slice(0, top);
     const rest = kernels.slice(top).reduce((s, k) => s + k.msPerStep, 0);
     const stepMs = kernels.reduce((s, k) => s + k.msPerStep, 0) + host.msPerStep;
+    const kernelMs = stepMs - host.msPerStep;
     out.push(`**${model}**, training step on \`${train.impl}\` (batch ${train.batch}, ${formatMs(stepMs)} a step):`, '', '| where | ms per step | share |', '| --- | --- | --- |');
-    for (const k of [...shown, { name: `${kernels.length - shown.length} other kernels`, msPerStep: rest, share: rest / stepMs }, host]) {
+    const others = { name: `${kernels.length - shown.length} other kernels`, msPerStep: rest, share: rest / stepMs };
+    const total = { name: `**kernels, all ${kernels.length}**`, msPerStep: kernelMs, share: kernelMs / stepMs };
+    for (const k of [...shown, others, total, host]) {
       out.push(`| ${k.name} | ${k.msPerStep.toFixed(1)} | ${(k.share * 100).toFixed(1)}% |`);
     }
     out.push('');
