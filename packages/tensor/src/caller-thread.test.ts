@@ -3,20 +3,20 @@ import { describe, expect, it } from 'vitest';
 import { Backend, type KernelSpec } from './backend.js';
 
 /*
- * patches/gpu.js@2.24.1.patch, the `callerThread` setting: a threaded webasm run computes its
- * first range on the calling thread while the pool's workers, parked on Atomics.wait over a
- * shared control block, compute the others; no message crosses per call. These tests hold it to
- * the single-threaded results bit for bit and check the pool's bookkeeping: who ran what, new
- * kernels reaching parked workers, freed kernels, a failing worker, and shutdown.
+ * patches/gpu.js@2.24.1.patch, the `callerThread` setting: the calling thread and the pool's
+ * workers, parked on Atomics.wait over a shared control block, claim chunks of a threaded webasm
+ * run in turn; no message crosses per call. These tests hold it to the single-threaded results
+ * bit for bit and check the pool's bookkeeping: the chunks, workers taking part, new kernels
+ * reaching parked workers, freed kernels, a failing worker, and shutdown.
  */
 
 interface ParkedPool {
   readonly parked: boolean;
   readonly size: number;
   readonly workers: readonly { handle: NodeJS.EventEmitter & { threadId: number } }[];
-  readonly lastDispatch: { workerCount: number; ranges: number[][] } | null;
+  readonly lastDispatch: { chunk: number; chunks: number; workerChunks: number } | null;
   readonly dispatchCount: number;
-  runParked(entry: object, tasks: readonly { start: number; end: number; seed: number }[], runCaller: (task: object) => void): void;
+  runParked(entry: object, cells: number, seed: number, runCaller: (start: number, end: number) => void): void;
 }
 
 function inner(be: Backend, spec: KernelSpec, args: readonly Float32Array[]): { _pool: ParkedPool | null; _lastRunPath: string } {
@@ -48,7 +48,7 @@ async function webasmResult(spec: KernelSpec, args: readonly Float32Array[]): Pr
 }
 
 describe('the calling thread and parked workers (the gpu.js patch)', () => {
-  it('splits a run between the calling thread (first range) and a parked worker, bit-identical to one thread', async () => {
+  it('splits a run into chunks for the calling thread and a parked worker, bit-identical to one thread', async () => {
     // a SIMD row width, a scalar one (x not a multiple of 4) and a cell count that is not either
     for (const [w, h] of [[128, 64], [67, 123], [4098, 1]] as const) {
       const spec = stencil(w, h);
@@ -62,11 +62,9 @@ describe('the calling thread and parked workers (the gpu.js patch)', () => {
         const pool = k._pool!;
         expect(pool.parked).toBe(true);
         expect(pool.workers.length).toBe(1); // two threads: the caller and one worker
-        const ranges = pool.lastDispatch!.ranges;
-        expect(ranges[0][0]).toBe(0);
-        expect(ranges[1][1]).toBe(w * h);
-        expect(ranges[0][1]).toBe(ranges[1][0]);
-        expect(ranges[0][1] % 4).toBe(0);
+        const { chunk, chunks } = pool.lastDispatch!;
+        expect(chunk % 4).toBe(0); // SIMD quads never straddle two chunks
+        expect(chunks).toBe(Math.ceil((w * h) / chunk));
       } finally {
         be.destroy();
       }
@@ -82,6 +80,28 @@ describe('the calling thread and parked workers (the gpu.js patch)', () => {
       const a = rows(96, 64);
       const want = await Promise.all(specs.map((s) => webasmResult(s, [a])));
       for (let call = 0; call < 12; call++) expect(await be.run(specs[call % 2], [a]), `call ${call}`).toEqual(want[call % 2]);
+    } finally {
+      be.destroy();
+    }
+  });
+
+  it('has the parked worker compute part of a long run', async () => {
+    const [w, h] = [128, 128];
+    const spec: KernelSpec = {
+      name: 'slow',
+      source: `function(A) { let s = 0; for (let k = 0; k < 64; k++) s += A[(this.thread.y * ${w} + this.thread.x + k) % ${w * h}] * 0.5; return s; }`,
+      output: [w, h],
+    };
+    const a = rows(w, h);
+    const want = await webasmResult(spec, [a]);
+    const be = new Backend('async', { poolSize: 2, threadsMinMs: 0 });
+    try {
+      let byWorker = 0;
+      for (let call = 0; call < 6; call++) {
+        expect(await be.run(spec, [a])).toEqual(want);
+        byWorker += inner(be, spec, [a])._pool!.lastDispatch!.workerChunks;
+      }
+      expect(byWorker).toBeGreaterThan(0);
     } finally {
       be.destroy();
     }
@@ -104,10 +124,26 @@ describe('the calling thread and parked workers (the gpu.js patch)', () => {
         ...[0x0a, 0x05, 0x01, 0x03, 0x00, 0x00, 0x0b],
       ]);
       const entry = { id: 2 ** 30, module: new WebAssembly.Module(bytes), memory: new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }), mathImports: [], sizeX: 8 };
-      let callerRan = false;
-      const tasks = [{ start: 0, end: 4, seed: 0 }, { start: 4, end: 8, seed: 0 }];
-      expect(() => pool.runParked(entry, tasks, () => (callerRan = true))).toThrow(/worker failed running its range/);
-      expect(callerRan).toBe(true);
+      // the caller claims chunks only after the worker has taken one: then that one traps
+      let sawWorker = false;
+      const waitForWorker = (): void => {
+        const t0 = Date.now();
+        while (Date.now() - t0 < 10_000) {
+          const ctl = (pool as unknown as { control: Int32Array }).control;
+          if (Atomics.load(ctl, 9) > 0 || Atomics.load(ctl, 7) >= 0) {
+            sawWorker = true;
+            return;
+          }
+        }
+      };
+      let first = true;
+      expect(() =>
+        pool.runParked(entry, 64 * 1024, 0, () => {
+          if (first) waitForWorker();
+          first = false;
+        }),
+      ).toThrow(/worker failed running its chunk/);
+      expect(sawWorker).toBe(true);
       expect(await be.run(spec, [a])).toEqual(want);
     } finally {
       be.destroy();
