@@ -45,7 +45,7 @@ const args = new Command('pnpm bench')
   .option('--no-e2e', 'skip training and inference end to end')
   .option('--no-kernels', 'skip the kernel cases')
   .option('--infer-only', 'end to end: only the inference rows (plan and op by op, TF.js)')
-  .option('--train-only', "end to end: only the training rows and where their steps' time goes
+  .option('--train-only', "end to end: only the training rows and where their steps' time goes")
   .option('--out <dir>', 'results folder', join(HERE, 'results'))
   .option('--name <run>', 'run name, the results file names (default: quick or full)')
   .option('--pool <threads>', 'worker threads of async (default: all cores)', positiveIntOption)
