@@ -7,7 +7,7 @@ import { shortReduction } from './fixtures/misbehaving.js';
 import { buildModel, loadPreset } from '@digitlab/models';
 import { runEndToEnd } from '../src/e2e.js';
 import { TINY } from '../src/measure.js';
-import { e2eChart, kernelChart, markdown, type BenchResults } from '../src/report.js';
+import { breakdownTable, e2eChart, kernelChart, markdown, type BenchResults } from '../src/report.js';
 import { presetShapes } from '../src/shapes.js';
 import { testInfo } from './fixtures/run-info.js';
 import { checkExecuted, runKernelSuite, ValidationError } from '../src/suite.js';
@@ -98,5 +98,24 @@ describe('end to end', () => {
       inferOnlyRows: true,
     });
     expect(e2e.map((r) => `${r.task} ${r.impl}`)).toEqual(['infer webasm', 'infer webasm op-by-op']);
+  });
+
+  it('runs only the training rows when asked, each with its kernels vs host', async () => {
+    const e2e = await runEndToEnd({
+      models: ['cnn'],
+      presets: { cnn: 'tiny-cnn' },
+      trainPresets: ['tiny-cnn'],
+      modes: ['webasm'],
+      tfBackends: ['cpu'],
+      inferBatches: [1],
+      weightsDir: '/nonexistent',
+      ...opts,
+      trainOnlyRows: true,
+    });
+    expect(e2e.map((r) => `${r.task} ${r.model} ${r.impl}`)).toEqual(['train cnn webasm', 'train tiny-cnn webasm']);
+    const table = breakdownTable(e2e);
+    for (const model of ['cnn', 'tiny-cnn']) expect(table).toContain(`**${model}**, training step`);
+    expect(table).toMatch(/\| \*\*kernels, all \d+\*\* \| [\d.]+ \| [\d.]+% \|/);
+    expect(table).toContain('(host: tape, optimizer, copies)');
   });
 });
