@@ -8,6 +8,7 @@
 //   pnpm bench --only 'conv|attention' --impls reference,webasm --no-e2e
 //   pnpm bench --render bench/results/quick.json     re-renders the Markdown and SVGs of a run
 //   pnpm bench --no-kernels --infer-only --name infer   only the inference rows (plan and op by op, TF.js)
+//   pnpm bench --no-kernels --train-only --name train   only the training rows, with each step's kernels vs host
 //   DIGITLAB_HEADLESSGL=1 xvfb-run -a -s "-ac -screen 0 1280x1024x24" pnpm bench --impls reference,webasm,async,headlessgl --name headlessgl
 //                               gpu.js's headlessgl (after scripts/build-headlessgl.sh), each case in a
 //                               child process under --first-call-timeout; its failures are rows
@@ -44,13 +45,14 @@ const args = new Command('pnpm bench')
   .option('--no-e2e', 'skip training and inference end to end')
   .option('--no-kernels', 'skip the kernel cases')
   .option('--infer-only', 'end to end: only the inference rows (plan and op by op, TF.js)')
+  .option('--train-only', "end to end: only the training rows and where their steps' time goes")
   .option('--out <dir>', 'results folder', join(HERE, 'results'))
   .option('--name <run>', 'run name, the results file names (default: quick or full)')
   .option('--pool <threads>', 'worker threads of async (default: all cores)', positiveIntOption)
   .option('--render <results.json>', "re-render a run's Markdown and SVGs from its JSON, and stop")
   .option('--first-call-timeout <seconds>', "limit on a headlessgl case's first call (compiles)", floatOption, 30)
   .parse()
-  .opts<{ quick?: boolean; full?: boolean; only?: RegExp; impls?: Impl[]; e2e: boolean; kernels: boolean; inferOnly?: boolean; out: string; name?: string; pool?: number; render?: string; firstCallTimeout: number }>();
+  .opts<{ quick?: boolean; full?: boolean; only?: RegExp; impls?: Impl[]; e2e: boolean; kernels: boolean; inferOnly?: boolean; trainOnly?: boolean; out: string; name?: string; pool?: number; render?: string; firstCallTimeout: number }>();
 
 const full = args.full === true && !args.quick;
 const run = args.name ?? (full ? 'full' : 'quick');
@@ -136,6 +138,7 @@ async function main(): Promise<void> {
       weightsDir: join(ROOT, 'weights'),
       poolSize,
       inferOnlyRows: args.inferOnly === true,
+      trainOnlyRows: args.trainOnly === true,
       log,
     });
   }

@@ -59,6 +59,8 @@ export interface E2eOptions {
   readonly poolSize?: number;
   /** Skip the training rows (inference only: `--infer-only`). */
   readonly inferOnlyRows?: boolean;
+  /** Skip the inference rows (training only: `--train-only`). */
+  readonly trainOnlyRows?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -100,13 +102,14 @@ export async function runEndToEnd(opts: E2eOptions): Promise<E2eResult[]> {
     const engineLogits = new Map<number, Float32Array>();
     for (const mode of opts.modes) {
       if (!opts.inferOnlyRows) push(await trainStep(name, model, mode, trainBatch, weights, opts));
-      for (const batch of opts.inferBatches) {
+      for (const batch of opts.trainOnlyRows ? [] : opts.inferBatches) {
         const r = await inference(name, model, mode, batch, weights, opts);
         push(r.result);
         engineLogits.set(batch, r.logits);
         push((await opByOpInference(name, model, mode, batch, weights, opts)).result);
       }
     }
+    if (opts.trainOnlyRows) continue;
     for (const { mode, batch } of opts.inferOnly ?? []) push((await inference(name, model, mode, batch, weights, opts)).result);
     for (const backend of opts.tfBackends) {
       const ran = await useTfBackend(backend);

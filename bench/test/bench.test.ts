@@ -7,7 +7,8 @@ import { shortReduction } from './fixtures/misbehaving.js';
 import { buildModel, loadPreset } from '@digitlab/models';
 import { runEndToEnd } from '../src/e2e.js';
 import { TINY } from '../src/measure.js';
-import { e2eChart, kernelChart, markdown, type BenchResults } from '../src/report.js';
+import type { TfBackend } from '../src/tfjs.js';
+import { breakdownTable, e2eChart, kernelChart, markdown, type BenchResults } from '../src/report.js';
 import { presetShapes } from '../src/shapes.js';
 import { testInfo } from './fixtures/run-info.js';
 import { checkExecuted, runKernelSuite, ValidationError } from '../src/suite.js';
@@ -85,18 +86,21 @@ describe('end to end', () => {
     expect(e2eChart(e2e, 'test')).toContain('</svg>');
   });
 
+  /** The tiny CNN, trained and inferred on webasm, with the given rows left out. */
+  const tinyRows = (tfBackends: TfBackend[], only: { inferOnlyRows?: boolean; trainOnlyRows?: boolean }): ReturnType<typeof runEndToEnd> =>
+    runEndToEnd({ models: ['cnn'], presets: { cnn: 'tiny-cnn' }, trainPresets: ['tiny-cnn'], modes: ['webasm'], tfBackends, inferBatches: [1], weightsDir: '/nonexistent', ...opts, ...only });
+
   it('runs only the inference rows when asked', async () => {
-    const e2e = await runEndToEnd({
-      models: ['cnn'],
-      presets: { cnn: 'tiny-cnn' },
-      trainPresets: ['tiny-cnn'],
-      modes: ['webasm'],
-      tfBackends: [],
-      inferBatches: [1],
-      weightsDir: '/nonexistent',
-      ...opts,
-      inferOnlyRows: true,
-    });
+    const e2e = await tinyRows([], { inferOnlyRows: true });
     expect(e2e.map((r) => `${r.task} ${r.impl}`)).toEqual(['infer webasm', 'infer webasm op-by-op']);
+  });
+
+  it('runs only the training rows when asked, each with its kernels vs host', async () => {
+    const e2e = await tinyRows(['cpu'], { trainOnlyRows: true });
+    expect(e2e.map((r) => `${r.task} ${r.model} ${r.impl}`)).toEqual(['train cnn webasm', 'train tiny-cnn webasm']);
+    const table = breakdownTable(e2e);
+    for (const model of ['cnn', 'tiny-cnn']) expect(table).toContain(`**${model}**, training step`);
+    expect(table).toMatch(/\| \*\*kernels, all \d+\*\* \| [\d.]+ \| [\d.]+% \|/);
+    expect(table).toContain('(host: tape, optimizer, copies)');
   });
 });

@@ -43,7 +43,8 @@ describe('async kernel placement', () => {
   it('decides by the fastest trial call on the threads', () => {
     expect(placeByTrials([12, 30], 10)).toBe('threads');
     expect(placeByTrials([9.9, 30], 10)).toBe('caller');
-    expect(placeByTrials([0.4, 0.5])).toBe('caller');
+    expect(placeByTrials([0.2, 0.5])).toBe('caller');
+    expect(placeByTrials([0.4, 0.5])).toBe('threads');
   });
 
   it('moves a kernel to the calling thread or keeps it on the threads after its trials, with the same results throughout', async () => {

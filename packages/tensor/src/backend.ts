@@ -52,8 +52,11 @@ export const PLACEMENT_TRIALS = 2;
 /** Calls of an async kernel, its first (compiling) one included, after which it runs where it stays: benchmarks warm up this far. */
 export const PLACED_AFTER_CALLS = PLACEMENT_TRIALS + 2;
 
-/** The default shortest call (its fastest trial, on the threads) that keeps a kernel on the threads. */
-export const THREADS_MIN_MS = 10;
+/**
+ * The default shortest call (its fastest trial, on the threads) that keeps a kernel on the
+ * threads: below it, waking a worker costs about what a second core saves.
+ */
+export const THREADS_MIN_MS = 0.25;
 
 /** Where an async kernel goes after its trials on the threads. */
 export function placeByTrials(threadsMs: readonly number[], minMs = THREADS_MIN_MS): Where {
@@ -243,15 +246,13 @@ export class Backend {
   }
 
   /**
-   * async: gpu.js sends every kernel of 4096+ cells to its workers over shared memory. A round
-   * trip costs up to milliseconds (workers idle since the last step wake slowly), copies into
-   * shared memory run slower than into plain memory, and the workers' own upkeep competes with
-   * the calling thread for the cores: threads pay for kernels of tens of milliseconds (cnn-ref's
-   * convolutions), not for a ViT step's hundreds of short calls. So each kernel's first PLACEMENT_TRIALS calls after
-   * compiling run on the threads, timed, and it stays there only if they took threadsMinMs or
-   * more; otherwise it moves to the calling thread, with a module of its own over plain memory.
-   * Either way a kernel computes the same cells with the same code: results are bit-identical.
-   * Returns whether this call is a trial.
+   * async: a kernel of 4096+ cells can run threaded, its chunks claimed by the calling thread
+   * and the pool's parked workers (the patch's callerThread). A call then costs no message round
+   * trip, only a worker's wake-up, but a kernel of a few microseconds gains nothing from it. So
+   * each kernel's first PLACEMENT_TRIALS calls after compiling run on the threads, timed, and it
+   * stays there only if they took threadsMinMs or more; otherwise it moves to the calling thread,
+   * with a module of its own over plain memory. Either way a kernel computes the same cells
+   * with the same code: results are bit-identical. Returns whether this call is a trial.
    */
   private placeTrial(kernel: CachedKernel): boolean {
     if (this.mode !== 'async') return false;
@@ -326,7 +327,7 @@ export class Backend {
       returnType: components === 1 ? 'Number' : `Array(${components})`,
       tactic: 'precision',
       precision: 'single',
-      ...(threaded ? { asyncMode: true, poolSize: this.poolSize, sharedPool: this.sharedPool } : {}),
+      ...(threaded ? { asyncMode: true, poolSize: this.poolSize, sharedPool: this.sharedPool, callerThread: true } : {}),
       // sizes are literals in the source; this is only a guard for any loop bound we missed
       loopMaxIterations: 1 << 24,
       ...(this.fusedMultiplyAdd ? { fusedMultiplyAdd: true } : {}),

@@ -4,7 +4,7 @@ import { Tensor } from '../tensor.js';
 import type { ConvGeometry } from './conv2d.ref.js';
 import { type CellGrid, ROWS, rowsKernelSource, unpackRows } from './gemm.js';
 import { idiv, imod, roundUp4 } from './kernel-math.js';
-import { reluBackwardSpec } from './relu.js';
+import { reluBackward } from './relu.js';
 
 /** Stride and zero padding of a convolution. */
 export interface Conv2dOptions {
@@ -635,7 +635,7 @@ export async function conv2d(be: Backend, x: Tensor, w: Tensor, bias: Tensor, op
   const y = new Tensor([g.B, g.OC, g.OH, g.OW], await conv2dForward(be, x.data, w.data, bias.data, g, { relu, variant: kernels.forward }));
   return record(y, relu ? 'conv2d_relu' : 'conv2d', [x, w, bias], async (dOut) => {
     // y > 0 exactly where the pre-activation is, so the rectified output is all the mask needs
-    const dy = relu ? await be.run(specFor(reluBackwardSpec, y.size), [dOut, y.data]) : dOut;
+    const dy = relu ? await reluBackward(be, dOut, y.data) : dOut;
     if (x.requiresGrad) x.accumulateGrad(await conv2dBackwardInput(be, dy, w.data, g, kernels.inputGradient));
     if (w.requiresGrad) w.accumulateGrad(await conv2dBackwardWeight(be, dy, x.data, g, kernels.weightGradient));
     if (bias.requiresGrad) bias.accumulateGrad(await conv2dBackwardBias(be, dy, g));

@@ -1,6 +1,7 @@
 import { type Backend, type KernelSpec, specFor } from '../backend.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
+import { isRectified, markRectified } from './relu.js';
 
 /*
  * max_pool_forward. k×k windows, stride k, floor mode. Thread (ox, oy, b·C+c).
@@ -22,9 +23,10 @@ function forwardSpec(BC: number, H: number, W: number, k: number): KernelSpec {
 
 /*
  * max_pool_backward. Thread per input cell (ix, iy, b·C+c): it receives its window's dy if it
- * is that window's first maximum (recomputed from x, so nothing but x is saved).
+ * is that window's first maximum (recomputed from x, so nothing but x is saved). `rectify`: x is
+ * a ReLU's output, and a cell that is not positive gets 0, its ReLU's backward done here.
  */
-function backwardSpec(BC: number, H: number, W: number, k: number): KernelSpec {
+function backwardSpec(BC: number, H: number, W: number, k: number, rectify: boolean): KernelSpec {
   const OH = Math.floor(H / k);
   const OW = Math.floor(W / k);
   const scan: string[] = [];
@@ -46,7 +48,8 @@ function backwardSpec(BC: number, H: number, W: number, k: number): KernelSpec {
   let v = 0;
   ${scan.join('\n  ')}
   const mine = (iy - oy * ${k}) * ${k} + (ix - ox * ${k});
-  return (at === mine ? 1 : 0) * inside * D[(p * ${OH} + oy) * ${OW} + ox];
+  const g = (at === mine ? 1 : 0) * inside * D[(p * ${OH} + oy) * ${OW} + ox];
+  return ${rectify ? `X[(p * ${H} + iy) * ${W} + this.thread.x] > 0 ? g : 0` : 'g'};
 }`;
   return { name: 'max_pool_backward', source: src, output: [W, H, BC] };
 }
@@ -57,7 +60,9 @@ export async function maxPool2d(be: Backend, x: Tensor, k = 2): Promise<Tensor> 
   const [B, C, H, W] = x.shape;
   if (!Number.isInteger(k) || k < 1 || k > H || k > W) throw new Error(`maxPool2d: window ${k} does not fit a ${H}x${W} input`);
   const y = new Tensor([B, C, Math.floor(H / k), Math.floor(W / k)], await be.run(specFor(forwardSpec, B * C, H, W, k), [x.data]));
+  const rectify = isRectified(x);
   return record(y, 'maxPool2d', [x], async (dy) => {
-    x.accumulateGrad(await be.run(specFor(backwardSpec, B * C, H, W, k), [dy, x.data]));
+    const dx = await be.run(specFor(backwardSpec, B * C, H, W, k, rectify), [dy, x.data]);
+    x.accumulateGrad(rectify ? markRectified(dx, x.data) : dx);
   });
 }
