@@ -67,6 +67,7 @@ describe('conv2d variants chosen by hand', () => {
   for (const forward of ['block-unrolled', 'block-looped'] as const) {
     const kernels: ConvKernels = { forward, inputGradient: 'masked', weightGradient: 'looped' };
     it(`${forward} forward with ReLU, output channels in pairs, rows and columns off the block`, () => convCaseOn(() => kernels, `conv ${forward} relu`, [2, 3, 9, 11], [6, 3, 3, 3], 1, 0, true));
+    it(`${forward} forward of one image (the inference plans' kernels: no image offset in the indices)`, () => convCaseOn(() => kernels, `conv ${forward} one image`, [1, 3, 9, 11], [6, 3, 3, 3], 1, 0));
   }
 
   it('refuses a block forward on a mode without Array(8) returns, naming the modes that have them', () => {

@@ -296,10 +296,11 @@ function forwardSpecBlock(g: ConvGeometry, relu: boolean, looped: boolean): Kern
   const CB = BLOCK_CHANNELS;
   const R = BLOCK_ROWS;
   const OB = OC / CB;
-  const b = idiv('this.thread.z', OB, g.B * OB);
-  const ob = imod('this.thread.z', OB, g.B * OB);
+  // one image (the inference plans' kernels): thread.z is the channel pair, and no load adds an image offset
+  const ob = g.B === 1 ? 'this.thread.z' : imod('this.thread.z', OB, g.B * OB);
+  const image = g.B === 1 ? '' : `${idiv('this.thread.z', OB, g.B * OB)} * ${C * H * W} + `;
   const channel = looped ? ' + (c | 0) * ' : '';
-  const xBase = `${b} * ${C * H * W} + this.thread.y * ${R * W}${looped ? `${channel}${H * W}` : ''}`;
+  const xBase = `${image}this.thread.y * ${R * W}${looped ? `${channel}${H * W}` : ''}`;
   const wBase = `${ob} * ${CB * C * KK}${looped ? `${channel}${KK}` : ''}`;
   const window = (iy: number): string => `x${iy % (R + 1)}`;
   const body: string[] = [];
