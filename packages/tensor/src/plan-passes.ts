@@ -1,4 +1,4 @@
-import { type ConvOutputLayout, convBlockFloats, convCellOffset } from './ops/conv2d.js';
+import { type ConvOutputLayout, convCellOffset, convChannelStart } from './ops/conv2d.js';
 import { ROWS } from './ops/gemm.js';
 
 /*
@@ -73,18 +73,16 @@ export function poolConvOutput(raw: Float32Array, B: number, OC: number, OH: num
   const PH = Math.floor(OH / k);
   const PW = Math.floor(OW / k);
   const comps = layout.channels * layout.rowsPerCell;
-  const blockFloats = convBlockFloats(layout);
-  const blocks = Math.ceil(OC / layout.channels);
   let o = 0;
   for (let b = 0; b < B; b++)
     for (let c = 0; c < OC; c++) {
-      const block = (b * blocks + Math.floor(c / layout.channels)) * blockFloats + (c % layout.channels);
+      const start = convChannelStart(layout, OC, b, c);
       for (let py = 0; py < PH; py++)
         for (let px = 0; px < PW; px++) {
           let m = -Infinity;
           for (let dy = 0; dy < k; dy++) {
             // the k cells of a window row are neighbours: comps floats apart
-            const row = block + convCellOffset(layout, OW, py * k + dy, px * k);
+            const row = start + convCellOffset(layout, OW, py * k + dy, px * k);
             for (let dx = 0; dx < k; dx++) {
               const v = raw[row + dx * comps];
               if (v > m) m = v;

@@ -536,9 +536,10 @@ export function convCellOffset(l: ConvOutputLayout, OW: number, oy: number, ox: 
   return (((oy - r) / l.rowsPerCell) * l.pitch + ox) * comps + r * l.channels;
 }
 
-/** Floats a (b, channel block) of cells takes. */
-export function convBlockFloats(l: ConvOutputLayout): number {
-  return l.rows * l.pitch * l.channels * l.rowsPerCell;
+/** Where output channel o of image b starts in raw: add convCellOffset for a position, then cells lie `channels · rowsPerCell` floats apart. */
+export function convChannelStart(l: ConvOutputLayout, OC: number, b: number, o: number): number {
+  const blocks = Math.ceil(OC / l.channels);
+  return (b * blocks + Math.floor(o / l.channels)) * l.rows * l.pitch * l.channels * l.rowsPerCell + (o % l.channels);
 }
 
 /** A forward kernel's raw output under layout l as [B, OC, OH, OW]. */
@@ -546,14 +547,12 @@ export function unpackConvOutput(raw: Float32Array, g: ConvGeometry, l: ConvOutp
   const { B, OC, OH, OW } = g;
   const out = new Float32Array(B * OC * OH * OW);
   const comps = l.channels * l.rowsPerCell;
-  const blockFloats = convBlockFloats(l);
-  const blocks = Math.ceil(OC / l.channels);
   let i = 0;
   for (let b = 0; b < B; b++)
     for (let o = 0; o < OC; o++) {
-      const base = (b * blocks + Math.floor(o / l.channels)) * blockFloats + (o % l.channels);
+      const start = convChannelStart(l, OC, b, o);
       for (let oy = 0; oy < OH; oy++) {
-        const row = base + convCellOffset(l, OW, oy, 0);
+        const row = start + convCellOffset(l, OW, oy, 0);
         for (let ox = 0; ox < OW; ox++) out[i++] = raw[row + ox * comps];
       }
     }
