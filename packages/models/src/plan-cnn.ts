@@ -1,4 +1,5 @@
-import { type Backend, type PlanKernel, PlanKernels, ROWS, conv2dForwardKernel, convGeometry, denseEpilogue, gemmChunks, gemmSpec, poolConvOutput, specFor, type CellGrid, type Tensor } from '@digitlab/tensor';
+import { PIXELS, SIDE } from '@digitlab/digit-csv';
+import { type Backend, type ConvOutputLayout, type PlanKernel, PlanKernels, ROWS, conv2dForwardKernel, convGeometry, denseEpilogue, gemmChunks, gemmSpec, poolConvOutput, specFor, type Tensor } from '@digitlab/tensor';
 import type { CnnConfig } from './config.js';
 import type { Model } from './model.js';
 import { type InferencePlan, checkImages, param } from './plan.js';
@@ -13,17 +14,17 @@ import { type InferencePlan, checkImages, param } from './plan.js';
  */
 export function cnnPlan(model: Model, config: CnnConfig, be: Backend): InferencePlan {
   const ks = new PlanKernels(be);
-  const convs: { k: PlanKernel; grid: CellGrid; OC: number; OH: number; OW: number; pool: number }[] = [];
-  let [c, h, w] = [1, 28, 28];
+  const convs: { k: PlanKernel; layout: ConvOutputLayout; OC: number; OH: number; OW: number; pool: number }[] = [];
+  let [c, h, w] = [1, SIDE, SIDE];
   config.conv.forEach((layer, i) => {
     const weight = param(model, `conv${i}.weight`);
     const g = convGeometry([1, c, h, w], weight.shape, { stride: layer.stride ?? 1, padding: layer.padding ?? 0 });
-    const { spec, grid } = conv2dForwardKernel(be, g, { relu: true });
+    const { spec, layout } = conv2dForwardKernel(be, g, { relu: true });
     const k = ks.kernel(spec, [c * h * w, weight.size, g.OC]);
     ks.resident(k, 1, weight);
     ks.resident(k, 2, param(model, `conv${i}.bias`));
     const pool = Math.max(1, layer.pool ?? 0);
-    convs.push({ k, grid, OC: g.OC, OH: g.OH, OW: g.OW, pool });
+    convs.push({ k, layout, OC: g.OC, OH: g.OH, OW: g.OW, pool });
     [c, h, w] = [g.OC, Math.floor(g.OH / pool), Math.floor(g.OW / pool)];
   });
   const M = ROWS;
@@ -59,12 +60,12 @@ export function cnnPlan(model: Model, config: CnnConfig, be: Backend): Inference
       ks.refresh();
       const logits = new Float32Array(count * 10);
       for (let i = 0; i < count; i++) {
-        convs[0].k.args[0].set(images.subarray(i * 784, (i + 1) * 784));
+        convs[0].k.args[0].set(images.subarray(i * PIXELS, (i + 1) * PIXELS));
         const row = i % M;
         convs.forEach((l, j) => {
           ks.run(l.k);
           const into = j + 1 < convs.length ? convs[j + 1].k.args[0] : features0.subarray(row * features, (row + 1) * features);
-          poolConvOutput(l.k.output, 1, l.OC, l.OH, l.OW, l.grid, l.pool, into);
+          poolConvOutput(l.k.output, 1, l.OC, l.OH, l.OW, l.layout, l.pool, into);
         });
         if (row === M - 1 || i === count - 1) block(row + 1, logits, i - row);
       }

@@ -1,5 +1,5 @@
+import { type ConvOutputLayout, convCellOffset, convChannelStart } from './ops/conv2d.js';
 import { ROWS } from './ops/gemm.js';
-import type { CellGrid } from './ops/gemm.js';
 
 /*
  * The host passes of an inference plan: each reads one kernel's output where the kernel left it
@@ -66,32 +66,31 @@ export function denseEpilogue(e: DenseEpilogue): void {
 }
 
 /**
- * k×k max-pooling (stride k, floor) of a convolution's raw output [B][OC/4][rows][pitch][4]
- * (conv2dForwardKernel's grid) into dst [B, OC, OH/k, OW/k].
+ * k×k max-pooling (stride k, floor) of a convolution's raw output, its cells laid out as
+ * conv2dForwardKernel's layout says, into dst [B, OC, OH/k, OW/k].
  */
-export function poolConvOutput(raw: Float32Array, B: number, OC: number, OH: number, OW: number, grid: CellGrid, k: number, dst: Float32Array): void {
+export function poolConvOutput(raw: Float32Array, B: number, OC: number, OH: number, OW: number, layout: ConvOutputLayout, k: number, dst: Float32Array): void {
   const PH = Math.floor(OH / k);
   const PW = Math.floor(OW / k);
-  const OB = OC / ROWS;
-  const { rows, pitch } = grid;
-  // cell (oy, ox) of a block lies at row r, column n of the grid: (oy, ox) or (0, oy·OW + ox)
-  const at = (oy: number, ox: number): number => (rows === 1 ? oy * OW + ox : oy * pitch + ox);
+  const comps = layout.channels * layout.rowsPerCell;
   let o = 0;
   for (let b = 0; b < B; b++)
-    for (let ob = 0; ob < OB; ob++)
-      for (let j = 0; j < ROWS; j++) {
-        const block = (b * OB + ob) * rows * pitch;
-        for (let py = 0; py < PH; py++)
-          for (let px = 0; px < PW; px++) {
-            let m = -Infinity;
-            for (let dy = 0; dy < k; dy++)
-              for (let dx = 0; dx < k; dx++) {
-                const v = raw[(block + at(py * k + dy, px * k + dx)) * ROWS + j];
-                if (v > m) m = v;
-              }
-            dst[o++] = m;
+    for (let c = 0; c < OC; c++) {
+      const start = convChannelStart(layout, OC, b, c);
+      for (let py = 0; py < PH; py++)
+        for (let px = 0; px < PW; px++) {
+          let m = -Infinity;
+          for (let dy = 0; dy < k; dy++) {
+            // the k cells of a window row are neighbours: comps floats apart
+            const row = start + convCellOffset(layout, OW, py * k + dy, px * k);
+            for (let dx = 0; dx < k; dx++) {
+              const v = raw[row + dx * comps];
+              if (v > m) m = v;
+            }
           }
-      }
+          dst[o++] = m;
+        }
+    }
 }
 
 /** Layer norm of rows [R, D] of src (row stride D) into dst (row stride D), eps as the layerNorm op's. */

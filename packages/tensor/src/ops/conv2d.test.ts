@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { Backend, type KernelSpec } from '../backend.js';
-import { checkOp } from '../testing/check-op.js';
-import { CONV_LIMITS, type ConvKernels, type ConvLimits, chooseConvKernels, conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, convGeometry } from './conv2d.js';
+import { availableModes, checkOp } from '../testing/check-op.js';
+import { CONV_LIMITS, type ConvKernels, type ConvLimits, chooseConvKernels, conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, conv2dForwardKernel, convGeometry } from './conv2d.js';
 import { type ConvGeometry, conv2dBackwardRef, conv2dRef } from './conv2d.ref.js';
 import { reluBackwardRef, reluRef } from './relu.js';
 
-/** checkOp of one convolution on the kernels `choose` picks for its geometry. */
+/** The modes whose kernels return Array(8), which the block forwards need. */
+const blockModes = availableModes().filter((m) => m === 'webasm' || m === 'async' || m === 'cpu');
+
+/** checkOp of one convolution on the kernels `choose` picks for its geometry (the block forwards on the modes that run them). */
 function convCaseOn(choose: (g: ConvGeometry) => ConvKernels, name: string, x: number[], w: number[], stride: number, padding: number, relu = false) {
   const g = convGeometry(x, w, { stride, padding });
   const kernels = choose(g);
@@ -20,7 +23,7 @@ function convCaseOn(choose: (g: ConvGeometry) => ConvKernels, name: string, x: n
       return { x: r.dx, w: r.dw, b: r.db };
     },
     fdSamples: 16,
-  });
+  }, kernels.forward.startsWith('block') ? blockModes : availableModes());
 }
 
 // both limit sets run in every test on every mode, whichever a mode would pick (see chooseConvKernels)
@@ -55,8 +58,22 @@ describe('conv2d variants chosen by hand', () => {
     { forward: 'looped', inputGradient: 'masked', weightGradient: 'rows' },
     { forward: 'unrolled', inputGradient: 'flipped-looped', weightGradient: 'channels-last' },
     { forward: 'looped', inputGradient: 'flipped-unrolled', weightGradient: 'looped' },
+    { forward: 'block-looped', inputGradient: 'masked', weightGradient: 'channels-last' },
   ];
   for (const kernels of cases) it(`${kernels.forward} forward, ${kernels.inputGradient} input gradient, ${kernels.weightGradient} weight gradient`, () => convCaseOn(() => kernels, 'conv by hand', x, w, 1, 0));
+
+  // the block kernels: 6 output channels (three pairs), 7 output rows (the last block of 4 has
+  // one row past the image), an x axis padded from 9 to 12
+  for (const forward of ['block-unrolled', 'block-looped'] as const) {
+    const kernels: ConvKernels = { forward, inputGradient: 'masked', weightGradient: 'looped' };
+    it(`${forward} forward with ReLU, output channels in pairs, rows and columns off the block`, () => convCaseOn(() => kernels, `conv ${forward} relu`, [2, 3, 9, 11], [6, 3, 3, 3], 1, 0, true));
+    it(`${forward} forward of one image (the inference plans' kernels: no image offset in the indices)`, () => convCaseOn(() => kernels, `conv ${forward} one image`, [1, 3, 9, 11], [6, 3, 3, 3], 1, 0));
+  }
+
+  it('refuses a block forward on a mode without Array(8) returns, naming the modes that have them', () => {
+    const g = convGeometry([1, 2, 6, 6], [4, 2, 3, 3]);
+    expect(() => conv2dForwardKernel({ mode: 'webgl2' }, g, { variant: 'block-unrolled' })).toThrow(/'block-unrolled' returns Array\(8\), which runs on webasm, async and cpu only, not webgl2/);
+  });
 
   it('refuses a variant that does not fit the geometry, naming it', async () => {
     const be = new Backend('cpu');
@@ -64,6 +81,7 @@ describe('conv2d variants chosen by hand', () => {
       const g = convGeometry([1, 3, 6, 6], [4, 3, 3, 3], { padding: 1 });
       const x = new Float32Array(3 * 36);
       await expect(conv2dForward(be, x, new Float32Array(4 * 27), new Float32Array(4), g, { variant: 'unrolled' })).rejects.toThrow(/forward variant 'unrolled' does not fit C=3 OC=4 3x3 stride 1 pad 1/);
+      await expect(conv2dForward(be, x, new Float32Array(4 * 27), new Float32Array(4), g, { variant: 'block-looped' })).rejects.toThrow(/forward variant 'block-looped' does not fit/);
       await expect(conv2dBackwardWeight(be, new Float32Array(4 * 36), x, g, 'channels-last')).rejects.toThrow(/weightGradient variant 'channels-last'/);
       const strided = convGeometry([1, 3, 6, 6], [4, 3, 3, 3], { stride: 2 });
       await expect(conv2dBackwardInput(be, new Float32Array(4 * 4), new Float32Array(4 * 27), strided, 'flipped-looped')).rejects.toThrow(/inputGradient variant 'flipped-looped'/);
@@ -76,17 +94,20 @@ describe('conv2d variants chosen by hand', () => {
 describe('chooseConvKernels', () => {
   it('unrolls on the WebAssembly modes only, within the tap limit, and falls back where a variant does not fit', () => {
     const cnn2 = convGeometry([128, 32, 12, 12], [64, 32, 5, 5]);
-    expect(chooseConvKernels('async', cnn2)).toEqual({ forward: 'unrolled', inputGradient: 'flipped-unrolled', weightGradient: 'channels-last' });
+    expect(chooseConvKernels('async', cnn2)).toEqual({ forward: 'block-unrolled', inputGradient: 'flipped-unrolled', weightGradient: 'channels-last' });
     expect(chooseConvKernels('webasm', cnn2)).toEqual(chooseConvKernels('async', cnn2));
     for (const mode of ['cpu', 'webgl2', 'webgpu'] as const) expect(chooseConvKernels(mode, cnn2)).toEqual({ forward: 'looped', inputGradient: 'flipped-looped', weightGradient: 'looped' });
     const cnn1 = convGeometry([128, 1, 28, 28], [32, 1, 5, 5]);
-    expect(chooseConvKernels('async', cnn1)).toEqual({ forward: 'unrolled', inputGradient: 'flipped-looped', weightGradient: 'rows' }); // the flipped convolution has one output channel
+    expect(chooseConvKernels('async', cnn1)).toEqual({ forward: 'block-unrolled', inputGradient: 'flipped-looped', weightGradient: 'rows' }); // the flipped convolution has one output channel
     const padded = convGeometry([2, 4, 8, 8], [8, 4, 3, 3], { padding: 1 });
     expect(chooseConvKernels('webasm', padded)).toEqual({ forward: 'looped', inputGradient: 'flipped-unrolled', weightGradient: 'looped' });
     const strided = convGeometry([2, 4, 9, 9], [12, 4, 3, 3], { stride: 2 });
     expect(chooseConvKernels('webasm', strided)).toEqual({ forward: 'unrolled', inputGradient: 'masked', weightGradient: 'channels-last' });
     const wide = convGeometry([1, 96, 8, 8], [4, 96, 5, 5]); // 2400 taps: past the wasm limit
-    expect(chooseConvKernels('webasm', wide).forward).toBe('looped');
+    expect(chooseConvKernels('webasm', wide).forward).toBe('block-looped');
+    expect(chooseConvKernels('cpu', wide).forward).toBe('looped');
+    const odd = convGeometry([1, 4, 8, 8], [5, 4, 3, 3]); // an odd channel count: no block fits
+    expect(chooseConvKernels('webasm', odd).forward).toBe('looped');
   });
 
   it('hands out frozen limits: no caller can retune another', () => {

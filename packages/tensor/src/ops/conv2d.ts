@@ -95,6 +95,11 @@ function forwardSpec(g: ConvGeometry, relu: boolean): KernelSpec {
  * The convolution's kernel variants, and the one rule that picks among them (chooseConvKernels).
  *
  *   forward
+ *     'block-unrolled'  forwardSpecBlock. Unpadded at stride 1, OC even, on the modes with Array(8)
+ *                       returns (webasm, async, cpu). 2 output channels × 4 output rows a thread
+ *                       (eight accumulator chains), channel and tap loops fully unrolled.
+ *     'block-looped'    forwardSpecBlock with the channel loop kept: a source of one channel's taps,
+ *                       for layers past the unroll limit.
  *     'unrolled'        forwardSpecUnpadded. Unpadded, OC a multiple of 4. Channel and tap loops
  *                       fully unrolled, every index an i32 expression of thread ids and literals;
  *                       at stride 1 the input's four lanes load as one vector.
@@ -112,13 +117,17 @@ function forwardSpec(g: ConvGeometry, relu: boolean): KernelSpec {
  *     'looped'          backwardWeightSpec. Any geometry.
  *
  * The rule: the first variant of each list (in the order above) that fits the geometry and the
- * mode's limits (CONV_LIMITS). Only the wasm compiler profits from the long bodies: in Chromium
+ * mode's limits (CONV_LIMITS). The input gradient's flipped convolution keeps to 'unrolled' and
+ * 'looped': they skip the rows of dy's zero padding, which the block kernels would multiply. Only the wasm compiler profits from the long bodies: in Chromium
  * the 800-tap unrolled forward did not compile within 30 s on webgl2 or webgpu, and gpu.js's cpu
  * mode, generated JavaScript, slows down on long unrolled sources.
  */
 
 /** A forward kernel variant (see the list above). */
-export type ConvForwardVariant = 'unrolled' | 'looped';
+export type ConvForwardVariant = 'block-unrolled' | 'block-looped' | 'unrolled' | 'looped';
+
+/** Every forward variant, in the rule's order of preference. */
+export const CONV_FORWARD_VARIANTS: readonly ConvForwardVariant[] = ['block-unrolled', 'block-looped', 'unrolled', 'looped'];
 /** An input-gradient kernel variant (see the list above). */
 export type ConvInputGradientVariant = 'flipped-unrolled' | 'flipped-looped' | 'masked';
 /** A weight-gradient kernel variant (see the list above). */
@@ -137,12 +146,14 @@ export interface ConvLimits {
   readonly unrollTaps: number;
   /** Whether the unrolled weight gradients ('channels-last', 'rows') may be picked. */
   readonly unrolledWeightGradient: boolean;
+  /** Whether the block forwards (Array(8) returns) may be picked. */
+  readonly block: boolean;
 }
 
 /** The limits of the WebAssembly modes (webasm, async) and of the others (cpu, GL, WebGPU). */
 export const CONV_LIMITS: { readonly wasm: ConvLimits; readonly other: ConvLimits } = Object.freeze({
-  wasm: Object.freeze({ unrollTaps: 2048, unrolledWeightGradient: true }),
-  other: Object.freeze({ unrollTaps: 256, unrolledWeightGradient: false }),
+  wasm: Object.freeze({ unrollTaps: 2048, unrolledWeightGradient: true, block: true }),
+  other: Object.freeze({ unrollTaps: 256, unrolledWeightGradient: false, block: false }),
 });
 
 /** The limits a backend mode runs under. */
@@ -166,7 +177,12 @@ const FITS: {
   readonly inputGradient: Readonly<Record<ConvInputGradientVariant, (g: ConvGeometry) => boolean>>;
   readonly weightGradient: Readonly<Record<ConvWeightGradientVariant, (g: ConvGeometry) => boolean>>;
 } = {
-  forward: { unrolled: (g) => g.pad === 0 && g.OC % ROWS === 0, looped: () => true },
+  forward: {
+    'block-unrolled': (g) => g.stride === 1 && g.pad === 0 && g.OC % BLOCK_CHANNELS === 0,
+    'block-looped': (g) => g.stride === 1 && g.pad === 0 && g.OC % BLOCK_CHANNELS === 0,
+    unrolled: (g) => g.pad === 0 && g.OC % ROWS === 0,
+    looped: () => true,
+  },
   inputGradient: {
     'flipped-unrolled': (g) => {
       const f = flippedGeometry(g);
@@ -182,9 +198,11 @@ const FITS: {
   },
 };
 
-/** The forward variant for g under limits. */
-function chooseForward(g: ConvGeometry, limits: ConvLimits): ConvForwardVariant {
-  return FITS.forward.unrolled(g) && g.C * g.KH * g.KW <= limits.unrollTaps ? 'unrolled' : 'looped';
+/** The forward variant for g under limits; `block` false leaves the block kernels out (the flipped input gradient). */
+function chooseForward(g: ConvGeometry, limits: ConvLimits, block = limits.block): ConvForwardVariant {
+  const short = g.C * g.KH * g.KW <= limits.unrollTaps;
+  if (block && FITS.forward['block-unrolled'](g)) return short ? 'block-unrolled' : 'block-looped';
+  return FITS.forward.unrolled(g) && short ? 'unrolled' : 'looped';
 }
 
 /** The kernels a convolution of geometry g runs on a mode (or under explicit limits): the rule of the list above. */
@@ -194,7 +212,7 @@ export function chooseConvKernels(mode: Mode | ConvLimits, g: ConvGeometry): Con
   const unrolledWeight = limits.unrolledWeightGradient;
   return {
     forward: chooseForward(g, limits),
-    inputGradient: flipped ? (chooseForward(flipped, limits) === 'unrolled' ? 'flipped-unrolled' : 'flipped-looped') : 'masked',
+    inputGradient: flipped ? (chooseForward(flipped, limits, false) === 'unrolled' ? 'flipped-unrolled' : 'flipped-looped') : 'masked',
     weightGradient: unrolledWeight && FITS.weightGradient['channels-last'](g) ? 'channels-last' : unrolledWeight && FITS.weightGradient.rows(g) ? 'rows' : 'looped',
   };
 }
@@ -255,6 +273,61 @@ function forwardSpecUnpadded(g: ConvGeometry, live: LiveRows, relu: boolean): Ke
   return ${outputs(relu)};
 }`;
   return { name: 'conv2d_forward', source: src, output: [roundUp4(OW), OH, g.B * OB], components: ROWS };
+}
+
+/** Output channels and rows a 'block' forward thread accumulates: 2 × 4 = 8 f32x4 chains (Array(8)). */
+const BLOCK_CHANNELS = 2;
+const BLOCK_ROWS = 4;
+
+/*
+ * conv2d_forward, unpadded at stride 1 with OC even: thread (ox lane, row block, b·OC/2 +
+ * channel pair) accumulates 2 output channels × 4 output rows, eight independent chains (enough
+ * to keep two fused multiply-add pipes busy). Input row iy feeds rows oy = iy − ky for every ky:
+ * a sliding window of 5 loaded rows serves the 4 rows × KH taps of a column kx, so each input
+ * vector load feeds 2·4 multiply-adds over its life and each splatted weight 4. `looped` keeps the
+ * channel loop a loop (the body is one channel's KH·KW taps: it stays in the instruction cache and
+ * compiles in a fraction of the time); its counter is an f32 local, so the indices take it as
+ * `(c | 0)`, which keeps them i32 and the input's lanes one vector load. Rows past OH (OH not a
+ * multiple of 4) are computed from whatever lies below the image and dropped.
+ */
+function forwardSpecBlock(g: ConvGeometry, relu: boolean, looped: boolean): KernelSpec {
+  const { C, H, W, OC, KH, KW, OH, OW } = g;
+  const KK = KH * KW;
+  const CB = BLOCK_CHANNELS;
+  const R = BLOCK_ROWS;
+  const OB = OC / CB;
+  // one image (the inference plans' kernels): thread.z is the channel pair, and no load adds an image offset
+  const ob = g.B === 1 ? 'this.thread.z' : imod('this.thread.z', OB, g.B * OB);
+  const image = g.B === 1 ? '' : `${idiv('this.thread.z', OB, g.B * OB)} * ${C * H * W} + `;
+  const channel = looped ? ' + (c | 0) * ' : '';
+  const xBase = `${image}this.thread.y * ${R * W}${looped ? `${channel}${H * W}` : ''}`;
+  const wBase = `${ob} * ${CB * C * KK}${looped ? `${channel}${KK}` : ''}`;
+  const window = (iy: number): string => `x${iy % (R + 1)}`;
+  const body: string[] = [];
+  for (let c = 0; c < (looped ? 1 : C); c++)
+    for (let kx = 0; kx < KW; kx++) {
+      const load = (iy: number): void => void body.push(`${window(iy)} = X[${xBase} + ${c * H * W + iy * W + kx} + this.thread.x];`);
+      for (let iy = 0; iy < R - 1; iy++) load(iy);
+      for (let ky = 0; ky < KH; ky++) {
+        load(ky + R - 1);
+        for (let j = 0; j < CB; j++) {
+          body.push(`w = Wt[${wBase} + ${j * C * KK + c * KK + ky * KW + kx}];`);
+          for (let r = 0; r < R; r++) body.push(`s${r}${j} += w * ${window(ky + r)};`);
+        }
+      }
+    }
+  const sums = Array.from({ length: R * CB }, (_, i) => `s${Math.floor(i / CB)}${i % CB}`);
+  const init = sums.map((s, i) => `let ${s} = Bs[${ob} * ${CB} + ${i % CB}];`).join(' ');
+  const windows = Array.from({ length: R + 1 }, (_, i) => `let x${i} = 0.0;`).join(' ');
+  const taps = looped ? `for (let c = 0; c < ${C}; c++) {\n    ${body.join('\n    ')}\n  }` : body.join('\n  ');
+  const src = `function(X, Wt, Bs) {
+  ${init}
+  ${windows}
+  let w = 0.0;
+  ${taps}
+  return [${sums.map((s) => (relu ? `Math.max(${s}, 0)` : s)).join(', ')}];
+}`;
+  return { name: 'conv2d_forward', source: src, output: [roundUp4(OW), Math.ceil(OH / R), g.B * OB], components: 8 };
 }
 
 /*
@@ -444,26 +517,76 @@ export interface ForwardOptions {
   readonly variant?: ConvForwardVariant;
 }
 
+/**
+ * How a forward kernel's cells lie ([B][OC/channels][rows][pitch] cells): each cell holds
+ * `rowsPerCell` output rows × `channels` output channels, row-major. With rows and rowsPerCell
+ * both 1 the cells are the flattened positions oy·OW + ox; otherwise grid row oy / rowsPerCell,
+ * column ox. The x axis is padded to a multiple of 4 (pitch); padding cells hold no output.
+ */
+export interface ConvOutputLayout extends CellGrid {
+  readonly channels: number;
+  readonly rowsPerCell: number;
+}
+
+/** Floats from the start of a (b, channel block) of cells to output (oy, ox)'s value of the block's first channel. */
+export function convCellOffset(l: ConvOutputLayout, OW: number, oy: number, ox: number): number {
+  const comps = l.channels * l.rowsPerCell;
+  if (l.rows === 1 && l.rowsPerCell === 1) return (oy * OW + ox) * comps;
+  const r = oy % l.rowsPerCell;
+  return (((oy - r) / l.rowsPerCell) * l.pitch + ox) * comps + r * l.channels;
+}
+
+/** Where output channel o of image b starts in raw: add convCellOffset for a position, then cells lie `channels · rowsPerCell` floats apart. */
+export function convChannelStart(l: ConvOutputLayout, OC: number, b: number, o: number): number {
+  const blocks = Math.ceil(OC / l.channels);
+  return (b * blocks + Math.floor(o / l.channels)) * l.rows * l.pitch * l.channels * l.rowsPerCell + (o % l.channels);
+}
+
+/** A forward kernel's raw output under layout l as [B, OC, OH, OW]. */
+export function unpackConvOutput(raw: Float32Array, g: ConvGeometry, l: ConvOutputLayout): Float32Array {
+  const { B, OC, OH, OW } = g;
+  const out = new Float32Array(B * OC * OH * OW);
+  const comps = l.channels * l.rowsPerCell;
+  let i = 0;
+  for (let b = 0; b < B; b++)
+    for (let o = 0; o < OC; o++) {
+      const start = convChannelStart(l, OC, b, o);
+      for (let oy = 0; oy < OH; oy++) {
+        const row = start + convCellOffset(l, OW, oy, 0);
+        for (let ox = 0; ox < OW; ox++) out[i++] = raw[row + ox * comps];
+      }
+    }
+  return out;
+}
+
 /** conv2d forward on the backend: x [B,C,H,W], w [OC,C,KH,KW], bias [OC] → [B,OC,OH,OW]. */
 export async function conv2dForward(be: Backend, x: Float32Array, w: Float32Array, bias: Float32Array, g: ConvGeometry, opts: ForwardOptions = {}): Promise<Float32Array> {
-  const { spec, grid } = conv2dForwardKernel(be, g, opts);
-  const raw = await be.run(spec, [x, w, bias]);
-  return unpackRows(raw, g.B, g.OC, g.OH * g.OW, 1, grid);
+  const { spec, layout } = conv2dForwardKernel(be, g, opts);
+  return unpackConvOutput(await be.run(spec, [x, w, bias]), g, layout);
+}
+
+/** Whether a mode's kernels may return Array(8) (patches/gpu.js@2.24.1.patch): the block forwards need it. */
+function returnsArray8(mode: Mode): boolean {
+  return mode === 'webasm' || mode === 'async' || mode === 'cpu';
 }
 
 /**
  * The forward kernel a mode runs for g (opts.variant, else chooseConvKernels'), and how its cells
- * lie: rows-per-thread interleave with the x axis padded to a multiple of 4
- * ([B][OC/4][rows][pitch][4]). conv2dForward and the inference plans both take it from here.
+ * lie (ConvOutputLayout). conv2dForward and the inference plans both take it from here.
  */
-export function conv2dForwardKernel(be: { readonly mode: Mode }, g: ConvGeometry, opts: ForwardOptions = {}): { spec: KernelSpec; grid: CellGrid } {
+export function conv2dForwardKernel(be: { readonly mode: Mode }, g: ConvGeometry, opts: ForwardOptions = {}): { spec: KernelSpec; layout: ConvOutputLayout } {
   const relu = opts.relu ?? false;
   const variant = opts.variant ?? chooseConvKernels(be.mode, g).forward;
   assertFits('forward', variant, g);
-  if (variant === 'unrolled') {
-    return { spec: specFor(forwardSpecUnpadded, g, opts.live ?? { lo: 0, hi: g.H }, relu), grid: { rows: g.OH, pitch: roundUp4(g.OW) } };
+  if (variant === 'block-unrolled' || variant === 'block-looped') {
+    if (!returnsArray8(be.mode)) throw new Error(`conv2d: the forward variant '${variant}' returns Array(8), which runs on webasm, async and cpu only, not ${be.mode}`);
+    const layout = { channels: BLOCK_CHANNELS, rowsPerCell: BLOCK_ROWS, rows: Math.ceil(g.OH / BLOCK_ROWS), pitch: roundUp4(g.OW) };
+    return { spec: specFor(forwardSpecBlock, g, relu, variant === 'block-looped'), layout };
   }
-  return { spec: specFor(forwardSpec, g, relu), grid: { rows: 1, pitch: roundUp4(g.OH * g.OW) } };
+  if (variant === 'unrolled') {
+    return { spec: specFor(forwardSpecUnpadded, g, opts.live ?? { lo: 0, hi: g.H }, relu), layout: { channels: ROWS, rowsPerCell: 1, rows: g.OH, pitch: roundUp4(g.OW) } };
+  }
+  return { spec: specFor(forwardSpec, g, relu), layout: { channels: ROWS, rowsPerCell: 1, rows: 1, pitch: roundUp4(g.OH * g.OW) } };
 }
 
 /**
@@ -472,10 +595,10 @@ export function conv2dForwardKernel(be: { readonly mode: Mode }, g: ConvGeometry
  * their channel axes swapped (`flipped` is that geometry): no per-tap masks, so faster than the
  * general masked kernel.
  */
-function inputGradientKernel(be: { readonly mode: Mode }, g: ConvGeometry, variant: ConvInputGradientVariant): { spec: KernelSpec; grid: CellGrid; flipped: ConvGeometry | null } {
+function inputGradientKernel(be: { readonly mode: Mode }, g: ConvGeometry, variant: ConvInputGradientVariant): { spec: KernelSpec; layout: ConvOutputLayout; flipped: ConvGeometry | null } {
   assertFits('inputGradient', variant, g);
   const flipped = variant === 'masked' ? null : flippedGeometry(g);
-  if (!flipped) return { spec: specFor(backwardInputSpec, g), grid: { rows: 1, pitch: roundUp4(g.H * g.W) }, flipped };
+  if (!flipped) return { spec: specFor(backwardInputSpec, g), layout: { channels: ROWS, rowsPerCell: 1, rows: 1, pitch: roundUp4(g.H * g.W) }, flipped };
   const q = g.KH - 1 - g.pad;
   const forward = variant === 'flipped-unrolled' ? 'unrolled' : 'looped';
   return { ...conv2dForwardKernel(be, flipped, { live: { lo: q, hi: q + g.OH }, variant: forward }), flipped };
@@ -483,8 +606,8 @@ function inputGradientKernel(be: { readonly mode: Mode }, g: ConvGeometry, varia
 
 /** Gradient of the input, [B, C, H, W]. */
 export async function conv2dBackwardInput(be: Backend, dy: Float32Array, w: Float32Array, g: ConvGeometry, variant: ConvInputGradientVariant = chooseConvKernels(be.mode, g).inputGradient): Promise<Float32Array> {
-  const { spec, grid, flipped: gt } = inputGradientKernel(be, g, variant);
-  if (!gt) return unpackRows(await be.run(spec, [dy, w]), g.B, g.C, g.H * g.W, 1, grid);
+  const { spec, layout, flipped: gt } = inputGradientKernel(be, g, variant);
+  if (!gt) return unpackRows(await be.run(spec, [dy, w]), g.B, g.C, g.H * g.W, 1, layout);
   const { B, C, OC, KH, KW, OH, OW } = g;
   const qy = KH - 1 - g.pad;
   const qx = KW - 1 - g.pad;
@@ -502,7 +625,7 @@ export async function conv2dBackwardInput(be: Backend, dy: Float32Array, w: Floa
     for (let c = 0; c < C; c++)
       for (let t = 0; t < KH * KW; t++) flipped[(c * OC + o) * KH * KW + (KH * KW - 1 - t)] = w[(o * C + c) * KH * KW + t];
   const raw = await be.run(spec, [padded, flipped, new Float32Array(C)]);
-  return unpackRows(raw, B, C, g.H * g.W, 1, grid);
+  return unpackRows(raw, B, C, g.H * g.W, 1, layout);
 }
 
 /** x [B][C][P] as [B][P][C]: the unrolled weight gradient's lanes (neighbouring channels) then read neighbouring floats. */
