@@ -1,5 +1,5 @@
 import { PIXELS, SIDE } from '@digitlab/digit-csv';
-import { type Backend, PlanKernels, EXP_TABLE, attentionDims, attentionOutputSpec, attentionProbsSpec, attentionScoresSpec, attentionStatsSpec, layerNormRows, specFor } from '@digitlab/tensor';
+import { type Backend, PlanKernels, EXP_TABLE, attentionDims, attentionOutputSpec, attentionProbsSpec, attentionScoresSpec, attentionStatsSpec, layerNormRows, specFor, transposeKeys } from '@digitlab/tensor';
 import type { VitConfig } from './config.js';
 import type { Model } from './model.js';
 import { type InferencePlan, checkImages, param, planDense, rows4, runDense } from './plan.js';
@@ -16,7 +16,7 @@ const callsPerGroup = (layers: number): number => 2 + layers * 8;
  * statistics, probabilities, output), the output projection, fc1 (GELU inside) and fc2, and the
  * head; every gemm adds its bias itself. The output projection reads attention's output, and
  * fc2 reads fc1's, in the tiles the kernel before wrote them (copied as they are). Host passes:
- * patches, class token and positions; Q, K and V out of their projection; the residual adds,
+ * patches, class token and positions; Q, K (transposed) and V out of their projection; the residual adds,
  * each followed by the layer norm written straight into the next projection's input.
  * The kernels are compiled twice, for a group of GROUP images and for one image (latency, and the
  * rest of a batch); the blocks' layers of one shape share a compiled module, each instance
@@ -63,7 +63,7 @@ function vitGroup(model: Model, config: VitConfig, ks: PlanKernels, be: Backend,
   const embed = planDense(model, ks, be, ['embed'], { M: rows4(B * NP), K: P, N: D, activation: 'none' });
   const blocks = Array.from({ length: layers }, (_, i) => {
     const at = (n: string) => param(model, `block${i}.${n}`);
-    const scores = ks.kernel(specFor(attentionScoresSpec, d), [R * A, R * A]);
+    const scores = ks.kernel(specFor(attentionScoresSpec, d), [R * A, B * A * d.TP]);
     const stats = ks.kernel(specFor(attentionStatsSpec, d), [scores.output.length, EXP_TABLE]);
     const probs = ks.kernel(specFor(attentionProbsSpec, d), [scores.output.length, stats.output.length, EXP_TABLE]);
     const output = ks.kernel(specFor(attentionOutputSpec, d), [probs.output.length, R * A]);
@@ -89,6 +89,7 @@ function vitGroup(model: Model, config: VitConfig, ks: PlanKernels, be: Backend,
   const norm = { g: param(model, 'norm.gain'), b: param(model, 'norm.bias') };
   const emb = new Float32Array(B * NP * D);
   const x = new Float32Array(R * D);
+  const keys = new Float32Array(R * A);
 
   return (images, first, logits) => {
     // patches [B·NP, P]: patch n = py·G + px, pixel e = ky·patch + kx
@@ -117,7 +118,8 @@ function vitGroup(model: Model, config: VitConfig, ks: PlanKernels, be: Backend,
     }
     for (const blk of blocks) {
       layerNormRows(x, R, D, blk.ln1.g.data, blk.ln1.b.data, blk.qkv.k.args[0]);
-      runDense(ks, blk.qkv, { rows: R, dst: blk.scores.args[0], columns: [0, A] }, { rows: R, dst: blk.scores.args[1], columns: [A, A] }, { rows: R, dst: blk.output.args[1], columns: [2 * A, A] });
+      runDense(ks, blk.qkv, { rows: R, dst: blk.scores.args[0], columns: [0, A] }, { rows: R, dst: keys, columns: [A, A] }, { rows: R, dst: blk.output.args[1], columns: [2 * A, A] });
+      transposeKeys(keys, d, blk.scores.args[1]);
       ks.run(blk.scores);
       blk.stats.args[0].set(blk.scores.output);
       ks.run(blk.stats);

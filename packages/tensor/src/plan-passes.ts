@@ -49,14 +49,23 @@ export interface DenseEpilogue {
 /** A row of a dense layer's output before its residual is added (the residual may be dst itself). */
 let rowScratch = new Float32Array(0);
 
-/** Reads row m's columns [first, first + count) of raw's first part into v. */
-function readTiles(raw: Float32Array, lo: number, step: number, half: number, first: number, count: number, v: Float32Array): void {
+/**
+ * Reads row m's columns [first, first + count) of one part of raw (its values from lo, `step`
+ * apart, the second half of a '4x2' tile ROWS further) into out[at..], adding add[at..] if given.
+ */
+function readTiles(raw: Float32Array, lo: number, step: number, half: number, first: number, count: number, out: Float32Array, at: number, add?: Float32Array): void {
   const end = first + count;
   const split = Math.min(Math.max(half, first), end);
-  for (let n = first; n < split; n++) v[n - first] = raw[lo + n * step];
   // the second half of a '4x2' tile: the upper four of its eight values
   const hi = lo + ROWS - half * step;
-  for (let n = split; n < end; n++) v[n - first] = raw[hi + n * step];
+  const o = at - first;
+  if (add) {
+    for (let n = first; n < split; n++) out[o + n] = add[o + n] + raw[lo + n * step];
+    for (let n = split; n < end; n++) out[o + n] = add[o + n] + raw[hi + n * step];
+    return;
+  }
+  for (let n = first; n < split; n++) out[o + n] = raw[lo + n * step];
+  for (let n = split; n < end; n++) out[o + n] = raw[hi + n * step];
 }
 
 /** dst = act(Σ parts + bias) (+ residual), row-major [M, count]. */
@@ -68,22 +77,28 @@ export function denseEpilogue(e: DenseEpilogue): void {
   const half = pairs ? N / 2 : N;
   const part = blocks * N * ROWS;
   const { rows, pitch } = e.groups ?? { rows: M, pitch: M };
+  // the kernel did all of the step's work: the values (plus the residual) go straight to dst
+  const direct = parts === 1 && !bias && activation === 'none';
   if (rowScratch.length < 2 * count) rowScratch = new Float32Array(2 * count);
   const v = rowScratch;
   const w = rowScratch.subarray(count);
   for (let m = 0; m < M; m++) {
-    const r = rows === M ? m : Math.floor(m / rows) * pitch + (m % rows);
+    const r = Math.floor(m / rows) * pitch + (m % rows);
     const lo = (r >> 2) * N * ROWS + (r & 3);
-    readTiles(raw, lo, step, half, first, count, v);
+    const row = m * count;
+    if (direct) {
+      readTiles(raw, lo, step, half, first, count, dst, row, residual);
+      continue;
+    }
+    readTiles(raw, lo, step, half, first, count, v, 0);
     for (let p = 1; p < parts; p++) {
-      readTiles(raw, p * part + lo, step, half, first, count, w);
+      readTiles(raw, p * part + lo, step, half, first, count, w, 0);
       for (let n = 0; n < count; n++) v[n] = f(v[n] + w[n]);
     }
     if (bias) for (let n = 0; n < count; n++) v[n] += bias[first + n];
     // the activation and the residual as passes over one row (in cache), keeping the loops above free of branches
     if (activation === 'relu') for (let n = 0; n < count; n++) v[n] = v[n] > 0 ? v[n] : 0;
     else if (activation === 'gelu') for (let n = 0; n < count; n++) v[n] = geluValue(v[n]);
-    const row = m * count;
     if (residual) for (let n = 0; n < count; n++) dst[row + n] = residual[row + n] + v[n];
     else for (let n = 0; n < count; n++) dst[row + n] = v[n];
   }
@@ -118,19 +133,23 @@ export function poolConvOutput(raw: Float32Array, B: number, OC: number, OH: num
       }
 }
 
-/** Layer norm of rows [R, D] of src (row stride D) into dst (row stride D), eps as the layerNorm op's. */
+/**
+ * Layer norm of rows [R, D] of src (row stride srcStride) into dst (row stride D), eps as the
+ * layerNorm op's. Mean and variance in float64 from one pass of sums (x and x²): rounding then
+ * costs ~1e-16 · mean²/variance, far below f32's.
+ */
 export function layerNormRows(src: Float32Array, R: number, D: number, gamma: Float32Array, beta: Float32Array, dst: Float32Array, eps = 1e-5, srcStride = D): void {
   for (let r = 0; r < R; r++) {
     const s0 = r * srcStride;
     let s = 0;
-    for (let i = 0; i < D; i++) s += src[s0 + i];
-    const mean = s / D;
-    let v = 0;
+    let ss = 0;
     for (let i = 0; i < D; i++) {
-      const d = src[s0 + i] - mean;
-      v += d * d;
+      const x = src[s0 + i];
+      s += x;
+      ss += x * x;
     }
-    const rstd = 1 / Math.sqrt(v / D + eps);
+    const mean = s / D;
+    const rstd = 1 / Math.sqrt(Math.max(ss / D - mean * mean, 0) + eps);
     const d0 = r * D;
     for (let i = 0; i < D; i++) dst[d0 + i] = (src[s0 + i] - mean) * rstd * gamma[i] + beta[i];
   }
