@@ -13,8 +13,9 @@ import type { Tensor } from './tensor.js';
  * more on every call: argument checks, a size-signature string, a copy of every argument (the
  * weights too), a copy of the output. Here the weights are copied in once and only the
  * activations move, once per step, from one kernel's output region into the next one's input
- * region, through a host pass that also applies the step's elementwise work (bias, activation,
- * residual, pooling, normalisation).
+ * region: as they are where the next kernel reads its input in the previous one's tiles (a dense
+ * layer after a dense layer or attention), else through a host pass that also applies the
+ * step's elementwise work (residual, pooling, normalisation, a bias the kernel did not add).
  *
  * Plan kernels run on the calling thread (a plan is for serving: many small calls, where a worker
  * round trip costs more than it saves) and belong to the plan, outside the backend's cache.
