@@ -15,7 +15,7 @@ export { dropout } from './ops/dropout.js';
 export { layerNorm } from './ops/layer-norm.js';
 export { gelu } from './ops/gelu.js';
 export { softmax } from './ops/softmax.js';
-export { attention, attentionDims, attentionScoresSpec, attentionStatsSpec, attentionProbsSpec, attentionOutputSpec, unpackTokenRows, type AttentionOptions, type AttentionDims } from './ops/attention.js';
+export { attention, attentionDims, attentionScoresSpec, attentionStatsSpec, attentionProbsSpec, attentionOutputSpec, transposeKeys, unpackTokenRows, type AttentionOptions, type AttentionDims } from './ops/attention.js';
 export { EXP_TABLE } from './ops/kernel-math.js';
 export { PlanKernel, PlanKernels } from './plan.js';
 export { denseEpilogue, poolConvOutput, layerNormRows, geluValue, type Activation, type DenseEpilogue } from './plan-passes.js';

@@ -15,6 +15,9 @@ describe('kernel-source golden sources', () => {
     ['cnn-conv2-bias-gradient.js', 'conv2d --x 128,32,12,12 --w 64,32,5,5 --pass biasGradient'],
     ['cnn-dense1-gemm.js', 'gemm --M 4 --N 10 --K 256'],
     ['vit-fc1-gemm-4x2.js', 'gemm --M 68 --N 128 --K 64'],
+    // the ViT plan's dense layers for one image: fc1 with GELU, fc2 reading fc1's tiles
+    ['vit-plan-fc1-gemm-bias-gelu.js', 'gemm --M 20 --N 128 --K 64 --epilogue bias-gelu'],
+    ['vit-plan-fc2-gemm-bias-tiles.js', 'gemm --M 20 --N 64 --K 128 --epilogue bias --a-tiles 4x2'],
   ];
   for (const [file, args] of golden) {
     it(`${args} matches __golden__/${file}`, async () => {

@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MODES, type KernelSpec, type Mode } from './backend.js';
 import { CONV_FORWARD_VARIANTS, type ConvForwardVariant, type ConvInputGradientVariant, type ConvKernels, type ConvWeightGradientVariant, chooseConvKernels, convGeometry, convKernelSpecs } from './ops/conv2d.js';
-import { type GemmShape, type GemmVariant, chooseGemmKernel, gemmSpec, gemmSpec4x2 } from './ops/gemm.js';
+import { type GemmEpilogue, type GemmShape, type GemmVariant, chooseGemmKernel, gemmSpec, gemmSpec4x2 } from './ops/gemm.js';
 
 const USAGE = `usage: kernel-source conv2d --x B,C,H,W --w OC,C,KH,KW [--stride s] [--padding p] [--relu] [--pass forward|inputGradient|weightGradient|biasGradient] [--forward ${CONV_FORWARD_VARIANTS.join('|')}] [--input-gradient flipped-unrolled|flipped-looped|masked] [--weight-gradient channels-last|rows|looped]
-       kernel-source gemm --M m --N n --K k [--batch b] [--variant 4x1|4x2]
+       kernel-source gemm --M m --N n --K k [--batch b] [--variant 4x1|4x2] [--epilogue none|bias|bias-relu|bias-gelu] [--a-tiles 4x1|4x2]
 options for both: [--mode ${MODES.join('|')}] (default webasm)`;
 
 const PASSES = ['forward', 'inputGradient', 'weightGradient', 'biasGradient'] as const;
@@ -50,7 +50,7 @@ export function kernelSourceFor(argv: readonly string[]): string {
   const { positionals, values } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { ...stringOptions(['x', 'w', 'stride', 'padding', 'pass', 'forward', 'input-gradient', 'weight-gradient', 'M', 'N', 'K', 'batch', 'variant', 'mode']), relu: { type: 'boolean' } },
+    options: { ...stringOptions(['x', 'w', 'stride', 'padding', 'pass', 'forward', 'input-gradient', 'weight-gradient', 'M', 'N', 'K', 'batch', 'variant', 'epilogue', 'a-tiles', 'mode']), relu: { type: 'boolean' } },
   });
   const mode: Mode = oneOf('mode', values.mode, MODES) ?? 'webasm';
   let spec: KernelSpec;
@@ -71,9 +71,11 @@ export function kernelSourceFor(argv: readonly string[]): string {
     const N = int('N', values.N);
     const K = int('K', values.K);
     const batch = int('batch', values.batch, 1);
-    const shape: GemmShape = { batch, M, N, K, a: [M * K, K, 1], b: [K * N, N, 1] };
+    const aTiles = oneOf<GemmVariant>('a-tiles', values['a-tiles'], ['4x1', '4x2']);
+    const shape: GemmShape = { batch, M, N, K, a: [M * K, K, 1], b: [K * N, N, 1], ...(aTiles ? { aTiles } : {}) };
     const chosen = oneOf<GemmVariant>('variant', values.variant, ['4x1', '4x2']) ?? chooseGemmKernel(mode, shape);
-    spec = chosen === '4x2' ? gemmSpec4x2(shape) : gemmSpec(shape);
+    const epilogue = oneOf<GemmEpilogue>('epilogue', values.epilogue, ['none', 'bias', 'bias-relu', 'bias-gelu']) ?? 'none';
+    spec = chosen === '4x2' ? gemmSpec4x2(shape, epilogue) : gemmSpec(shape, epilogue);
     variant = ` variant ${chosen}`;
   } else {
     throw new Error(`name a kernel family, conv2d or gemm, got "${positionals[0] ?? ''}"\n${USAGE}`);

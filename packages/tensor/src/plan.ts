@@ -13,8 +13,9 @@ import type { Tensor } from './tensor.js';
  * more on every call: argument checks, a size-signature string, a copy of every argument (the
  * weights too), a copy of the output. Here the weights are copied in once and only the
  * activations move, once per step, from one kernel's output region into the next one's input
- * region, through a host pass that also applies the step's elementwise work (bias, activation,
- * residual, pooling, normalisation).
+ * region: as they are where the next kernel reads its input in the previous one's tiles (a dense
+ * layer after a dense layer or attention), else through a host pass that also applies the
+ * step's elementwise work (residual, pooling, normalisation, a bias the kernel did not add).
  *
  * Plan kernels run on the calling thread (a plan is for serving: many small calls, where a worker
  * round trip costs more than it saves) and belong to the plan, outside the backend's cache.
@@ -139,11 +140,29 @@ function regions(e: WasmEntry, names: readonly string[], total: number): { args:
   return { args, output: e.f32.subarray(base, base + total) };
 }
 
-/** A parameter written into a kernel's argument once, and again only when the parameter's version moves. */
+/**
+ * Parameters written into a kernel's argument once, side by side along their last axis (one
+ * parameter: as it is), and again only when one of their versions moves.
+ */
 interface Resident {
   readonly into: Float32Array;
-  readonly tensor: Tensor;
-  version: number;
+  readonly tensors: readonly Tensor[];
+  readonly versions: number[];
+}
+
+/** Writes tensors into `into` joined along their last axis: row r is each tensor's row r in turn. */
+function concatLast(tensors: readonly Tensor[], into: Float32Array): void {
+  if (tensors.length === 1) {
+    into.set(tensors[0].data);
+    return;
+  }
+  const width = tensors.reduce((s, t) => s + t.shape[t.shape.length - 1], 0);
+  let at = 0;
+  for (const t of tensors) {
+    const w = t.shape[t.shape.length - 1];
+    for (let r = 0; r < t.size / w; r++) into.set(t.data.subarray(r * w, (r + 1) * w), r * width + at);
+    at += w;
+  }
 }
 
 /**
@@ -180,20 +199,27 @@ export class PlanKernels {
     return k;
   }
 
-  /** Keeps argument `index` of k equal to the parameter t: copied now, and again by refresh() after t changes. */
-  resident(k: PlanKernel, index: number, t: Tensor): void {
+  /**
+   * Keeps argument `index` of k equal to the parameter t, or to parameters joined along their
+   * last axis (query, key and value weights as one [K, 3A] matrix): copied now, and again by
+   * refresh() after one of them changes.
+   */
+  resident(k: PlanKernel, index: number, t: Tensor | readonly Tensor[]): void {
+    const tensors = Array.isArray(t) ? t : [t as Tensor];
     const into = k.args[index];
-    if (into.length !== t.size) throw new Error(`plan ${k.spec.name}: argument ${index} holds ${into.length} values, parameter has ${t.size}`);
-    into.set(t.data);
-    this.residents.push({ into, tensor: t, version: t.version });
+    const size = tensors.reduce((s, x) => s + x.size, 0);
+    const rows = new Set(tensors.map((x) => x.size / x.shape[x.shape.length - 1]));
+    if (into.length !== size || rows.size !== 1) throw new Error(`plan ${k.spec.name}: argument ${index} holds ${into.length} values, parameters [${tensors.map((x) => x.shape.join('x')).join(', ')}] do not fill it row for row`);
+    concatLast(tensors, into);
+    this.residents.push({ into, tensors, versions: tensors.map((x) => x.version) });
   }
 
   /** Copies in every resident parameter whose version moved since it was copied (training updated it). */
   refresh(): void {
     for (const r of this.residents) {
-      if (r.version === r.tensor.version) continue;
-      r.into.set(r.tensor.data);
-      r.version = r.tensor.version;
+      if (r.tensors.every((t, i) => t.version === r.versions[i])) continue;
+      concatLast(r.tensors, r.into);
+      r.tensors.forEach((t, i) => (r.versions[i] = t.version));
     }
   }
 

@@ -14,7 +14,8 @@ import { EXP_TABLE, expCode, idiv, imin, imod, lit, roundUp4 } from './kernel-ma
  *   dq[b,i] = Σ_j dS[b,h,i,j] k[b,j]    dk[b,j] = Σ_i dS[b,h,i,j] q[b,i]    dv[b,j] = Σ_i P[b,h,i,j] dO[b,i]
  *
  * Kernels (9 calls per forward+backward, each covering the whole batch):
- *   forward:  scores S, stats (row max and 1/Σe per (b, h, i)), probs P, output O
+ *   forward:  scores S (from the keys transposed on the host), stats (row max and 1/Σe per
+ *             (b, h, i)), probs P, output O
  *   backward: rowdot (Σ_c dO·O), dS, dq, dk, dv (dk and dv share one kernel source)
  * Layout choices for webasm's f32x4 body (4 neighbouring thread.x per quad, thread.y/z uniform):
  *  - T is padded to TP (a multiple of 4) wherever it is an x axis, so rows split into whole
@@ -73,23 +74,42 @@ function quadIndex(d: AttentionDims, bh: string, i: string, j: string): string {
 }
 
 /**
- * Q, K [B, T, D] -> S (row-quad) = q·kᵀ/√dh; thread (x = j, y = ib, z = b·H + h) returns S[4ib..4ib+3][j].
+ * Q [B, T, D], KT (keys transposed per head, [B·H][dh][TP], see transposeKeys) -> S (row-quad)
+ * = q·kᵀ/√dh; thread (x = j, y = ib, z = b·H + h) returns S[4ib..4ib+3][j]. With the keys
+ * transposed a thread's key column is a bare thread.x plus uniform terms: one vector load per
+ * c for the four lanes, where [B, T, D] keys would take a four-lane gather each.
  * Scores are computed once and kept: the stats and the probabilities both need them.
  */
 export function attentionScoresSpec(d: AttentionDims): KernelSpec {
   const { T, D, H, dh, TP, scale } = d;
   const b = idiv(Z, H);
   const h = imod(Z, H);
-  const kRow = `(${b} * ${T} + ${imin(X, T - 1)}) * ${D} + ${h} * ${dh}`;
   const rows = [0, 1, 2, 3].map((r) => {
     const qRow = `(${b} * ${T} + ${imin(`${Y} * 4 + ${r}`, T - 1)}) * ${D} + ${h} * ${dh}`;
     return `(${sumOf(dh, (c) => `Q[${qRow} + ${c}] * k${c}`)}) * ${lit(scale)}`;
   });
-  const source = `function(Q, K) {
-  ${Array.from({ length: dh }, (_, c) => `const k${c} = K[${kRow} + ${c}];`).join('\n  ')}
+  const source = `function(Q, KT) {
+  ${Array.from({ length: dh }, (_, c) => `const k${c} = KT[${Z} * ${dh * TP} + ${c * TP} + ${X}];`).join('\n  ')}
   return [${rows.join(',\n    ')}];
 }`;
   return { name: 'attention_scores', source, output: [TP, TP / 4, d.B * H], components: 4 };
+}
+
+/**
+ * Keys [B·T] rows of `stride` values, columns [offset, offset + D) -> KT [B·H][dh][TP], the
+ * scores kernel's keys; the padding columns j >= T are left as they are (zero in a new array;
+ * the scores there are never read).
+ */
+export function transposeKeys(k: Float32Array, d: AttentionDims, out: Float32Array = new Float32Array(d.B * d.H * d.dh * d.TP), stride = d.D, offset = 0): Float32Array {
+  const { B, T, H, dh, TP } = d;
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++)
+      for (let c = 0; c < dh; c++) {
+        const dst = ((b * H + h) * dh + c) * TP;
+        const src = b * T * stride + offset + h * dh + c;
+        for (let j = 0; j < T; j++) out[dst + j] = k[src + j * stride];
+      }
+  return out;
 }
 
 /** S -> MS [B, H, TP, 2] = (max_j S, 1/Σ_j e^(S - max)) for row (b = z, h = y, i = x); lanes are 4 rows */
@@ -240,7 +260,7 @@ export async function attention(be: Backend, q: Tensor, k: Tensor, v: Tensor, he
   }
   if (!Number.isInteger(heads) || heads < 1 || D % heads !== 0) throw new Error(`attention: D = ${D} is not divisible into ${heads} heads`);
   const d = attentionDims(B, T, D, heads);
-  const s = await be.run(specFor(attentionScoresSpec, d), [q.data, k.data]);
+  const s = await be.run(specFor(attentionScoresSpec, d), [q.data, transposeKeys(k.data, d)]);
   const ms = await be.run(specFor(attentionStatsSpec, d), [s, EXP_TABLE]);
   // P is kept (padded, row-quad layout) for backward: dS and dv both need it
   const p = await be.run(specFor(attentionProbsSpec, d), [s, ms, EXP_TABLE]);

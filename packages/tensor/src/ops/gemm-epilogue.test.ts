@@ -4,7 +4,7 @@ import { Rng } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { addBias } from './bias.js';
 import { gelu } from './gelu.js';
-import { type GemmEpilogue, type GemmShape, gemmSpec, unpackRows } from './gemm.js';
+import { type GemmEpilogue, type GemmShape, type GemmVariant, gemmSpec, gemmSpec4x2, unpackColumnPairs, unpackRows } from './gemm.js';
 import { EXP_TABLE } from './kernel-math.js';
 import { matmul } from './matmul.js';
 import { relu } from './relu.js';
@@ -14,9 +14,16 @@ const M = 20;
 const K = 64;
 const N = 24;
 
+// each variant's kernel and the unpacking of its tiles into [M, N]
+const VARIANTS: Record<GemmVariant, { spec: typeof gemmSpec; unpack: (raw: Float32Array) => Float32Array }> = {
+  '4x1': { spec: gemmSpec, unpack: (raw) => unpackRows(raw, 1, M, N) },
+  '4x2': { spec: gemmSpec4x2, unpack: (raw) => unpackColumnPairs(raw, 1, M, N, 1) },
+};
+
 describe('gemm with a fused epilogue', () => {
-  for (const mode of ['webasm', 'async', 'cpu'] as Mode[]) {
-    it(`${mode}: bias, bias + ReLU and bias + GELU inside the kernel give what the separate ops give${mode === 'cpu' ? ' (to f32 rounding: gpu.js cpu computes in float64)' : ', bit for bit'}`, async () => {
+  for (const mode of ['webasm', 'async', 'cpu'] as Mode[])
+    for (const [variant, { spec, unpack }] of Object.entries(VARIANTS)) {
+    it(`${mode}, ${variant}: bias, bias + ReLU and bias + GELU inside the kernel give what the separate ops give${mode === 'cpu' ? ' (to f32 rounding: gpu.js cpu computes in float64)' : ', bit for bit'}`, async () => {
       const rng = new Rng(5);
       const a = Tensor.from([M, K], Array.from({ length: M * K }, () => rng.normal()));
       const w = Tensor.from([K, N], Array.from({ length: K * N }, () => rng.normal() * 0.2));
@@ -32,7 +39,7 @@ describe('gemm with a fused epilogue', () => {
         const shape: GemmShape = { batch: 1, M, N, K, a: [M * K, K, 1], b: [0, N, 1] };
         for (const [epilogue, want] of Object.entries(expected) as [GemmEpilogue, Float32Array][]) {
           const args = epilogue === 'bias-gelu' ? [a.data, w.data, b.data, EXP_TABLE] : [a.data, w.data, b.data];
-          const got = unpackRows(await be.run(gemmSpec(shape, epilogue), args), 1, M, N);
+          const got = unpack(await be.run(spec(shape, epilogue), args));
           if (mode !== 'cpu') expect(Array.from(got), epilogue).toEqual(Array.from(want));
           else for (let i = 0; i < got.length; i++) expect(got[i], `${epilogue} [${i}]`).toBeCloseTo(want[i], 5);
         }
@@ -45,5 +52,6 @@ describe('gemm with a fused epilogue', () => {
 
   it('refuses an epilogue on a reduction cut into chunks (the host adds those)', () => {
     expect(() => gemmSpec({ batch: 1, M: 4, N: 4, K: 1024, a: [4096, 1024, 1], b: [0, 4, 1] }, 'bias')).toThrow(/one chunk, K=1024 takes 8/);
+    expect(() => gemmSpec4x2({ batch: 1, M: 4, N: 4, K: 1024, a: [4096, 1024, 1], b: [0, 4, 1] }, 'bias-gelu')).toThrow(/one chunk, K=1024 takes 8/);
   });
 });

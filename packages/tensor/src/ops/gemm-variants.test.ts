@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Backend, type Mode } from '../backend.js';
 import { Rng } from '../random.js';
-import { type GemmShape, type GemmVariant, chooseGemmKernel, gemm } from './gemm.js';
+import { type GemmShape, type GemmVariant, ROWS, chooseGemmKernel, gemm, gemmSpec, gemmSpec4x2, tileOffset, unpackColumnPairs, unpackRows } from './gemm.js';
 import { matmulRef } from './matmul.ref.js';
 
 // shapes that reach every path of both variants: a reduction in chunks (K > 128), a batch with
@@ -57,5 +57,36 @@ describe('gemm variants', () => {
     } finally {
       be.destroy();
     }
+  });
+
+  for (const mode of ['webasm', 'async', 'cpu'] as Mode[])
+    for (const tiles of ['4x1', '4x2'] as GemmVariant[])
+      it(`${mode}: both kernels read A in ${tiles} tiles (another gemm's raw output) and add their bias as over strided rows`, async () => {
+        const [M, K, N] = [8, 12, 16];
+        const rng = new Rng(11);
+        const A = Float64Array.from({ length: M * K }, () => rng.normal());
+        const B = Float32Array.from({ length: K * N }, () => rng.normal());
+        const bias = Float32Array.from({ length: N }, () => rng.normal());
+        const tiled = new Float32Array(M * K);
+        for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) tiled[(m >> 2) * ROWS * K + tileOffset(tiles, K, m & 3, k)] = A[m * K + k];
+        const want = matmulRef(A, Float64Array.from(B), 1, M, K, N, false);
+        const s: GemmShape = { batch: 1, M, N, K, a: [M * K, 0, 0], b: [0, N, 1], aTiles: tiles };
+        const be = new Backend(mode, { poolSize: 2 });
+        try {
+          const kernels = { '4x1': (raw: Float32Array) => unpackRows(raw, 1, M, N), '4x2': (raw: Float32Array) => unpackColumnPairs(raw, 1, M, N, 1) };
+          for (const [variant, unpack] of Object.entries(kernels)) {
+            const spec = variant === '4x2' ? gemmSpec4x2(s, 'bias') : gemmSpec(s, 'bias');
+            const got = unpack(await be.run(spec, [tiled, B, bias]));
+            let err = 0;
+            for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - (want[i] + bias[i % N])));
+            expect(err, variant).toBeLessThan(1e-4 * Math.sqrt(K));
+          }
+        } finally {
+          be.destroy();
+        }
+      });
+
+  it('refuses A in tiles over a reduction in chunks', () => {
+    expect(() => gemmSpec({ batch: 1, M: 4, N: 4, K: 300, a: [1200, 0, 0], b: [0, 4, 1], aTiles: '4x1' })).toThrow(/A in 4x1 tiles needs the reduction in one chunk, K=300 takes 3/);
   });
 });

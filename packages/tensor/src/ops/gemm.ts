@@ -17,6 +17,20 @@ export interface GemmShape {
   readonly a: readonly [number, number, number];
   /** strides of B along (batch, k, n) */
   readonly b: readonly [number, number, number];
+  /**
+   * Set where A is another gemm's raw output (its N = this K) in that variant's tiles instead of
+   * strided rows: A(z, m, k) lies at z·a[0] + (m/4)·4K + tileOffset(variant, K, m%4, k), a[1] and
+   * a[2] unused. A chain of dense layers then hands one kernel's output to the next as it is.
+   * One chunk only (K ≤ 128).
+   */
+  readonly aTiles?: GemmVariant;
+}
+
+/** Where C[m][n] lies in its 4-row block (4·N values) of a gemm's raw output, for variant's tiles. */
+export function tileOffset(variant: GemmVariant, N: number, j: number, n: number): number {
+  if (variant === '4x1') return n * ROWS + j;
+  const half = N / 2;
+  return n < half ? n * 2 * ROWS + j : (n - half) * 2 * ROWS + ROWS + j;
 }
 
 /** Rows of C each thread accumulates: one B load (four lanes) feeds ROWS multiply-adds. */
@@ -43,15 +57,16 @@ export function rowsKernelSource(params: string, body: readonly string[], finish
  */
 export type GemmEpilogue = 'none' | 'bias' | 'bias-relu' | 'bias-gelu';
 
-/** The kernel parameters and closing statements of an epilogue. */
-function epilogueSource(epilogue: GemmEpilogue): { params: string; finish?: { lines: string[]; results: string[] } } {
+/** The kernel parameters and closing statements of an epilogue over sums, each with its column's bias. */
+function epilogueSource(epilogue: GemmEpilogue, sums: readonly { readonly sum: string; readonly bias: string }[]): { params: string; finish?: { lines: string[]; results: string[] } } {
   if (epilogue === 'none') return { params: 'A, B' };
-  const rows = [0, 1, 2, 3];
-  const lines = rows.map((j) => `const x${j} = s${j} + Bs[this.thread.x];`);
-  if (epilogue === 'bias') return { params: 'A, B, Bs', finish: { lines, results: rows.map((j) => `x${j}`) } };
-  if (epilogue === 'bias-relu') return { params: 'A, B, Bs', finish: { lines, results: rows.map((j) => `Math.max(x${j}, 0)`) } };
-  for (const j of rows) lines.push(geluCode(`g${j}`, `x${j}`, String(j)));
-  return { params: 'A, B, Bs, ET', finish: { lines, results: rows.map((j) => `g${j}`) } };
+  const lines = sums.map(({ sum, bias }, j) => `const x${j} = ${sum} + Bs[${bias}];`);
+  const xs = sums.map((_, j) => `x${j}`);
+  if (epilogue === 'bias') return { params: 'A, B, Bs', finish: { lines, results: xs } };
+  if (epilogue === 'bias-relu') return { params: 'A, B, Bs', finish: { lines, results: xs.map((x) => `Math.max(${x}, 0)`) } };
+  // the suffix keeps GELU's locals (t0, e2u0, ...) apart from the 4x2 accumulators t0..t3
+  sums.forEach((_, j) => lines.push(geluCode(`g${j}`, `x${j}`, `_${j}`)));
+  return { params: 'A, B, Bs, ET', finish: { lines, results: sums.map((_, j) => `g${j}`) } };
 }
 
 /** Longest reduction a kernel unrolls; longer ones are split into chunks of at most this. */
@@ -70,17 +85,25 @@ export function gemmChunks(K: number): { chunks: number; len: number } {
 }
 
 
-/** The index expressions of a thread's first A row and B column in its batch entry and reduction chunk. */
-function gemmBases(batch: number, chunks: number, len: number, a: readonly number[], b: readonly number[]): { aBase: string; bBase: string } {
+/**
+ * The index expressions of a thread's first B column in its batch entry and reduction chunk, and
+ * of its A value (row j of its four, reduction step k of its chunk).
+ */
+function gemmBases(s: GemmShape, chunks: number, len: number): { aAt: (j: number, k: number) => string; bBase: string } {
+  const { batch, a, b, aTiles } = s;
   // thread.z = z·chunks + chunk; with one batch entry it is the chunk alone (no division per load)
   const z = chunks === 1 ? 'this.thread.z' : batch === 1 ? '0' : idiv('this.thread.z', chunks, batch * chunks);
   const kc = chunks === 1 ? '0' : batch === 1 ? 'this.thread.z' : imod('this.thread.z', chunks, batch * chunks);
   // a bare thread.x (unit stride) makes B's four lanes neighbours: one v128.load (patches/gpu.js@2.24.1.patch)
   const bLane = b[2] === 1 ? 'this.thread.x' : `this.thread.x * ${b[2]}`;
-  return {
-    aBase: `${z} * ${a[0]} + ${kc} * ${len * a[2]} + this.thread.y * ${ROWS * a[1]}`,
-    bBase: `${z} * ${b[0]} + ${kc} * ${len * b[1]} + ${bLane}`,
-  };
+  const bBase = `${z} * ${b[0]} + ${kc} * ${len * b[1]} + ${bLane}`;
+  if (aTiles) {
+    if (chunks !== 1) throw new Error(`gemm: A in ${aTiles} tiles needs the reduction in one chunk, K=${s.K} takes ${chunks}`);
+    const aBase = `${z} * ${a[0]} + this.thread.y * ${ROWS * s.K}`;
+    return { aAt: (j, k) => `${aBase} + ${tileOffset(aTiles, s.K, j, k)}`, bBase };
+  }
+  const aBase = `${z} * ${a[0]} + ${kc} * ${len * a[2]} + this.thread.y * ${ROWS * a[1]}`;
+  return { aAt: (j, k) => `${aBase} + ${j * a[1] + k * a[2]}`, bBase };
 }
 /**
  * Each thread owns 4 rows m..m+3 of one column n (returned as Array(4)) over one chunk of the
@@ -89,17 +112,17 @@ function gemmBases(batch: number, chunks: number, len: number, a: readonly numbe
  * load per 4 multiply-adds. M must be a multiple of 4 (gemm() pads A otherwise).
  */
 export function gemmSpec(s: GemmShape, epilogue: GemmEpilogue = 'none'): KernelSpec {
-  const { batch, M, N, K, a, b } = s;
+  const { batch, M, N, K, b } = s;
   if (M % ROWS !== 0) throw new Error(`gemmSpec: M=${M} must be a multiple of ${ROWS}`);
   const { chunks, len } = gemmChunks(K);
   if (epilogue !== 'none' && chunks !== 1) throw new Error(`gemmSpec: a ${epilogue} epilogue needs the reduction in one chunk, K=${K} takes ${chunks}`);
-  const { aBase, bBase } = gemmBases(batch, chunks, len, a, b);
+  const { aAt, bBase } = gemmBases(s, chunks, len);
   const body: string[] = [];
   for (let k = 0; k < len; k++) {
     body.push(`v = B[${bBase} + ${k * b[1]}];`);
-    for (let j = 0; j < ROWS; j++) body.push(`s${j} += A[${aBase} + ${j * a[1] + k * a[2]}] * v;`);
+    for (let j = 0; j < ROWS; j++) body.push(`s${j} += A[${aAt(j, k)}] * v;`);
   }
-  const { params, finish } = epilogueSource(epilogue);
+  const { params, finish } = epilogueSource(epilogue, [0, 1, 2, 3].map((j) => ({ sum: `s${j}`, bias: 'this.thread.x' })));
   return { name: epilogue === 'none' ? 'gemm' : `gemm_${epilogue}`, source: rowsKernelSource(params, body, finish), output: [N, M / ROWS, batch * chunks], components: ROWS };
 }
 
@@ -111,8 +134,12 @@ export function gemmSpec(s: GemmShape, epilogue: GemmEpilogue = 'none'): KernelS
  *   '4x2'  gemmSpec4x2. A thread returns Array(8): rows m..m+3 of columns n and n + N/2, so each
  *          splatted A value feeds two multiply-adds and eight accumulator chains run side by side
  *          (two B vector loads and four A splats per eight multiply-adds, where '4x1' takes one
- *          and four per four). N even, no epilogue; Array(8) needs the patched gpu.js
- *          (webasm, async, cpu).
+ *          and four per four). N even, any epilogue (column n + N/2 adds its own bias); Array(8)
+ *          needs the patched gpu.js (webasm, async, cpu).
+ *
+ * Either kernel reads A as strided rows or, for an inference plan's chained dense layers, as the
+ * raw output of the gemm before it (GemmShape.aTiles, laid out by tileOffset), so one layer's
+ * output is the next one's input without a pass that unpacks it.
  *
  * The rule: '4x2' on the WebAssembly modes where N/2 is a multiple of 4 (a narrower x axis runs
  * its last cells through gpu.js's scalar path) and the reduction takes at most two chunks (longer
@@ -138,25 +165,29 @@ export function chooseGemmKernel(mode: Mode, s: GemmShape): GemmVariant {
  * (s0..s3) and x + N/2 (t0..t3) over one chunk of the reduction, returned as Array(8). Both B
  * reads are uniform terms plus a bare thread.x: one v128.load each.
  */
-export function gemmSpec4x2(s: GemmShape): KernelSpec {
-  const { batch, M, N, K, a, b } = s;
+export function gemmSpec4x2(s: GemmShape, epilogue: GemmEpilogue = 'none'): KernelSpec {
+  const { batch, M, N, K, b } = s;
   if (M % ROWS !== 0 || N % 2 !== 0) throw new Error(`gemmSpec4x2: M=${M} must be a multiple of ${ROWS} and N=${N} even`);
   const half = N / 2;
   const { chunks, len } = gemmChunks(K);
-  const { aBase, bBase } = gemmBases(batch, chunks, len, a, b);
+  if (epilogue !== 'none' && chunks !== 1) throw new Error(`gemmSpec4x2: a ${epilogue} epilogue needs the reduction in one chunk, K=${K} takes ${chunks}`);
+  const { aAt, bBase } = gemmBases(s, chunks, len);
   const body: string[] = [];
   for (let k = 0; k < len; k++) {
     body.push(`v = B[${bBase} + ${k * b[1]}];`, `u = B[${bBase} + ${half * b[2] + k * b[1]}];`);
-    for (let j = 0; j < ROWS; j++) body.push(`w = A[${aBase} + ${j * a[1] + k * a[2]}];`, `s${j} += w * v;`, `t${j} += w * u;`);
+    for (let j = 0; j < ROWS; j++) body.push(`w = A[${aAt(j, k)}];`, `s${j} += w * v;`, `t${j} += w * u;`);
   }
-  const source = `function(A, B) {
+  const rows = [0, 1, 2, 3];
+  const sums = [...rows.map((j) => ({ sum: `s${j}`, bias: 'this.thread.x' })), ...rows.map((j) => ({ sum: `t${j}`, bias: `this.thread.x + ${half}` }))];
+  const { params, finish = { lines: [], results: sums.map((x) => x.sum) } } = epilogueSource(epilogue, sums);
+  const source = `function(${params}) {
   let s0 = 0.0; let s1 = 0.0; let s2 = 0.0; let s3 = 0.0;
   let t0 = 0.0; let t1 = 0.0; let t2 = 0.0; let t3 = 0.0;
   let v = 0.0; let u = 0.0; let w = 0.0;
-  ${body.join('\n  ')}
-  return [s0, s1, s2, s3, t0, t1, t2, t3];
+  ${[...body, ...finish.lines].join('\n  ')}
+  return [${finish.results.join(', ')}];
 }`;
-  return { name: 'gemm', source, output: [half, M / ROWS, batch * chunks], components: 8 };
+  return { name: epilogue === 'none' ? 'gemm' : `gemm_${epilogue}`, source, output: [half, M / ROWS, batch * chunks], components: 8 };
 }
 
 /**
@@ -186,6 +217,7 @@ export function unpackColumnPairs(raw: Float32Array, batch: number, M: number, N
 
 /** Runs the gemm kernel (`variant`, else the mode's choice) and returns C as [batch, M, N] row-major. */
 export async function gemm(be: Backend, A: Float32Array, B: Float32Array, s: GemmShape, variant?: GemmVariant): Promise<Float32Array> {
+  if (s.aTiles) throw new Error('gemm: A in tiles is for kernels chained by an inference plan (gemmSpec, gemmSpec4x2); gemm() takes A as strided rows');
   if (s.M % ROWS !== 0) {
     // materialise A with M padded to a multiple of 4 so the kernel needs no per-load clamps
     const Mp = Math.ceil(s.M / ROWS) * ROWS;
