@@ -1,4 +1,4 @@
-import { type Backend, type PlanKernel, PlanKernels, ROWS, EXP_TABLE, attentionDims, attentionOutputSpec, attentionProbsSpec, attentionScoresSpec, attentionStatsSpec, denseEpilogue, gemmChunks, gemmSpec, layerNormRows, specFor, unpackTokenRows, type Activation, type Tensor } from '@digitlab/tensor';
+import { type Backend, type PlanKernel, PlanKernels, ROWS, EXP_TABLE, attentionDims, attentionOutputSpec, attentionProbsSpec, attentionScoresSpec, attentionStatsSpec, denseEpilogue, gemmChunks, gemmSpec, layerNormRows, specFor, unpackTokenRows, type Activation, type PlanOptions, type Tensor } from '@digitlab/tensor';
 import type { VitConfig } from './config.js';
 import type { Model } from './model.js';
 import { type InferencePlan, checkImages, param, rows4 } from './plan.js';
@@ -27,8 +27,8 @@ const GROUP = 4;
  * rest of a batch); the blocks' layers of one shape share a compiled module, each instance
  * holding its own layer's weights.
  */
-export function vitPlan(model: Model, config: VitConfig, be: Backend): InferencePlan {
-  const ks = new PlanKernels(be);
+export function vitPlan(model: Model, config: VitConfig, be: Backend, options: PlanOptions = {}): InferencePlan {
+  const ks = new PlanKernels(be, options);
   const groups = [GROUP, 1].map((g) => vitGroup(model, config, ks, g));
   const split = (count: number): [number, number] => [Math.floor(count / GROUP), count % GROUP];
   return {

@@ -1,5 +1,5 @@
 import { PIXELS } from '@digitlab/digit-csv';
-import type { Backend, PlanKernels } from '@digitlab/tensor';
+import type { Backend, PlanKernels, PlanOptions } from '@digitlab/tensor';
 import type { Model } from './model.js';
 import { cnnPlan } from './plan-cnn.js';
 import { vitPlan } from './plan-vit.js';
@@ -28,8 +28,8 @@ export interface InferencePlan {
 }
 
 /** The inference plan of `model` on `be` (compiles every kernel it will run). */
-export function buildPlan(model: Model, be: Backend): InferencePlan {
-  return model.config.kind === 'cnn' ? cnnPlan(model, model.config, be) : vitPlan(model, model.config, be);
+export function buildPlan(model: Model, be: Backend, options: PlanOptions = {}): InferencePlan {
+  return model.config.kind === 'cnn' ? cnnPlan(model, model.config, be, options) : vitPlan(model, model.config, be, options);
 }
 
 /** Throws unless images hold count images. */
