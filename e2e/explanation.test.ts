@@ -162,8 +162,15 @@ describe('the "Why" view against the real server', () => {
     const { cnn, vit } = answer.predictions[0].explanation!;
     expect([cnn!.kind, vit!.kind]).toEqual(['saliency', 'attention']);
     expect(Math.max(...cnn!.map)).toBe(1);
+    await page.setViewportSize(DESKTOP);
     await expectLayerOf('cnn', cnn!.map);
+    await expect.poll(() => page.locator(part('provenance')).textContent()).toMatch(/in this browser on WebAssembly, checked/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'desktop-local-explain-cnn.png'), fullPage: true });
     await expectLayerOf('vit', vit!.map);
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(150); // let the container query settle
+    await page.screenshot({ path: join(SCREENSHOTS, 'phone-local-explain-vit.png'), fullPage: true });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     expect(sent).toEqual([]);
     expect(pageErrors).toEqual([]);
   }, 900_000);

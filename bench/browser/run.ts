@@ -25,7 +25,7 @@ import { runBrowserSuite } from './driver.js';
 import { BROWSER_MODES, DEFAULT_MODES, type BrowserMode } from './protocol.js';
 import { browserMarkdown, type BrowserResults } from './report.js';
 import { commit, version } from '../src/provenance.js';
-import { e2eMarkdown, runE2e } from './e2e.js';
+import { WARM_MS, e2eMarkdown, runE2e } from './e2e.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
@@ -145,7 +145,7 @@ async function e2e(): Promise<void> {
     `${new Date().toISOString()}, commit \`${startCommit}\`, ${((performance.now() - started) / 1000).toFixed(0)} s. Machine: ${cpu?.model.trim() ?? 'unknown'}, ${cpus().length} cores. Load average ${loadStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end. ${chromiumVersion()}.`,
     '',
     'Browser rows: the engine worker of `<digit-classifier mode="local">` (`dist/element-local.js`) on weights fetched from the server and checked against their cards\' sha256, one model at a time, timed from `postMessage` to the answer (median of ' +
-      `${repeats} calls after one warm-up). Server rows: POST /predict (JSON) over loopback from Node; both models answer every request, so each model's row is its own compute (the response's timings) plus the request's overhead. Load: fetching, checking, probing the backends and compiling batch 1.`,
+      `${repeats} calls after warm-up calls for at least ${WARM_MS / 1000} s, at least one). Server rows: POST /predict (JSON) over loopback from Node; both models answer every request, so each model's row is its own compute (the response's timings) plus the request's overhead. Load: fetching, checking, probing the backends and compiling batch 1.`,
   ].join('\n');
   const md = e2eMarkdown(rows, header);
   mkdirSync(args.out, { recursive: true });

@@ -1,5 +1,5 @@
 import { PIXELS, SIDE } from '@digitlab/digit-csv';
-import { type Backend, type ConvOutputLayout, type PlanKernel, PlanKernels, ROWS, conv2dForwardKernel, convGeometry, denseEpilogue, gemmChunks, gemmSpec, poolConvOutput, specFor, type Tensor } from '@digitlab/tensor';
+import { type Backend, type ConvOutputLayout, type PlanKernel, PlanKernels, ROWS, conv2dForwardKernel, convGeometry, denseEpilogue, gemmChunks, gemmSpec, poolConvOutput, specFor, type PlanOptions, type Tensor } from '@digitlab/tensor';
 import type { CnnConfig } from './config.js';
 import type { Model } from './model.js';
 import { type InferencePlan, checkImages, param } from './plan.js';
@@ -12,8 +12,8 @@ import { type InferencePlan, checkImages, param } from './plan.js';
  * fills the SIMD lanes as well as one of many, and a dense layer reads its whole weight for
  * every four rows either way.
  */
-export function cnnPlan(model: Model, config: CnnConfig, be: Backend): InferencePlan {
-  const ks = new PlanKernels(be);
+export function cnnPlan(model: Model, config: CnnConfig, be: Backend, options: PlanOptions = {}): InferencePlan {
+  const ks = new PlanKernels(be, options);
   const convs: { k: PlanKernel; layout: ConvOutputLayout; OC: number; OH: number; OW: number; pool: number }[] = [];
   let [c, h, w] = [1, SIDE, SIDE];
   config.conv.forEach((layer, i) => {

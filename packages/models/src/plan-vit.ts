@@ -1,5 +1,5 @@
 import { PIXELS, SIDE } from '@digitlab/digit-csv';
-import { type Backend, PlanKernels, EXP_TABLE, attentionDims, attentionOutputSpec, attentionProbsSpec, attentionScoresSpec, attentionStatsSpec, layerNormRows, specFor, transposeKeys } from '@digitlab/tensor';
+import { type Backend, PlanKernels, EXP_TABLE, attentionDims, attentionOutputSpec, attentionProbsSpec, attentionScoresSpec, attentionStatsSpec, layerNormRows, specFor, transposeKeys, type PlanOptions } from '@digitlab/tensor';
 import type { VitConfig } from './config.js';
 import type { Model } from './model.js';
 import { type InferencePlan, checkImages, param, planDense, rows4, runDense } from './plan.js';
@@ -22,8 +22,8 @@ const callsPerGroup = (layers: number): number => 2 + layers * 8;
  * rest of a batch); the blocks' layers of one shape share a compiled module, each instance
  * holding its own layer's weights.
  */
-export function vitPlan(model: Model, config: VitConfig, be: Backend): InferencePlan {
-  const ks = new PlanKernels(be);
+export function vitPlan(model: Model, config: VitConfig, be: Backend, options: PlanOptions = {}): InferencePlan {
+  const ks = new PlanKernels(be, options);
   const groups = [GROUP, 1].map((g) => vitGroup(model, config, ks, be, g));
   const split = (count: number): [number, number] => [Math.floor(count / GROUP), count % GROUP];
   return {

@@ -1,5 +1,5 @@
 import { PIXELS } from '@digitlab/digit-csv';
-import { type Activation, type Backend, type CellGrid, type GemmShape, type GemmVariant, type PlanKernel, type PlanKernels, type Tensor, EXP_TABLE, ROWS, chooseGemmKernel, denseEpilogue, gemmChunks, gemmSpec, gemmSpec4x2, specFor } from '@digitlab/tensor';
+import { type Activation, type Backend, type CellGrid, type GemmShape, type GemmVariant, type PlanKernel, type PlanKernels, type PlanOptions, type Tensor, EXP_TABLE, ROWS, chooseGemmKernel, denseEpilogue, gemmChunks, gemmSpec, gemmSpec4x2, specFor } from '@digitlab/tensor';
 import type { Model } from './model.js';
 import { cnnPlan } from './plan-cnn.js';
 import { vitPlan } from './plan-vit.js';
@@ -28,8 +28,8 @@ export interface InferencePlan {
 }
 
 /** The inference plan of `model` on `be` (compiles every kernel it will run). */
-export function buildPlan(model: Model, be: Backend): InferencePlan {
-  return model.config.kind === 'cnn' ? cnnPlan(model, model.config, be) : vitPlan(model, model.config, be);
+export function buildPlan(model: Model, be: Backend, options: PlanOptions = {}): InferencePlan {
+  return model.config.kind === 'cnn' ? cnnPlan(model, model.config, be, options) : vitPlan(model, model.config, be, options);
 }
 
 /** Throws unless images hold count images. */

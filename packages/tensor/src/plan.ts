@@ -44,8 +44,30 @@ interface WasmKernel {
   readonly usesRandom?: boolean;
 }
 
+/** Options of a plan's kernels. */
+export interface PlanOptions {
+  /**
+   * WebAssembly modes: the kernels of one spec run one module over one memory, each copying its
+   * arguments in when it runs (its resident weights only when another kernel ran there since),
+   * where by default each holds an instance over a memory of its own. A page gets about a hundred
+   * wasm memories in all (each reserves its own guard region of address space), fewer than the
+   * ViT's layers take one each.
+   */
+  readonly shareMemory?: boolean;
+}
+
+/** One module's memory as the kernels of its spec share it (PlanOptions.shareMemory). */
+interface SharedMemory {
+  readonly views: { readonly args: Float32Array[]; readonly output: Float32Array };
+  /** The kernel whose arguments the memory holds now. */
+  last: PlanKernel | null;
+}
+
 /** One kernel of a plan. Write its inputs into `args`, call run(), read `output`. */
 export class PlanKernel {
+  /** shareMemory: the memory it runs in, and which of its arguments are resident (copied in only when stale). */
+  private shared: { readonly memory: SharedMemory; readonly resident: Set<number>; stale: boolean } | null = null;
+
   private constructor(
     readonly spec: KernelSpec,
     /** The gpu.js kernel, for the kernel that compiled it (null for another instance of its module). */
@@ -106,8 +128,47 @@ export class PlanKernel {
     return inner.fallbackReason ? `${inner.constructor.name} (fallback: ${inner.fallbackReason})` : inner.constructor.name;
   }
 
+  /**
+   * Another kernel of k's spec with host arrays of its own as `args` and `output`, running in
+   * `memory`; with null, in k's own memory, as k's first user (it takes over k's gpu.js kernel, so
+   * k is not to be run or destroyed after). Null where k does not run its module directly.
+   */
+  static sharing(k: PlanKernel, args: Float32Array[], memory: SharedMemory | null): PlanKernel | null {
+    if (!k.direct) return null;
+    const first = memory === null;
+    const m = memory ?? { views: { args: k.args, output: k.output }, last: null };
+    const own = new PlanKernel(k.spec, first ? k.kernel : null, false, args, new Float32Array(k.output.length), k.direct, k.dispatch, first ? k.compileMs : 0);
+    own.shared = { memory: m, resident: new Set(), stale: true };
+    return own;
+  }
+
+  /** The memory it shares with the other kernels of its spec (shareMemory), or null. */
+  get sharedMemory(): SharedMemory | null {
+    return this.shared?.memory ?? null;
+  }
+
+  /** Argument `index` holds a parameter: a shared kernel copies it in only when stale. */
+  markResident(index: number): void {
+    if (!this.shared) return;
+    this.shared.resident.add(index);
+    this.shared.stale = true;
+  }
+
   /** Runs the kernel over its current arguments. */
   run(): void {
+    const s = this.shared;
+    if (s) {
+      const m = s.memory;
+      const fresh = s.stale || m.last !== this;
+      this.args.forEach((a, i) => {
+        if (fresh || !s.resident.has(i)) m.views.args[i].set(a);
+      });
+      m.last = this;
+      s.stale = false;
+      this.dispatch!(this.direct!.run, this.direct!.runSimd, this.direct!.cells, this.direct!.sizeX, 0);
+      this.output.set(m.views.output);
+      return;
+    }
     const e = this.direct;
     if (e) {
       this.dispatch!(e.run, e.runSimd, e.cells, e.sizeX, 0);
@@ -148,6 +209,8 @@ interface Resident {
   readonly into: Float32Array;
   readonly tensors: readonly Tensor[];
   readonly versions: number[];
+  readonly kernel: PlanKernel;
+  readonly index: number;
 }
 
 /** Writes tensors into `into` joined along their last axis: row r is each tensor's row r in turn. */
@@ -179,7 +242,10 @@ export class PlanKernels {
   /** Per-kernel calls and milliseconds, when switched on (benchmarks: kernels against host passes). */
   profile: Map<string, { calls: number; ms: number }> | null = null;
 
-  constructor(private readonly be: Backend) {}
+  constructor(
+    private readonly be: Backend,
+    private readonly options: PlanOptions = {},
+  ) {}
 
   /**
    * Compiles spec for arguments of these lengths (or these arrays, copied in: constant tables),
@@ -188,11 +254,13 @@ export class PlanKernels {
   kernel(spec: KernelSpec, args: readonly (number | Float32Array)[]): PlanKernel {
     const arrays = args.map((a) => (typeof a === 'number' ? new Float32Array(a) : Float32Array.from(a)));
     const first = this.bySpec.get(spec);
-    let k = first && PlanKernel.instance(first, arrays);
+    const share = this.options.shareMemory === true;
+    let k = first && (share ? PlanKernel.sharing(first, arrays, first.sharedMemory) : PlanKernel.instance(first, arrays));
     if (!k) {
       k = PlanKernel.compile(spec, this.be.createKernel(spec, false), this.be.mode === 'cpu', arrays);
       this.be.compiled++;
       this.be.executed.add(k.executedBy);
+      if (share) k = PlanKernel.sharing(k, arrays, null) ?? k;
       if (!first) this.bySpec.set(spec, k);
     }
     this.kernels.push(k);
@@ -211,7 +279,8 @@ export class PlanKernels {
     const rows = new Set(tensors.map((x) => x.size / x.shape[x.shape.length - 1]));
     if (into.length !== size || rows.size !== 1) throw new Error(`plan ${k.spec.name}: argument ${index} holds ${into.length} values, parameters [${tensors.map((x) => x.shape.join('x')).join(', ')}] do not fill it row for row`);
     concatLast(tensors, into);
-    this.residents.push({ into, tensors, versions: tensors.map((x) => x.version) });
+    k.markResident(index);
+    this.residents.push({ into, tensors, versions: tensors.map((x) => x.version), kernel: k, index });
   }
 
   /** Copies in every resident parameter whose version moved since it was copied (training updated it). */
@@ -219,6 +288,7 @@ export class PlanKernels {
     for (const r of this.residents) {
       if (r.tensors.every((t, i) => t.version === r.versions[i])) continue;
       concatLast(r.tensors, r.into);
+      r.kernel.markResident(r.index);
       r.tensors.forEach((t, i) => (r.versions[i] = t.version));
     }
   }

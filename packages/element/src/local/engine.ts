@@ -7,12 +7,14 @@
 import { EXPECTED_KERNEL, Backend, Tensor, noGrad } from '@digitlab/tensor';
 import {
   buildModel,
+  buildPlan,
   decodeSafetensors,
   explainImages,
   judgeAnswers,
   loadParams,
   softmaxRows,
   uncertaintyThreshold,
+  type InferencePlan,
   type Model,
   type ModelCard,
   type ModelConfig,
@@ -51,12 +53,12 @@ export async function verifyWeights(name: string, files: ModelFiles): Promise<vo
 }
 
 /**
- * Images per call of the forward pass: every call is padded to this many, so each kernel compiles
- * once, at load (a kernel's source holds its sizes; a second batch size would compile every
- * kernel again, which on a software GPU takes minutes). The model's op-by-op forward pass runs on
- * every mode: it awaits each kernel (webgpu reads back asynchronously), and its kernels each hold
- * one WebAssembly memory where the inference plan holds one per layer, more than a browser lets a
- * page reserve.
+ * Images per call of the forward pass on the GPU modes: every call is padded to this many, so each
+ * kernel compiles once, at load (a kernel's source holds its sizes; a second batch size would
+ * compile every kernel again, which on a software GPU takes minutes). webasm runs the inference
+ * plan instead (the server's: kernels sized for one image or a group of four, no padding), with
+ * one wasm memory per kernel shape (PlanOptions.shareMemory): a page gets about a hundred wasm
+ * memories in all, fewer than a memory per layer takes.
  */
 export const CHUNK = 16;
 
@@ -66,6 +68,8 @@ interface Loaded {
   readonly card: ModelCard;
   readonly model: Model;
   readonly threshold: number;
+  /** webasm: the inference plan, which runs synchronously (the GPU modes read back asynchronously). */
+  plan?: InferencePlan;
 }
 
 /** What one call answered, in the server's `/predict` shape (less the label, which the caller knows). */
@@ -102,6 +106,7 @@ export class LocalModels {
     }
     if (models.length === 0) throw new IntegrityError('the server offered no model to run here');
     const be = new Backend(mode);
+    if (mode === 'webasm') for (const m of models) m.plan = buildPlan(m.model, be, { shareMemory: true });
     const local = new LocalModels(mode, be, models);
     try {
       await local.predict(new Float32Array(784), 1);
@@ -133,7 +138,7 @@ export class LocalModels {
     const probabilities: Partial<Record<ModelName, Float32Array>> = {};
     const models = only ? this.models.filter((m) => m.name === only) : this.models;
     for (const m of models) {
-      const logits = await this.forward(m.model, images, count);
+      const logits = m.plan ? m.plan.run(images, count) : await this.forward(m.model, images, count);
       probabilities[m.name] = softmaxRows(logits, count, 10, m.card.calibration?.temperature ?? 1);
     }
     const ms = performance.now() - started;
@@ -175,6 +180,7 @@ export class LocalModels {
 
   /** Frees the kernels (and the GPU resources behind them). */
   destroy(): void {
+    for (const m of this.models) m.plan?.destroy();
     this.be.destroy();
   }
 }
