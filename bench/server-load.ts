@@ -203,14 +203,16 @@ function shedCounter(): { onResponse(status: number, headers?: IncomingHttpHeade
   return counter;
 }
 
+/** The request every phase sends: one image as JSON to /predict. */
+function predictRequest(url: string, body: string): { url: string; method: 'POST'; headers: Record<string, string>; body: string } {
+  return { url: `${url}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body };
+}
+
 /** `rate` req/s of Poisson arrivals on at most `connections` connections (bench/open-loop.ts). */
 async function poisson(url: string, name: string, body: string, connections: number, seconds: number, rate: number): Promise<Phase> {
   const shed = shedCounter();
   const result = await openLoop({
-    url: `${url}/predict`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
+    ...predictRequest(url, body),
     rate,
     seconds,
     connections,
@@ -218,25 +220,39 @@ async function poisson(url: string, name: string, body: string, connections: num
     random: uniformSequence(connections),
     onResponse: (status, headers) => shed.onResponse(status, headers),
   });
-  const ok = result.status['200'] ?? 0;
-  const requests = Object.values(result.status).reduce((a, b) => a + b, 0);
+  return { ...phaseOf(name, connections, rate, result.seconds, result.status, result.latencies, shed, result.timeouts, result.errors), issueLagMs: result.maxIssueLagMs };
+}
+
+/** A phase's row from what its generator counted. */
+function phaseOf(
+  name: string,
+  connections: number,
+  offeredRps: number | null,
+  seconds: number,
+  status: Record<string, number>,
+  latencies: readonly number[],
+  shed: ReturnType<typeof shedCounter>,
+  timeouts: number,
+  errors: number,
+): Phase {
+  const requests = Object.values(status).reduce((a, b) => a + b, 0);
+  const ok = status['200'] ?? 0;
   return {
     name,
     connections,
-    offeredRps: rate,
-    seconds: result.seconds,
+    offeredRps,
+    seconds,
     requests,
     ok,
-    requestsPerSecond: requests / result.seconds,
-    okPerSecond: ok / result.seconds,
-    latencyMs: { p50: percentile(result.latencies, 50), p99: percentile(result.latencies, 99), max: Math.max(...result.latencies) },
-    status: result.status,
+    requestsPerSecond: requests / seconds,
+    okPerSecond: ok / seconds,
+    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) },
+    status,
     shed503: shed.shed503,
     shed503WithoutRetryAfter: shed.without,
     retryAfter: shed.retryAfter,
-    timeouts: result.timeouts,
-    errors: result.errors,
-    issueLagMs: result.maxIssueLagMs,
+    timeouts,
+    errors,
   };
 }
 
@@ -244,10 +260,7 @@ async function load(url: string, name: string, body: string, connections: number
   const latencies: number[] = [];
   const shed = shedCounter();
   const result = await autocannon({
-    url: `${url}/predict`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
+    ...predictRequest(url, body),
     connections,
     duration: seconds,
     timeout: 10,
@@ -259,25 +272,7 @@ async function load(url: string, name: string, body: string, connections: number
   });
   const status: Record<string, number> = {};
   for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) status[code] = (stats as { count: number }).count;
-  const requests = Object.values(status).reduce((a, b) => a + b, 0);
-  const ok = status['200'] ?? 0;
-  return {
-    name,
-    connections,
-    offeredRps: rate,
-    seconds: result.duration,
-    requests,
-    ok,
-    requestsPerSecond: requests / result.duration,
-    okPerSecond: ok / result.duration,
-    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) },
-    status,
-    shed503: shed.shed503,
-    shed503WithoutRetryAfter: shed.without,
-    retryAfter: shed.retryAfter,
-    timeouts: result.timeouts,
-    errors: result.errors - result.timeouts,
-  };
+  return phaseOf(name, connections, rate, result.duration, status, latencies, shed, result.timeouts, result.errors - result.timeouts);
 }
 
 const f = (value: number, digits = 1): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
