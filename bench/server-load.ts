@@ -21,15 +21,27 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { PIXELS } from '@digitlab/digit-csv';
 import { loadMnist } from '@digitlab/models';
 import { floatOption, intListOption, modeChoiceOption, positiveIntOption } from '@digitlab/models/cli-options';
+import { openLoop, uniformSequence } from './open-loop.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TARGET_RPS = 500;
 const TARGET_P99_MS = 50;
 const PROBE_LIMIT_MS = 100;
+const PHASES = ['capacity', 'bursts', 'poisson', 'overload'] as const;
+type PhaseKind = (typeof PHASES)[number];
+const BURSTS = `${TARGET_RPS} req/s, autocannon`;
+const POISSON = `${TARGET_RPS} req/s, Poisson`;
+
+function phaseListOption(raw: string): PhaseKind[] {
+  const list = raw.split(',').map((p) => p.trim());
+  const bad = list.filter((p) => !(PHASES as readonly string[]).includes(p));
+  if (bad.length > 0) throw new InvalidArgumentError(`${bad.join(', ')} is not a phase; use ${PHASES.join(', ')}`);
+  return list as PhaseKind[];
+}
 
 interface Phase {
   readonly name: string;
@@ -49,6 +61,55 @@ interface Phase {
   readonly timeouts: number;
   readonly errors: number;
   readonly probes?: { count: number; maxMs: number; p50Ms: number; p99Ms: number; over: number; failed: number };
+  /** Open loop only: the generator's largest lag behind an arrival (its own event loop). */
+  readonly issueLagMs?: number;
+  /** The server's own view of the phase, from /metrics (scraped before and after). */
+  server?: ServerView;
+}
+
+/** What the server's metrics say of a phase: its HTTP thread's event-loop delay and each model's batches. */
+interface ServerView {
+  readonly eventLoopDelayMs: { p99: number; max: number };
+  /** Per model: batches run, mean images a batch, mean compute ms a batch. */
+  readonly batches: Record<string, { count: number; meanImages: number; meanMs: number }>;
+}
+
+/** The numeric samples of a Prometheus text exposition, keyed by name and labels as written. */
+async function scrape(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return samples;
+}
+
+/** The server's view of the time between two scrapes (the event-loop gauges cover the time since the previous scrape). */
+function serverView(before: Map<string, number>, after: Map<string, number>): ServerView {
+  const delta = (key: string): number => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+  const batches: ServerView['batches'] = {};
+  for (const model of ['cnn', 'vit']) {
+    const count = delta(`digitlab_batch_size_images_count{model="${model}"}`);
+    if (count <= 0) continue;
+    batches[model] = {
+      count,
+      meanImages: delta(`digitlab_batch_size_images_sum{model="${model}"}`) / count,
+      meanMs: (1000 * delta(`digitlab_inference_seconds_sum{model="${model}"}`)) / count,
+    };
+  }
+  return {
+    eventLoopDelayMs: { p99: 1000 * (after.get('digitlab_process_nodejs_eventloop_lag_p99_seconds') ?? Number.NaN), max: 1000 * (after.get('digitlab_process_nodejs_eventloop_lag_max_seconds') ?? Number.NaN) },
+    batches,
+  };
+}
+
+/** Runs a phase between two scrapes of the server's metrics and attaches what they say. */
+async function observed(url: string, phase: () => Promise<Phase>): Promise<Phase> {
+  const before = await scrape(url);
+  const result = await phase();
+  return { ...result, server: serverView(before, await scrape(url)) };
 }
 
 /** p-th percentile (0-100) of values, nearest-rank. */
@@ -92,44 +153,114 @@ async function startServer(port: number, env: Record<string, string>): Promise<{
   throw new Error('the server was not ready within 600 s');
 }
 
-/** Probes /health/live every intervalMs until stopped, each on a fresh request. */
+/**
+ * Probes /health/live every intervalMs, each on a fresh connection, from a process of its own (as an
+ * orchestrator's probe would come), so its times are the server's and not the load generator's
+ * event loop; stop() ends it and returns the times.
+ */
 function probe(url: string, intervalMs: number): { stop(): Promise<{ times: number[]; failed: number }> } {
-  const times: number[] = [];
-  let failed = 0;
-  let running = true;
-  const loop = (async () => {
+  const script = `
+    const times = []; let failed = 0; let running = true;
+    process.stdin.on('data', () => { running = false; });
     while (running) {
       const t0 = performance.now();
       try {
-        const response = await fetch(`${url}/health/live`, { signal: AbortSignal.timeout(5000) });
+        const response = await fetch(${JSON.stringify(`${url}/health/live`)}, { signal: AbortSignal.timeout(5000), headers: { connection: 'close' } });
         await response.arrayBuffer();
-        if (response.status === 200) times.push(performance.now() - t0);
-        else failed++;
-      } catch {
-        failed++;
-      }
-      await new Promise((r) => setTimeout(r, intervalMs));
+        if (response.status === 200) times.push(performance.now() - t0); else failed++;
+      } catch { failed++; }
+      await new Promise((r) => setTimeout(r, ${intervalMs}));
     }
-  })();
+    process.stdout.write(JSON.stringify({ times, failed }));
+    process.exit(0);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
     async stop() {
-      running = false;
-      await loop;
-      return { times, failed };
+      child.stdin!.write('stop\n');
+      await exited;
+      return JSON.parse(out) as { times: number[]; failed: number };
     },
+  };
+}
+
+/** Tallies the 503s of a phase and the Retry-After each carried. */
+function shedCounter(): { onResponse(status: number, headers?: IncomingHttpHeaders): void; shed503: number; without: number; retryAfter: Record<string, number> } {
+  const counter = {
+    shed503: 0,
+    without: 0,
+    retryAfter: {} as Record<string, number>,
+    onResponse(status: number, headers?: IncomingHttpHeaders): void {
+      if (status !== 503) return;
+      counter.shed503++;
+      const after = headers?.['retry-after'];
+      if (after === undefined) counter.without++;
+      else counter.retryAfter[String(after)] = (counter.retryAfter[String(after)] ?? 0) + 1;
+    },
+  };
+  return counter;
+}
+
+/** The request every phase sends: one image as JSON to /predict. */
+function predictRequest(url: string, body: string): { url: string; method: 'POST'; headers: Record<string, string>; body: string } {
+  return { url: `${url}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body };
+}
+
+/** `rate` req/s of Poisson arrivals on at most `connections` connections (bench/open-loop.ts). */
+async function poisson(url: string, name: string, body: string, connections: number, seconds: number, rate: number): Promise<Phase> {
+  const shed = shedCounter();
+  const result = await openLoop({
+    ...predictRequest(url, body),
+    rate,
+    seconds,
+    connections,
+    timeoutMs: 10_000,
+    random: uniformSequence(connections),
+    onResponse: (status, headers) => shed.onResponse(status, headers),
+  });
+  return { ...phaseOf(name, connections, rate, result.seconds, result.status, result.latencies, shed, result.timeouts, result.errors), issueLagMs: result.maxIssueLagMs };
+}
+
+/** A phase's row from what its generator counted. */
+function phaseOf(
+  name: string,
+  connections: number,
+  offeredRps: number | null,
+  seconds: number,
+  status: Record<string, number>,
+  latencies: readonly number[],
+  shed: ReturnType<typeof shedCounter>,
+  timeouts: number,
+  errors: number,
+): Phase {
+  const requests = Object.values(status).reduce((a, b) => a + b, 0);
+  const ok = status['200'] ?? 0;
+  return {
+    name,
+    connections,
+    offeredRps,
+    seconds,
+    requests,
+    ok,
+    requestsPerSecond: requests / seconds,
+    okPerSecond: ok / seconds,
+    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) },
+    status,
+    shed503: shed.shed503,
+    shed503WithoutRetryAfter: shed.without,
+    retryAfter: shed.retryAfter,
+    timeouts,
+    errors,
   };
 }
 
 async function load(url: string, name: string, body: string, connections: number, seconds: number, rate: number | null): Promise<Phase> {
   const latencies: number[] = [];
-  let shed503 = 0;
-  let without = 0;
-  const retryAfter: Record<string, number> = {};
+  const shed = shedCounter();
   const result = await autocannon({
-    url: `${url}/predict`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
+    ...predictRequest(url, body),
     connections,
     duration: seconds,
     timeout: 10,
@@ -137,39 +268,11 @@ async function load(url: string, name: string, body: string, connections: number
     setupClient: (client) => {
       client.on('response', (_status: number, _bytes: number, responseTime: number) => latencies.push(responseTime));
     },
-    requests: [
-      {
-        onResponse: (status: number, _body: string, _context: object, headers?: IncomingHttpHeaders) => {
-          if (status !== 503) return;
-          shed503++;
-          const after = headers?.['retry-after'];
-          if (after === undefined) without++;
-          else retryAfter[String(after)] = (retryAfter[String(after)] ?? 0) + 1;
-        },
-      },
-    ],
+    requests: [{ onResponse: (status: number, _body: string, _context: object, headers?: IncomingHttpHeaders) => shed.onResponse(status, headers) }],
   });
   const status: Record<string, number> = {};
   for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) status[code] = (stats as { count: number }).count;
-  const requests = Object.values(status).reduce((a, b) => a + b, 0);
-  const ok = status['200'] ?? 0;
-  return {
-    name,
-    connections,
-    offeredRps: rate,
-    seconds: result.duration,
-    requests,
-    ok,
-    requestsPerSecond: requests / result.duration,
-    okPerSecond: ok / result.duration,
-    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) },
-    status,
-    shed503,
-    shed503WithoutRetryAfter: without,
-    retryAfter,
-    timeouts: result.timeouts,
-    errors: result.errors - result.timeouts,
-  };
+  return phaseOf(name, connections, rate, result.duration, status, latencies, shed, result.timeouts, result.errors - result.timeouts);
 }
 
 const f = (value: number, digits = 1): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
@@ -182,9 +285,11 @@ async function main(): Promise<void> {
     .option('--connections <list>', 'comma-separated connection counts of the capacity phases', intListOption, [32, 64])
     .option('--overload-connections <n>', 'connections of the overload phase', positiveIntOption, 256)
     .option('--backend <mode>', "the server's BACKEND", modeChoiceOption, 'async')
+    .option('--phases <list>', `comma-separated phases to run, of ${PHASES.join(', ')} (overload needs capacity)`, phaseListOption, [...PHASES])
     .option('--out <path>', 'results path without extension (default: bench/results/server-node<major>)')
     .parse()
-    .opts<{ duration: number; overloadDuration: number; connections: number[]; overloadConnections: number; backend: string; out?: string }>();
+    .opts<{ duration: number; overloadDuration: number; connections: number[]; overloadConnections: number; backend: string; phases: PhaseKind[]; out?: string }>();
+  const run = new Set(values.phases);
   const duration = Math.min(120, Math.max(1, values.duration));
   const overloadDuration = Math.min(120, Math.max(1, values.overloadDuration));
   const { connections, overloadConnections } = values;
@@ -199,46 +304,68 @@ async function main(): Promise<void> {
   try {
     const health = (await (await fetch(`${url}/health`)).json()) as { models: Record<string, { version?: string; warmupMs?: number }> };
     for (let i = 0; i < 100; i++) await (await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).arrayBuffer();
-    for (const c of connections) {
-      process.stderr.write(`capacity: ${c} connections, ${duration} s...\n`);
-      phases.push(await load(url, 'capacity', body, c, duration, null));
+    if (run.has('capacity')) {
+      for (const c of connections) {
+        process.stderr.write(`capacity: ${c} connections, ${duration} s...\n`);
+        phases.push(await observed(url, () => load(url, 'capacity', body, c, duration, null)));
+      }
     }
     const capacity = Math.max(...phases.map((p) => p.okPerSecond));
-    for (const c of connections) {
-      process.stderr.write(`${TARGET_RPS} req/s: ${c} connections, ${duration} s...\n`);
-      phases.push(await load(url, `${TARGET_RPS} req/s`, body, c, duration, TARGET_RPS));
+    if (run.has('bursts')) {
+      for (const c of connections) {
+        process.stderr.write(`${TARGET_RPS} req/s in autocannon's bursts: ${c} connections, ${duration} s...\n`);
+        phases.push(await observed(url, () => load(url, BURSTS, body, c, duration, TARGET_RPS)));
+      }
     }
-    const offered = Math.max(1, Math.round(2 * capacity));
-    process.stderr.write(`overload: ${offered} req/s offered (2x ${capacity.toFixed(0)}) on ${overloadConnections} connections, ${overloadDuration} s...\n`);
-    const probes = probe(url, 250);
-    const overload = await load(url, 'overload 2x', body, overloadConnections, overloadDuration, offered);
-    const probed = await probes.stop();
-    phases.push({
-      ...overload,
-      probes: { count: probed.times.length, maxMs: Math.max(...probed.times), p50Ms: percentile(probed.times, 50), p99Ms: percentile(probed.times, 99), over: probed.times.filter((t) => t > PROBE_LIMIT_MS).length, failed: probed.failed },
-    });
+    if (run.has('poisson')) {
+      for (const c of connections) {
+        process.stderr.write(`${TARGET_RPS} req/s, Poisson arrivals: at most ${c} connections, ${duration} s...\n`);
+        phases.push(await observed(url, () => poisson(url, POISSON, body, c, duration, TARGET_RPS)));
+      }
+    }
+    if (run.has('overload') && Number.isFinite(capacity)) {
+      const offered = Math.max(1, Math.round(2 * capacity));
+      process.stderr.write(`overload: ${offered} req/s offered (2x ${capacity.toFixed(0)}) on ${overloadConnections} connections, ${overloadDuration} s...\n`);
+      const probes = probe(url, 250);
+      const overload = await observed(url, () => load(url, 'overload 2x', body, overloadConnections, overloadDuration, offered));
+      const probed = await probes.stop();
+      phases.push({
+        ...overload,
+        probes: { count: probed.times.length, maxMs: Math.max(...probed.times), p50Ms: percentile(probed.times, 50), p99Ms: percentile(probed.times, 99), over: probed.times.filter((t) => t > PROBE_LIMIT_MS).length, failed: probed.failed },
+      });
+    }
 
     const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
     const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: ROOT }).toString().trim() !== '' ? ' (with uncommitted changes)' : '';
     const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg()[0].toFixed(2)} at the end, node ${process.version}`;
     const models = Object.entries(health.models).map(([name, m]) => `${name} ${m.version ?? 'unavailable'}`).join(', ');
-    // at the fixed rate, "answered 500 req/s" allows autocannon's pacing 2% of slack
-    const atRate = phases.filter((p) => p.offeredRps === TARGET_RPS);
-    const rateMet = atRate.filter((p) => p.okPerSecond >= 0.98 * TARGET_RPS && p.latencyMs.p99 <= TARGET_P99_MS);
-    const over = phases[phases.length - 1];
-    const afters = Object.entries(over.retryAfter).sort(([a], [b]) => Number(a) - Number(b)).map(([s, n]) => `${s} s: ${n}`).join(', ');
-    const other5xx = Object.entries(over.status).filter(([code]) => code.startsWith('5') && code !== '503').reduce((a, [, n]) => a + n, 0);
-    const verdicts = [
-      `${TARGET_RPS} req/s answered with p99 <= ${TARGET_P99_MS} ms at ${connections.join(' and ')} connections: ` +
-        `${atRate.map((p) => `${p.connections}: ${f(p.okPerSecond, 0)} req/s, p50 ${f(p.latencyMs.p50)} ms, p99 ${f(p.latencyMs.p99)} ms`).join('; ')}: ${rateMet.length === atRate.length && atRate.length > 0 ? 'met' : 'NOT MET'}`,
-      `overload: ${over.shed503} of ${over.requests} answered 503${afters === '' ? '' : ` (Retry-After ${afters})`}, p50 ${f(over.latencyMs.p50)} ms over all answers`,
-      `overload: ${over.timeouts} timeouts, ${over.errors} socket errors, ${other5xx} 5xx other than 503, ${over.shed503WithoutRetryAfter} 503 without Retry-After: ${over.timeouts + over.errors + other5xx + over.shed503WithoutRetryAfter === 0 ? 'met' : 'NOT MET'}`,
-      `/health/live within ${PROBE_LIMIT_MS} ms: ${over.probes!.count} probes, ${over.probes!.over} over, ${over.probes!.failed} failed, max ${f(over.probes!.maxMs)} ms: ${over.probes!.over + over.probes!.failed === 0 ? 'met' : 'NOT MET'}`,
-    ];
+    // "answered 500 req/s" allows the generators' pacing 2% of slack
+    const rateVerdict = (label: string, atRate: readonly Phase[]): string => {
+      const met = atRate.filter((p) => p.okPerSecond >= 0.98 * TARGET_RPS && p.latencyMs.p99 <= TARGET_P99_MS);
+      return (
+        `${label}: ${TARGET_RPS} req/s answered with p99 <= ${TARGET_P99_MS} ms at ${atRate.map((p) => p.connections).join(' and ')} connections: ` +
+        `${atRate.map((p) => `${p.connections}: ${f(p.okPerSecond, 0)} req/s, p50 ${f(p.latencyMs.p50)} ms, p99 ${f(p.latencyMs.p99)} ms`).join('; ')}: ${met.length === atRate.length ? 'met' : 'NOT MET'}`
+      );
+    };
+    const verdicts: string[] = [];
+    const poissonPhases = phases.filter((p) => p.name === POISSON);
+    const burstPhases = phases.filter((p) => p.name === BURSTS);
+    if (poissonPhases.length > 0) verdicts.push(rateVerdict('Poisson arrivals (the target)', poissonPhases));
+    if (burstPhases.length > 0) verdicts.push(rateVerdict(`autocannon's synchronized bursts (${connections.map((c) => `${c} at once`).join(', ')})`, burstPhases));
+    const over = phases.find((p) => p.probes !== undefined);
+    if (over !== undefined) {
+      const afters = Object.entries(over.retryAfter).sort(([a], [b]) => Number(a) - Number(b)).map(([s, n]) => `${s} s: ${n}`).join(', ');
+      const other5xx = Object.entries(over.status).filter(([code]) => code.startsWith('5') && code !== '503').reduce((a, [, n]) => a + n, 0);
+      verdicts.push(
+        `overload: ${over.shed503} of ${over.requests} answered 503${afters === '' ? '' : ` (Retry-After ${afters})`}, p50 ${f(over.latencyMs.p50)} ms over all answers`,
+        `overload: ${over.timeouts} timeouts, ${over.errors} socket errors, ${other5xx} 5xx other than 503, ${over.shed503WithoutRetryAfter} 503 without Retry-After: ${over.timeouts + over.errors + other5xx + over.shed503WithoutRetryAfter === 0 ? 'met' : 'NOT MET'}`,
+        `/health/live within ${PROBE_LIMIT_MS} ms: ${over.probes!.count} probes, ${over.probes!.over} over, ${over.probes!.failed} failed, max ${f(over.probes!.maxMs)} ms: ${over.probes!.over + over.probes!.failed === 0 ? 'met' : 'NOT MET'}`,
+      );
+    }
     const lines = [
       `# Server load test`,
       '',
-      `Commit ${commit}${dirty}; \`pnpm bench:server --duration ${duration} --overload-duration ${overloadDuration} --connections ${connections.join(',')}\`; ` +
+      `Commit ${commit}${dirty}; \`pnpm bench:server --duration ${duration} --overload-duration ${overloadDuration} --connections ${connections.join(',')} --phases ${values.phases.join(',')}\`; ` +
         `POST /predict, one MNIST test image per request as JSON, both models; loopback; backend ${values.backend} (${models}); ${machine}; server ready in ${f(startupS, 0)} s.`,
       '',
       '| phase | connections | offered req/s | requests | req/s | 200/s | latency p50 ms | p99 ms | max ms | 503 (all with Retry-After) | Retry-After s | timeouts | socket errors | statuses |',
@@ -249,8 +376,23 @@ async function main(): Promise<void> {
           `${p.shed503}${p.shed503WithoutRetryAfter === 0 ? '' : ` (${p.shed503WithoutRetryAfter} without)`} | ${Object.keys(p.retryAfter).sort().join(', ') || '-'} | ${p.timeouts} | ${p.errors} | ${Object.entries(p.status).map(([c, n]) => `${c}: ${n}`).join(', ')} |`,
       ),
       '',
-      `/health/live during the overload, probed every 250 ms: ${over.probes!.count} answered, p50 ${f(over.probes!.p50Ms)} ms, p99 ${f(over.probes!.p99Ms)} ms, max ${f(over.probes!.maxMs)} ms.`,
+      "The server's side of each phase (its /metrics): the HTTP thread's event-loop delay, and per model the batches run, their mean size and mean compute time in the worker.",
       '',
+      '| phase | connections | event-loop delay p99 ms | max ms | cnn batches | images/batch | ms/batch | vit batches | images/batch | ms/batch |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...phases.map((p) => {
+        const v = p.server;
+        const b = (model: string): string => {
+          const m = v?.batches[model];
+          return m === undefined ? '- | - | -' : `${m.count} | ${f(m.meanImages)} | ${f(m.meanMs)}`;
+        };
+        return `| ${p.name} | ${p.connections} | ${f(v?.eventLoopDelayMs.p99 ?? Number.NaN)} | ${f(v?.eventLoopDelayMs.max ?? Number.NaN)} | ${b('cnn')} | ${b('vit')} |`;
+      }),
+      '',
+      ...(over === undefined
+        ? []
+        : [`/health/live during the overload, probed every 250 ms from a process of its own: ${over.probes!.count} answered, p50 ${f(over.probes!.p50Ms)} ms, p99 ${f(over.probes!.p99Ms)} ms, max ${f(over.probes!.maxMs)} ms.`, '']),
+      ...(poissonPhases.length === 0 ? [] : [`Poisson phases: the generator issued every arrival within ${f(Math.max(...poissonPhases.map((p) => p.issueLagMs ?? 0)))} ms of its time.`, '']),
       ...verdicts.map((v) => `- ${v}`),
       '',
     ];

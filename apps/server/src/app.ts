@@ -66,11 +66,14 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply) => {
+  // every request passes these two: callback hooks, not async ones, so they allocate no promise
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.request(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
   // Drain: what is queued or running finishes, then the worker threads stop (injected models stay open: they are the caller's).
   app.addHook('onClose', async () => {

@@ -45,6 +45,8 @@ export interface ServerConfig {
   readonly poolSize?: number;
   /** Compile every batch bucket before answering (default true); false compiles each on its first use, for quick test servers. */
   readonly warm?: boolean;
+  /** Nice steps the model workers run below the HTTP thread (0-19, Linux): the thread that parses, answers and probes gets the CPU first. Default 5. */
+  readonly workerNice?: number;
   /** Allowed CORS origins: '*' (default), a list, or false to send no CORS headers. */
   readonly corsOrigin?: '*' | readonly string[] | false;
   /** Fastify logger: false (default) or true / a pino level such as 'info'. */
@@ -75,6 +77,7 @@ export interface ResolvedConfig {
   readonly requestTimeoutMs: number;
   readonly poolSize: number | undefined;
   readonly warm: boolean;
+  readonly workerNice: number;
   readonly corsOrigin: '*' | readonly string[] | false;
   readonly logger: boolean | string;
   readonly publicDir: string;
@@ -95,6 +98,8 @@ export const DEFAULT_QUEUE_LIMIT = 256;
 /** Default longest expected queue wait: a request that would queue longer is refused, not kept waiting. */
 export const DEFAULT_MAX_QUEUE_WAIT_MS = 100;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Default nice steps of the model workers below the HTTP thread. */
+export const DEFAULT_WORKER_NICE = 5;
 
 /** Fills in the defaults of a ServerConfig. */
 export function resolveConfig(config: ServerConfig): ResolvedConfig {
@@ -115,6 +120,7 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
     requestTimeoutMs: config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     poolSize: config.poolSize,
     warm: config.warm ?? true,
+    workerNice: config.workerNice ?? DEFAULT_WORKER_NICE,
     corsOrigin: config.corsOrigin ?? '*',
     logger: config.logger ?? false,
     publicDir: config.publicDir ?? resolve(REPO_ROOT, 'apps/server/public'),
@@ -157,6 +163,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
     maxQueueWaitMs: integer(env, 'MAX_QUEUE_WAIT_MS', DEFAULT_MAX_QUEUE_WAIT_MS, 0, 3600_000),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 1, 3600_000),
     warm: boolean(env, 'WARM', true),
+    workerNice: integer(env, 'WORKER_NICE', DEFAULT_WORKER_NICE, 0, 19),
     ...(env.POOL_SIZE === undefined || env.POOL_SIZE === '' ? {} : { poolSize: integer(env, 'POOL_SIZE', 1, 1, 64) }),
     corsOrigin: corsFrom(env.CORS_ORIGIN),
     logger: env.LOG_LEVEL ?? 'info',

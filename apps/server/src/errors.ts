@@ -42,6 +42,28 @@ export class OverloadError extends HttpError {
   }
 }
 
+/** A 503 decided at the door, before the body is read: its code, message and Retry-After (seconds). */
+export interface Refusal {
+  readonly code: 'QUEUE_FULL' | 'DEADLINE_EXCEEDED';
+  readonly message: string;
+  readonly retryAfterS: number;
+}
+
+/**
+ * Answers a refusal: 503 with Retry-After and `body` (the route's error JSON, already a string, so no
+ * serializer runs), counted under its code. A shedding server sends these at the rate load arrives,
+ * so the path builds no Error and writes no log line per answer.
+ */
+export function sendRefusal(reply: FastifyReply, refused: Refusal, body: string, onError?: (code: string) => void): FastifyReply {
+  onError?.(refused.code);
+  return reply.code(503).header('retry-after', String(refused.retryAfterS)).type('application/json; charset=utf-8').send(body);
+}
+
+/** A refusal as our error JSON ({ error, message, statusCode }). */
+export function refusalBody(refused: Refusal): string {
+  return JSON.stringify({ error: refused.code, message: refused.message, statusCode: 503 } satisfies ErrorBody);
+}
+
 /** A client that went away before its answer: nothing is sent. */
 export class ClientGoneError extends Error {
   override readonly name = 'ClientGoneError';

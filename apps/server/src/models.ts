@@ -47,7 +47,7 @@ export async function loadModels(config: ResolvedConfig & { backend: Mode }, obs
       unavailable[name] = `the ${name} is not shipped: ${card} is missing (train and ship it, see the README)`;
       continue;
     }
-    starting.push(ModelWorker.start({ name, weightsDir: config.weightsDir, backend: config.backend, warm: config.warm, ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }) }));
+    starting.push(ModelWorker.start({ name, weightsDir: config.weightsDir, backend: config.backend, warm: config.warm, nice: config.workerNice, ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }) }));
   }
   const started = await Promise.allSettled(starting);
   const workers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));

@@ -1,11 +1,13 @@
 // Serving under load, against the real server on a real socket with the shipped models in their
 // worker threads: batching (answers identical to unbatched), the bounded queue, deadlines,
 // disconnected clients, metrics, probes that stay fast, the v2 protocol, files as streams, draining.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PIXELS } from '@digitlab/digit-csv';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_WORKER_NICE } from '../src/config.js';
 import { bytesOf, digitsCsv, metricAt, startServer, testDigits, type PredictBody } from './helpers.js';
 
 let app: FastifyInstance;
@@ -156,6 +158,15 @@ describe('probes and metrics', () => {
     expect((await busy).status).toBe(200);
   });
 
+  it.runIf(existsSync('/proc/thread-self'))('runs the model workers WORKER_NICE steps below the HTTP thread, so it gets the CPU first', () => {
+    // field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (counted after the ")" closing its name)
+    const niceOf = (tid: string): number => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    const main = niceOf(String(process.pid));
+    const lowered = readdirSync('/proc/self/task').filter((tid) => niceOf(tid) === Math.min(19, main + DEFAULT_WORKER_NICE));
+    // at least the two model workers' own threads (their backends' pool threads inherit it too)
+    expect(lowered.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('exposes request durations, queue depth and wait, batch sizes, inference time, images and errors', async () => {
     await fetch(`${base}/nowhere`);
     const response = await fetch(`${base}/metrics`);
@@ -301,8 +312,10 @@ describe('whole files', () => {
 
 describe('graceful shutdown', () => {
   it('drains: /health/ready and /v2/health/ready answer 503, new predictions 503, the request in flight finishes', async () => {
+    // in flight: wait until the models have it (a fixed pause may pass before a busy machine parsed it)
+    const sent = await dispatched(1);
     const inFlight = predictJson(pixelsOf(0, 64));
-    await new Promise((r) => setTimeout(r, 10));
+    await sent();
     app.beginDrain();
     const ready = await fetch(`${base}/health/ready`);
     expect(ready.status).toBe(503);

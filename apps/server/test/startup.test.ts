@@ -25,15 +25,16 @@ describe('configFromEnv', () => {
     const config = configFromEnv({});
     expect(config).toMatchObject({ port: 3000, host: '0.0.0.0', backend: 'async', bodyLimit: 10 * 1024 * 1024, maxImages: 1000, corsOrigin: '*' });
     expect(config.weightsDir).toBe(resolve(REPO_ROOT, 'weights'));
-    expect(config).toMatchObject({ maxBatch: 64, maxBatchWaitMs: 2, queueLimit: 256, maxQueueWaitMs: 100, requestTimeoutMs: 10_000, warm: true });
+    expect(config).toMatchObject({ maxBatch: 64, maxBatchWaitMs: 2, queueLimit: 256, maxQueueWaitMs: 100, requestTimeoutMs: 10_000, warm: true, workerNice: 5 });
     expect(config).toMatchObject({ fileBodyLimit: 256 * 1024 * 1024, fileMaxRows: 100_000, fileTimeoutMs: 600_000, fileBatch: 64 });
   });
 
   it('reads the serving settings', () => {
-    const env = { MAX_BATCH: '32', MAX_BATCH_WAIT_MS: '0', QUEUE_LIMIT: '100', MAX_QUEUE_WAIT_MS: '40', REQUEST_TIMEOUT_MS: '500', FILE_BODY_LIMIT: '4096', FILE_MAX_ROWS: '7', FILE_TIMEOUT_MS: '9', FILE_BATCH: '16', POOL_SIZE: '1', WARM: 'false' };
-    expect(configFromEnv(env)).toMatchObject({ maxBatch: 32, maxBatchWaitMs: 0, queueLimit: 100, maxQueueWaitMs: 40, requestTimeoutMs: 500, fileBodyLimit: 4096, fileMaxRows: 7, fileTimeoutMs: 9, fileBatch: 16, poolSize: 1, warm: false });
+    const env = { MAX_BATCH: '32', MAX_BATCH_WAIT_MS: '0', QUEUE_LIMIT: '100', MAX_QUEUE_WAIT_MS: '40', REQUEST_TIMEOUT_MS: '500', FILE_BODY_LIMIT: '4096', FILE_MAX_ROWS: '7', FILE_TIMEOUT_MS: '9', FILE_BATCH: '16', POOL_SIZE: '1', WARM: 'false', WORKER_NICE: '0' };
+    expect(configFromEnv(env)).toMatchObject({ maxBatch: 32, maxBatchWaitMs: 0, queueLimit: 100, maxQueueWaitMs: 40, requestTimeoutMs: 500, fileBodyLimit: 4096, fileMaxRows: 7, fileTimeoutMs: 9, fileBatch: 16, poolSize: 1, warm: false, workerNice: 0 });
     expect(() => configFromEnv({ QUEUE_LIMIT: '0' })).toThrow(/QUEUE_LIMIT=0/);
     expect(() => configFromEnv({ WARM: 'maybe' })).toThrow(/WARM=maybe/);
+    expect(() => configFromEnv({ WORKER_NICE: '20' })).toThrow(/WORKER_NICE=20 is not an integer from 0 to 19/);
   });
 
   it('reads every variable', () => {

@@ -4,7 +4,7 @@
 // running) times the measured time per image; a request that would wait longer than maxQueueWaitMs,
 // or past its deadline, is answered 503 at once with a Retry-After that covers the backlog.
 import { PIXELS } from '@digitlab/digit-csv';
-import { ClientGoneError, OverloadError, retryAfterFor } from '../errors.js';
+import { ClientGoneError, OverloadError, retryAfterFor, type Refusal } from '../errors.js';
 import type { Explained } from './messages.js';
 import type { Runner } from './runner.js';
 import { ServiceTime } from './service-time.js';
@@ -28,6 +28,7 @@ export interface BatcherOptions {
 
 /** Why a request was refused at the door. */
 export type ShedReason = 'queue_limit' | 'queue_wait' | 'deadline';
+
 
 /** What the batcher reports as it works (the metrics). */
 export interface BatcherObserver {
@@ -116,36 +117,46 @@ export class Batcher {
 
   /** Throws OverloadError (503 with a Retry-After covering the backlog) unless count images may join the queue now. */
   admit(count: number, deadline: number): void {
-    if (this.queuedImages === 0 && this.flights.length === 0) return;
+    const refused = this.refusal(count, deadline);
+    if (refused !== undefined) throw new OverloadError(refused.code, refused.message, refused.retryAfterS);
+  }
+
+  /**
+   * Why count images may not join the queue now (a 503 with a Retry-After covering the backlog), or
+   * undefined when they may. Builds no Error: a server shedding load answers many of these.
+   */
+  refusal(count: number, deadline: number): Refusal | undefined {
+    if (this.queuedImages === 0 && this.flights.length === 0) return undefined;
     const name = this.runner.name;
     const now = performance.now();
     const waitMs = this.expectedWaitMs(now);
-    const retryAfter = retryAfterFor(waitMs + count * (this.service.perImageMs ?? 0));
+    const retryAfterS = retryAfterFor(waitMs + count * (this.service.perImageMs ?? 0));
     if (this.queuedImages > 0 && this.queuedImages + count > this.options.maxQueue) {
       this.observer?.shed(name, 'queue_limit');
-      throw new OverloadError(
-        'QUEUE_FULL',
-        `The ${name} queue is full (${this.queuedImages} images waiting, at most ${this.options.maxQueue}: QUEUE_LIMIT); retry after ${retryAfter} s.`,
-        retryAfter,
-      );
+      return {
+        code: 'QUEUE_FULL',
+        message: `The ${name} queue is full (${this.queuedImages} images waiting, at most ${this.options.maxQueue}: QUEUE_LIMIT); retry after ${retryAfterS} s.`,
+        retryAfterS,
+      };
     }
     if (waitMs > this.options.maxQueueWaitMs) {
       this.observer?.shed(name, 'queue_wait');
-      throw new OverloadError(
-        'QUEUE_FULL',
-        `The ${name} is busy: a request would wait about ${Math.round(waitMs)} ms, more than the ${this.options.maxQueueWaitMs} ms allowed (MAX_QUEUE_WAIT_MS); retry after ${retryAfter} s.`,
-        retryAfter,
-      );
+      return {
+        code: 'QUEUE_FULL',
+        message: `The ${name} is busy: a request would wait about ${Math.round(waitMs)} ms, more than the ${this.options.maxQueueWaitMs} ms allowed (MAX_QUEUE_WAIT_MS); retry after ${retryAfterS} s.`,
+        retryAfterS,
+      };
     }
     const doneBy = now + waitMs + count * (this.service.perImageMs ?? 0);
     if (doneBy > deadline) {
       this.observer?.shed(name, 'deadline');
-      throw new OverloadError(
-        'DEADLINE_EXCEEDED',
-        `The ${name} cannot answer within the request deadline (about ${Math.round(doneBy - now)} ms needed, ${Math.max(0, Math.round(deadline - now))} ms left: REQUEST_TIMEOUT_MS or the request-timeout-ms header); retry after ${retryAfter} s.`,
-        retryAfter,
-      );
+      return {
+        code: 'DEADLINE_EXCEEDED',
+        message: `The ${name} cannot answer within the request deadline (about ${Math.round(doneBy - now)} ms needed, ${Math.max(0, Math.round(deadline - now))} ms left: REQUEST_TIMEOUT_MS or the request-timeout-ms header); retry after ${retryAfterS} s.`,
+        retryAfterS,
+      };
     }
+    return undefined;
   }
 
   /** Queues count images; resolves with their probabilities, rejects with OverloadError or ClientGoneError. */

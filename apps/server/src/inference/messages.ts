@@ -12,6 +12,8 @@ export interface WorkerSetup {
   readonly poolSize?: number;
   /** Compile every batch bucket, and the explanation pass, at load. */
   readonly warm: boolean;
+  /** How much lower than the HTTP thread's the worker's CPU priority is (nice steps, 0-19). */
+  readonly nice: number;
 }
 
 /** HTTP thread -> worker: classify `count` images (count x 784 values in [0, 1]). */

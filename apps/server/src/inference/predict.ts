@@ -5,6 +5,7 @@ import type { ExplanationMap, ModelAnswer, Prediction } from '@digitlab/digit-cs
 import { judgeAnswers, uncertaintyThreshold, type ModelAnswers, type ModelName } from '@digitlab/models';
 import { MODEL_NAMES } from '../config.js';
 import type { ModelSet } from '../models.js';
+import type { Refusal } from '../errors.js';
 import type { SubmitOptions } from './batcher.js';
 import type { Explained } from './messages.js';
 
@@ -57,6 +58,15 @@ export async function runModels(models: ModelSet, images: Float32Array, count: n
 /** Throws OverloadError (503 + Retry-After) unless every available model's queue admits count images now. */
 export function admitAll(models: ModelSet, count: number, deadline: number): void {
   for (const name of MODEL_NAMES) models.queues[name]?.admit(count, deadline);
+}
+
+/** The first available model's refusal of count images now, or undefined when every queue admits them (see Batcher.refusal). */
+export function refusalOf(models: ModelSet, count: number, deadline: number): Refusal | undefined {
+  for (const name of MODEL_NAMES) {
+    const refused = models.queues[name]?.refusal(count, deadline);
+    if (refused !== undefined) return refused;
+  }
+  return undefined;
 }
 
 /** The entries of a run of images; `start` is the index of its first image in the request. */

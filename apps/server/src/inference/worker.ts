@@ -1,6 +1,8 @@
 // A model's worker thread: loads one classifier (every batch bucket compiled at load) and answers
 // predict messages one at a time (with each image's explanation map when asked), so inference never
 // runs on the HTTP thread's event loop.
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Backend, MNIST_PIXELS, explainImages, explanationKind, loadClassifier, type Classifier, type Mode } from '@digitlab/models';
 import type { Explained, FromWorker, PredictMessage, WorkerSetup } from './messages.js';
@@ -12,6 +14,8 @@ if (port === null) throw new Error('worker.ts runs only as a worker thread');
 function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
+
+lowerPriority(setup.nice);
 
 try {
   const started = performance.now();
@@ -74,4 +78,28 @@ function explainer(classifier: Classifier, mode: Mode): (images: Float32Array, c
     queue = job.catch(() => undefined);
     return job;
   };
+}
+
+/**
+ * Gives this thread (and the backend's pool threads it starts, which inherit it) a higher nice
+ * value than the HTTP thread, so that on a machine with fewer cores than busy threads the HTTP
+ * thread gets the CPU as soon as it has requests to parse, answers or probes to send, and the
+ * models take the rest. Linux keeps a nice value per thread; elsewhere the priority stays as it is.
+ */
+function lowerPriority(nice: number): void {
+  if (nice === 0) return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getNice() + nice));
+  } catch {
+    // no /proc/thread-self (not Linux): every thread keeps the process's priority
+  }
+}
+
+function getNice(): number {
+  try {
+    return getPriority();
+  } catch {
+    return 0;
+  }
 }

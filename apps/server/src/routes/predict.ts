@@ -7,8 +7,8 @@ import { parseDigitCsvStream } from '@digitlab/digit-csv/stream';
 import type { ModelName } from '@digitlab/models';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ResolvedConfig } from '../config.js';
-import { ACCEPTED_TYPES, HttpError, OverloadError, errorBody, fileTooLarge, type ErrorPluginOptions } from '../errors.js';
-import { admitAll, predictionsOf, runModels, type ModelOutputs, type Prediction } from '../inference/predict.js';
+import { ACCEPTED_TYPES, HttpError, OverloadError, errorBody, fileTooLarge, refusalBody, sendRefusal, type ErrorPluginOptions } from '../errors.js';
+import { predictionsOf, refusalOf, runModels, type ModelOutputs, type Prediction } from '../inference/predict.js';
 import { clientGone, deadlineOf } from '../inference/request.js';
 import type { ModelSet } from '../models.js';
 import { csvBodySchema, multipartBodySchema, pixelsBodySchema } from '../schemas.js';
@@ -170,7 +170,9 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
     {
       // Shed before reading the body: a server already past its queue wait answers 503 without parsing.
       onRequest: async (request, reply) => {
-        if (!options.isClosing()) admitAll(models, 1, deadlineOf(request, reply, options.requestTimeoutMs));
+        if (options.isClosing()) return;
+        const refused = refusalOf(models, 1, deadlineOf(request, reply, options.requestTimeoutMs));
+        if (refused !== undefined) return sendRefusal(reply, refused, refusalBody(refused), fastify.digitMetrics.error);
       },
       // A multipart body is read in the handler, not by a parser: give the schema an (empty) object to check.
       preValidation: async (request) => {

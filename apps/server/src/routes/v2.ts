@@ -6,7 +6,7 @@ import { V2ErrorSchema, V2InferRequestSchema, V2InferResponseSchema, V2ModelMeta
 import type { ModelName } from '@digitlab/models';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { MODEL_NAMES, type ResolvedConfig } from '../config.js';
-import { ClientGoneError, HttpError, OverloadError } from '../errors.js';
+import { ClientGoneError, HttpError, OverloadError, sendRefusal } from '../errors.js';
 import { clientGone, deadlineOf } from '../inference/request.js';
 import { runnerOf, type ModelSet } from '../models.js';
 
@@ -114,7 +114,9 @@ export async function v2Routes(fastify: FastifyInstance, options: V2RouteOptions
       onRequest: async (request, reply) => {
         if (options.isClosing()) return;
         const { name } = request.params as { name: string };
-        if (MODEL_NAMES.includes(name as ModelName)) models.queues[name as ModelName]?.admit(1, deadlineOf(request, reply, options.requestTimeoutMs));
+        if (!MODEL_NAMES.includes(name as ModelName)) return;
+        const refused = models.queues[name as ModelName]?.refusal(1, deadlineOf(request, reply, options.requestTimeoutMs));
+        if (refused !== undefined) return sendRefusal(reply, refused, JSON.stringify({ error: refused.message }), fastify.digitMetrics.error);
       },
     },
     async (request, reply): Promise<V2InferResponse> => {
