@@ -18,7 +18,7 @@ interface Builder {
   addFuncImport(name: string, params: string[], results: string[]): number;
   addFunction(name: string, signature: { params?: string[]; results?: string[]; locals?: string[] }): Emitter;
   exportFunction(name: string): Builder;
-  toBytes(): Uint8Array;
+  toBytes(): Uint8Array<ArrayBuffer>;
 }
 const require = createRequire(import.meta.url);
 const { WasmModuleBuilder } = require('gpu.js/src/backend/web-assembly/wasm-builder.js') as { WasmModuleBuilder: new () => Builder };
