@@ -25,6 +25,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { PIXELS } from '@digitlab/digit-csv';
 import { loadMnist } from '@digitlab/models';
 import { floatOption, intListOption, modeChoiceOption, positiveIntOption } from '@digitlab/models/cli-options';
+import { maxOf, percentile } from './latency-stats.js';
 import { openLoop, uniformSequence } from './open-loop.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -113,11 +114,6 @@ async function observed(url: string, phase: () => Promise<Phase>): Promise<Phase
 }
 
 /** p-th percentile (0-100) of values, nearest-rank. */
-function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -246,7 +242,7 @@ function phaseOf(
     ok,
     requestsPerSecond: requests / seconds,
     okPerSecond: ok / seconds,
-    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) },
+    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: maxOf(latencies) },
     status,
     shed503: shed.shed503,
     shed503WithoutRetryAfter: shed.without,
@@ -331,7 +327,7 @@ async function main(): Promise<void> {
       const probed = await probes.stop();
       phases.push({
         ...overload,
-        probes: { count: probed.times.length, maxMs: Math.max(...probed.times), p50Ms: percentile(probed.times, 50), p99Ms: percentile(probed.times, 99), over: probed.times.filter((t) => t > PROBE_LIMIT_MS).length, failed: probed.failed },
+        probes: { count: probed.times.length, maxMs: maxOf(probed.times), p50Ms: percentile(probed.times, 50), p99Ms: percentile(probed.times, 99), over: probed.times.filter((t) => t > PROBE_LIMIT_MS).length, failed: probed.failed },
       });
     }
 
