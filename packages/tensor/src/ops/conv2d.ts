@@ -4,7 +4,7 @@ import { Tensor } from '../tensor.js';
 import type { ConvGeometry } from './conv2d.ref.js';
 import { type CellGrid, ROWS, rowsKernelSource, unpackRows } from './gemm.js';
 import { idiv, imod, roundUp4 } from './kernel-math.js';
-import { reluBackward } from './relu.js';
+import { CONV2D_RELU_OP, reluBackward } from './relu.js';
 
 /** Stride and zero padding of a convolution. */
 export interface Conv2dOptions {
@@ -756,7 +756,7 @@ export async function conv2d(be: Backend, x: Tensor, w: Tensor, bias: Tensor, op
   const relu = opts.relu ?? false;
   const kernels = opts.kernels ?? chooseConvKernels(be.mode, g);
   const y = new Tensor([g.B, g.OC, g.OH, g.OW], await conv2dForward(be, x.data, w.data, bias.data, g, { relu, variant: kernels.forward }));
-  return record(y, relu ? 'conv2d_relu' : 'conv2d', [x, w, bias], async (dOut) => {
+  return record(y, relu ? CONV2D_RELU_OP : 'conv2d', [x, w, bias], async (dOut) => {
     // y > 0 exactly where the pre-activation is, so the rectified output is all the mask needs
     const dy = relu ? await reluBackward(be, dOut, y.data) : dOut;
     if (x.requiresGrad) x.accumulateGrad(await conv2dBackwardInput(be, dy, w.data, g, kernels.inputGradient));

@@ -19,8 +19,11 @@ export function reluBackwardSpec(n: number): KernelSpec {
  */
 const rectified = new WeakMap<Float32Array, Float32Array>();
 
+/** The tape name of a convolution with its ReLU inside (conv2d records it, isRectified reads it). */
+export const CONV2D_RELU_OP = 'conv2d_relu';
+
 /** The ops whose output is max(·, 0) and whose backward goes through reluBackward. */
-const RECTIFYING_OPS: ReadonlySet<string> = new Set(['relu', 'conv2d_relu']);
+const RECTIFYING_OPS: ReadonlySet<string> = new Set(['relu', CONV2D_RELU_OP]);
 
 /** Whether t is a ReLU's output (relu, or a convolution with its ReLU inside), so a gradient into it may be masked early (markRectified). */
 export function isRectified(t: Tensor): boolean {
