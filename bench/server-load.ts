@@ -323,8 +323,14 @@ async function main(): Promise<void> {
       const offered = Math.max(1, Math.round(2 * capacity));
       process.stderr.write(`overload: ${offered} req/s offered (2x ${capacity.toFixed(0)}) on ${overloadConnections} connections, ${overloadDuration} s...\n`);
       const probes = probe(url, 250);
-      const overload = await observed(url, () => load(url, 'overload 2x', body, overloadConnections, overloadDuration, offered));
-      const probed = await probes.stop();
+      // the probe is a process of its own: stopped even when the phase fails, so it never outlives the bench
+      let overload: Phase;
+      let probed: { times: number[]; failed: number };
+      try {
+        overload = await observed(url, () => load(url, 'overload 2x', body, overloadConnections, overloadDuration, offered));
+      } finally {
+        probed = await probes.stop();
+      }
       phases.push({
         ...overload,
         probes: { count: probed.times.length, maxMs: maxOf(probed.times), p50Ms: percentile(probed.times, 50), p99Ms: percentile(probed.times, 99), over: probed.times.filter((t) => t > PROBE_LIMIT_MS).length, failed: probed.failed },
