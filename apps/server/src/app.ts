@@ -1,4 +1,5 @@
 // buildServer: the whole service as a Fastify instance, ready to inject() or listen().
+import { setTimeout as delay } from 'node:timers/promises';
 import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -18,6 +19,9 @@ import { trainRoutes } from './routes/train.js';
 import { v2Routes } from './routes/v2.js';
 import { weightsRoutes } from './routes/weights.js';
 import { errorSchema, predictionSchema, predictResponseSchema } from './schemas.js';
+
+/** Longest a closing server waits for queued and running predictions before it stops the model workers. */
+const DRAIN_TIMEOUT_MS = 30_000;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -77,7 +81,9 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   });
   // Drain: what is queued or running finishes, then the worker threads stop (injected models stay open: they are the caller's).
   app.addHook('onClose', async () => {
-    await Promise.all(Object.values(loaded.queues).map((queue) => queue.idle()));
+    // a drain is bounded: work that has not finished by then is dropped with its worker, so a
+    // stuck batch can never keep the server from stopping
+    await Promise.race([Promise.all(Object.values(loaded.queues).map((queue) => queue.idle())), delay(DRAIN_TIMEOUT_MS, undefined, { ref: false })]);
     await loaded.close();
   });
 

@@ -1,4 +1,5 @@
 // The HTTP thread's handle on one model's worker thread: start it, send it batches, stop it.
+import { setTimeout as delay } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { PIXELS } from '@digitlab/digit-csv';
 import { WeightsError, type ModelCard, type ModelName } from '@digitlab/models';
@@ -7,6 +8,8 @@ import type { RunnerResult } from './runner.js';
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
 const ENTRY = new URL('./worker.ts', import.meta.url).href;
+/** Longest close() waits for the thread to stop. */
+const TERMINATE_TIMEOUT_MS = 10_000;
 
 /** A model running in its own thread; predict() resolves with count x 10 probabilities. */
 export class ModelWorker {
@@ -76,6 +79,9 @@ export class ModelWorker {
   /** Stops the thread (pending predictions reject). */
   async close(): Promise<void> {
     this.exited = true;
-    await this.worker.terminate();
+    // terminate() waits for the thread (and the engine's pool threads under it) to stop; a close is
+    // bounded, the thread is stopped either way and the process may exit without waiting for it
+    this.worker.unref();
+    await Promise.race([this.worker.terminate(), delay(TERMINATE_TIMEOUT_MS, undefined, { ref: false })]);
   }
 }
