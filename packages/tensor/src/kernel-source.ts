@@ -9,10 +9,10 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MODES, type KernelSpec, type Mode } from './backend.js';
-import { CONV_FORWARD_VARIANTS, type ConvForwardVariant, type ConvInputGradientVariant, type ConvKernels, type ConvWeightGradientVariant, chooseConvKernels, convGeometry, convKernelSpecs } from './ops/conv2d.js';
+import { CONV_FORWARD_VARIANTS, CONV_INPUT_GRADIENT_VARIANTS, type ConvForwardVariant, type ConvInputGradientVariant, type ConvKernels, type ConvWeightGradientVariant, chooseConvKernels, convGeometry, convKernelSpecs } from './ops/conv2d.js';
 import { type GemmEpilogue, type GemmShape, type GemmVariant, chooseGemmKernel, gemmSpec, gemmSpec4x2 } from './ops/gemm.js';
 
-const USAGE = `usage: kernel-source conv2d --x B,C,H,W --w OC,C,KH,KW [--stride s] [--padding p] [--relu] [--pass forward|inputGradient|weightGradient|biasGradient] [--forward ${CONV_FORWARD_VARIANTS.join('|')}] [--input-gradient flipped-unrolled|flipped-looped|masked] [--weight-gradient channels-last|rows|looped]
+const USAGE = `usage: kernel-source conv2d --x B,C,H,W --w OC,C,KH,KW [--stride s] [--padding p] [--relu] [--pass forward|inputGradient|weightGradient|biasGradient] [--forward ${CONV_FORWARD_VARIANTS.join('|')}] [--input-gradient ${CONV_INPUT_GRADIENT_VARIANTS.join('|')}] [--weight-gradient channels-last|rows|looped]
        kernel-source gemm --M m --N n --K k [--batch b] [--variant 4x1|4x2] [--epilogue none|bias|bias-relu|bias-gelu] [--a-tiles 4x1|4x2]
 options for both: [--mode ${MODES.join('|')}] (default webasm)`;
 
@@ -60,7 +60,7 @@ export function kernelSourceFor(argv: readonly string[]): string {
     const chosen = chooseConvKernels(mode, g);
     const kernels: ConvKernels = {
       forward: oneOf<ConvForwardVariant>('forward', values.forward, CONV_FORWARD_VARIANTS) ?? chosen.forward,
-      inputGradient: oneOf<ConvInputGradientVariant>('input-gradient', values['input-gradient'], ['flipped-unrolled', 'flipped-looped', 'masked']) ?? chosen.inputGradient,
+      inputGradient: oneOf<ConvInputGradientVariant>('input-gradient', values['input-gradient'], CONV_INPUT_GRADIENT_VARIANTS) ?? chosen.inputGradient,
       weightGradient: oneOf<ConvWeightGradientVariant>('weight-gradient', values['weight-gradient'], ['channels-last', 'rows', 'looped']) ?? chosen.weightGradient,
     };
     const pass = oneOf('pass', values.pass, PASSES) ?? 'forward';

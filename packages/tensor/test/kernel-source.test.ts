@@ -28,7 +28,7 @@ describe('kernel-source golden sources', () => {
   it('pins the long sources of the shipped CNN by their header', () => {
     const header = (args: string) => kernelSourceFor(args.split(' ')).split('\n')[0];
     expect(header('conv2d --x 1,32,12,12 --w 64,32,5,5 --relu')).toMatchInlineSnapshot(`"// conv2d_forward variant block-unrolled on webasm: output [8, 2, 32], 8 per cell, 238168 chars"`);
-    expect(header('conv2d --x 128,32,12,12 --w 64,32,5,5 --pass inputGradient')).toMatchInlineSnapshot(`"// conv2d_forward variant flipped-unrolled on webasm: output [12, 12, 1024], 4 per cell, 483092 chars"`);
+    expect(header('conv2d --x 128,32,12,12 --w 64,32,5,5 --pass inputGradient')).toMatchInlineSnapshot(`"// conv2d_forward variant flipped-block-unrolled on webasm: output [12, 3, 2048], 8 per cell, 591577 chars"`);
     expect(header('conv2d --x 128,32,12,12 --w 64,32,5,5 --pass weightGradient')).toMatchInlineSnapshot(`"// conv2d_backward_weight variant channels-last on webasm: output [32, 25, 256], 4 per cell, 238426 chars"`);
     expect(header('conv2d --x 128,32,12,12 --w 64,32,5,5 --mode cpu')).toMatchInlineSnapshot(`"// conv2d_forward variant looped on cpu: output [64, 16, 128], 4 per cell, 5325 chars"`);
   });

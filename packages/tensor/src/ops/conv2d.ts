@@ -105,7 +105,7 @@ function forwardSpec(g: ConvGeometry, relu: boolean): KernelSpec {
  *                       at stride 1 the input's four lanes load as one vector.
  *     'looped'          forwardSpec. Any geometry: a channel loop, padded taps masked.
  *   input gradient
- *     'flipped-unrolled', 'flipped-looped'
+ *     'flipped-block-unrolled', 'flipped-block-looped', 'flipped-unrolled', 'flipped-looped'
  *                       Stride 1 with K−1−p >= 0: dy zero-padded by K−1−p, the weights flipped
  *                       and their channel axes swapped, through that forward variant.
  *     'masked'          backwardInputSpec. Any geometry, one mask per tap.
@@ -117,8 +117,9 @@ function forwardSpec(g: ConvGeometry, relu: boolean): KernelSpec {
  *     'looped'          backwardWeightSpec. Any geometry.
  *
  * The rule: the first variant of each list (in the order above) that fits the geometry and the
- * mode's limits (CONV_LIMITS). The input gradient's flipped convolution keeps to 'unrolled' and
- * 'looped': they skip the rows of dy's zero padding, which the block kernels would multiply. Only the wasm compiler profits from the long bodies: in Chromium
+ * mode's limits (CONV_LIMITS). The input gradient's flipped convolution takes the block kernels
+ * where they fit: 'unrolled' skips the taps of dy's all-zero padding rows, which the block kernels
+ * multiply, but their eight accumulator chains (against four) more than pay for those. Only the wasm compiler profits from the long bodies: in Chromium
  * the 800-tap unrolled forward did not compile within 30 s on webgl2 or webgpu, and gpu.js's cpu
  * mode, generated JavaScript, slows down on long unrolled sources.
  */
@@ -129,7 +130,18 @@ export type ConvForwardVariant = 'block-unrolled' | 'block-looped' | 'unrolled' 
 /** Every forward variant, in the rule's order of preference. */
 export const CONV_FORWARD_VARIANTS: readonly ConvForwardVariant[] = ['block-unrolled', 'block-looped', 'unrolled', 'looped'];
 /** An input-gradient kernel variant (see the list above). */
-export type ConvInputGradientVariant = 'flipped-unrolled' | 'flipped-looped' | 'masked';
+export type ConvInputGradientVariant = 'flipped-block-unrolled' | 'flipped-block-looped' | 'flipped-unrolled' | 'flipped-looped' | 'masked';
+
+/** Every input-gradient variant, in the rule's order of preference. */
+export const CONV_INPUT_GRADIENT_VARIANTS: readonly ConvInputGradientVariant[] = ['flipped-block-unrolled', 'flipped-block-looped', 'flipped-unrolled', 'flipped-looped', 'masked'];
+
+/** The forward variant each flipped input-gradient variant runs. */
+const FLIPPED_FORWARD: Readonly<Record<Exclude<ConvInputGradientVariant, 'masked'>, ConvForwardVariant>> = {
+  'flipped-block-unrolled': 'block-unrolled',
+  'flipped-block-looped': 'block-looped',
+  'flipped-unrolled': 'unrolled',
+  'flipped-looped': 'looped',
+};
 /** A weight-gradient kernel variant (see the list above). */
 export type ConvWeightGradientVariant = 'channels-last' | 'rows' | 'looped';
 
@@ -184,11 +196,10 @@ const FITS: {
     looped: () => true,
   },
   inputGradient: {
-    'flipped-unrolled': (g) => {
-      const f = flippedGeometry(g);
-      return f !== null && FITS.forward.unrolled(f);
-    },
-    'flipped-looped': (g) => flippedGeometry(g) !== null,
+    'flipped-block-unrolled': (g) => flippedFits(g, 'block-unrolled'),
+    'flipped-block-looped': (g) => flippedFits(g, 'block-looped'),
+    'flipped-unrolled': (g) => flippedFits(g, 'unrolled'),
+    'flipped-looped': (g) => flippedFits(g, 'looped'),
     masked: () => true,
   },
   weightGradient: {
@@ -198,11 +209,22 @@ const FITS: {
   },
 };
 
-/** The forward variant for g under limits; `block` false leaves the block kernels out (the flipped input gradient). */
-function chooseForward(g: ConvGeometry, limits: ConvLimits, block = limits.block): ConvForwardVariant {
+/** Whether the flipped convolution of g exists and that forward variant computes it. */
+function flippedFits(g: ConvGeometry, forward: ConvForwardVariant): boolean {
+  const f = flippedGeometry(g);
+  return f !== null && FITS.forward[forward](f);
+}
+
+/** The forward variant for g under limits. */
+function chooseForward(g: ConvGeometry, limits: ConvLimits): ConvForwardVariant {
   const short = g.C * g.KH * g.KW <= limits.unrollTaps;
-  if (block && FITS.forward['block-unrolled'](g)) return short ? 'block-unrolled' : 'block-looped';
+  if (limits.block && FITS.forward['block-unrolled'](g)) return short ? 'block-unrolled' : 'block-looped';
   return FITS.forward.unrolled(g) && short ? 'unrolled' : 'looped';
+}
+
+/** The flipped input-gradient variant that runs forward variant v. */
+function flippedVariant(v: ConvForwardVariant): ConvInputGradientVariant {
+  return `flipped-${v}`;
 }
 
 /** The kernels a convolution of geometry g runs on a mode (or under explicit limits): the rule of the list above. */
@@ -212,7 +234,7 @@ export function chooseConvKernels(mode: Mode | ConvLimits, g: ConvGeometry): Con
   const unrolledWeight = limits.unrolledWeightGradient;
   return {
     forward: chooseForward(g, limits),
-    inputGradient: flipped ? (chooseForward(flipped, limits, false) === 'unrolled' ? 'flipped-unrolled' : 'flipped-looped') : 'masked',
+    inputGradient: flipped ? flippedVariant(chooseForward(flipped, limits)) : 'masked',
     weightGradient: unrolledWeight && FITS.weightGradient['channels-last'](g) ? 'channels-last' : unrolledWeight && FITS.weightGradient.rows(g) ? 'rows' : 'looped',
   };
 }
@@ -600,8 +622,7 @@ function inputGradientKernel(be: { readonly mode: Mode }, g: ConvGeometry, varia
   const flipped = variant === 'masked' ? null : flippedGeometry(g);
   if (!flipped) return { spec: specFor(backwardInputSpec, g), layout: { channels: ROWS, rowsPerCell: 1, rows: 1, pitch: roundUp4(g.H * g.W) }, flipped };
   const q = g.KH - 1 - g.pad;
-  const forward = variant === 'flipped-unrolled' ? 'unrolled' : 'looped';
-  return { ...conv2dForwardKernel(be, flipped, { live: { lo: q, hi: q + g.OH }, variant: forward }), flipped };
+  return { ...conv2dForwardKernel(be, flipped, { live: { lo: q, hi: q + g.OH }, variant: FLIPPED_FORWARD[variant as keyof typeof FLIPPED_FORWARD] }), flipped };
 }
 
 /** Gradient of the input, [B, C, H, W]. */
@@ -624,8 +645,8 @@ export async function conv2dBackwardInput(be: Backend, dy: Float32Array, w: Floa
   for (let o = 0; o < OC; o++)
     for (let c = 0; c < C; c++)
       for (let t = 0; t < KH * KW; t++) flipped[(c * OC + o) * KH * KW + (KH * KW - 1 - t)] = w[(o * C + c) * KH * KW + t];
-  const raw = await be.run(spec, [padded, flipped, new Float32Array(C)]);
-  return unpackRows(raw, B, C, g.H * g.W, 1, layout);
+  // the flipped convolution's output [B, C, H, W] is dx; its cells lie as its forward variant's (layout)
+  return unpackConvOutput(await be.run(spec, [padded, flipped, new Float32Array(C)]), gt, layout);
 }
 
 /** x [B][C][P] as [B][P][C]: the unrolled weight gradient's lanes (neighbouring channels) then read neighbouring floats. */

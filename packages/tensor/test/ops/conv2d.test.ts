@@ -23,7 +23,7 @@ function convCaseOn(choose: (g: ConvGeometry) => ConvKernels, name: string, x: n
       return { x: r.dx, w: r.dw, b: r.db };
     },
     fdSamples: 16,
-  }, kernels.forward.startsWith('block') ? blockModes : availableModes());
+  }, kernels.forward.startsWith('block') || kernels.inputGradient.startsWith('flipped-block') ? blockModes : availableModes());
 }
 
 // both limit sets run in every test on every mode, whichever a mode would pick (see chooseConvKernels)
@@ -59,6 +59,9 @@ describe('conv2d variants chosen by hand', () => {
     { forward: 'unrolled', inputGradient: 'flipped-looped', weightGradient: 'channels-last' },
     { forward: 'looped', inputGradient: 'flipped-unrolled', weightGradient: 'looped' },
     { forward: 'block-looped', inputGradient: 'masked', weightGradient: 'channels-last' },
+    // the flipped convolution: 4 output channels (two pairs), 9 rows (the last block of 4 has three past the image)
+    { forward: 'looped', inputGradient: 'flipped-block-unrolled', weightGradient: 'looped' },
+    { forward: 'looped', inputGradient: 'flipped-block-looped', weightGradient: 'looped' },
   ];
   for (const kernels of cases) it(`${kernels.forward} forward, ${kernels.inputGradient} input gradient, ${kernels.weightGradient} weight gradient`, () => convCaseOn(() => kernels, 'conv by hand', x, w, 1, 0));
 
@@ -94,13 +97,13 @@ describe('conv2d variants chosen by hand', () => {
 describe('chooseConvKernels', () => {
   it('unrolls on the WebAssembly modes only, within the tap limit, and falls back where a variant does not fit', () => {
     const cnn2 = convGeometry([128, 32, 12, 12], [64, 32, 5, 5]);
-    expect(chooseConvKernels('async', cnn2)).toEqual({ forward: 'block-unrolled', inputGradient: 'flipped-unrolled', weightGradient: 'channels-last' });
+    expect(chooseConvKernels('async', cnn2)).toEqual({ forward: 'block-unrolled', inputGradient: 'flipped-block-unrolled', weightGradient: 'channels-last' });
     expect(chooseConvKernels('webasm', cnn2)).toEqual(chooseConvKernels('async', cnn2));
     for (const mode of ['cpu', 'webgl2', 'webgpu'] as const) expect(chooseConvKernels(mode, cnn2)).toEqual({ forward: 'looped', inputGradient: 'flipped-looped', weightGradient: 'looped' });
     const cnn1 = convGeometry([128, 1, 28, 28], [32, 1, 5, 5]);
     expect(chooseConvKernels('async', cnn1)).toEqual({ forward: 'block-unrolled', inputGradient: 'flipped-looped', weightGradient: 'rows' }); // the flipped convolution has one output channel
     const padded = convGeometry([2, 4, 8, 8], [8, 4, 3, 3], { padding: 1 });
-    expect(chooseConvKernels('webasm', padded)).toEqual({ forward: 'looped', inputGradient: 'flipped-unrolled', weightGradient: 'looped' });
+    expect(chooseConvKernels('webasm', padded)).toEqual({ forward: 'looped', inputGradient: 'flipped-block-unrolled', weightGradient: 'looped' });
     const strided = convGeometry([2, 4, 9, 9], [12, 4, 3, 3], { stride: 2 });
     expect(chooseConvKernels('webasm', strided)).toEqual({ forward: 'unrolled', inputGradient: 'masked', weightGradient: 'channels-last' });
     const wide = convGeometry([1, 96, 8, 8], [4, 96, 5, 5]); // 2400 taps: past the wasm limit
