@@ -1,5 +1,5 @@
 import { PIXELS, SIDE } from '@digitlab/digit-csv';
-import { type Backend, type ConvOutputLayout, type GemmVariant, type PlanKernel, PlanKernels, ROWS, conv2dForwardKernel, convGeometry, poolConvOutput, type PlanOptions } from '@digitlab/tensor';
+import { type Backend, type GemmVariant, type PlanKernel, PlanKernels, ROWS, conv2dForwardKernel, convGeometry, convPool, type PlanOptions } from '@digitlab/tensor';
 import type { CnnConfig } from './config.js';
 import type { Model } from './model.js';
 import { type InferencePlan, checkImages, param, planDense, runDense } from './plan.js';
@@ -14,7 +14,7 @@ import { type InferencePlan, checkImages, param, planDense, runDense } from './p
  */
 export function cnnPlan(model: Model, config: CnnConfig, be: Backend, options: PlanOptions = {}): InferencePlan {
   const ks = new PlanKernels(be, options);
-  const convs: { k: PlanKernel; layout: ConvOutputLayout; OC: number; OH: number; OW: number; pool: number }[] = [];
+  const convs: { k: PlanKernel; pool: (raw: Float32Array, dst: Float32Array) => void }[] = [];
   let [c, h, w] = [1, SIDE, SIDE];
   config.conv.forEach((layer, i) => {
     const weight = param(model, `conv${i}.weight`);
@@ -24,7 +24,7 @@ export function cnnPlan(model: Model, config: CnnConfig, be: Backend, options: P
     ks.resident(k, 1, weight);
     ks.resident(k, 2, param(model, `conv${i}.bias`));
     const pool = Math.max(1, layer.pool ?? 0);
-    convs.push({ k, layout, OC: g.OC, OH: g.OH, OW: g.OW, pool });
+    convs.push({ k, pool: convPool(1, g.OC, g.OH, g.OW, layout, pool) });
     [c, h, w] = [g.OC, Math.floor(g.OH / pool), Math.floor(g.OW / pool)];
   });
   const M = ROWS;
@@ -64,7 +64,7 @@ export function cnnPlan(model: Model, config: CnnConfig, be: Backend, options: P
           const l = convs[j];
           ks.run(l.k);
           const into = j + 1 < convs.length ? convs[j + 1].k.args[0] : featureRows[row];
-          poolConvOutput(l.k.output, 1, l.OC, l.OH, l.OW, l.layout, l.pool, into);
+          l.pool(l.k.output, into);
         }
         if (row === M - 1 || i === count - 1) block(row + 1, logits, i - row);
       }
