@@ -1,8 +1,8 @@
 import { PIXELS, SIDE } from '@digitlab/digit-csv';
-import { type Backend, type ConvOutputLayout, type PlanKernel, PlanKernels, ROWS, conv2dForwardKernel, convGeometry, denseEpilogue, gemmChunks, gemmSpec, poolConvOutput, specFor, type PlanOptions, type Tensor } from '@digitlab/tensor';
+import { type Backend, type GemmVariant, type PlanKernel, PlanKernels, ROWS, conv2dForwardKernel, convGeometry, convPool, type PlanOptions } from '@digitlab/tensor';
 import type { CnnConfig } from './config.js';
 import type { Model } from './model.js';
-import { type InferencePlan, checkImages, param } from './plan.js';
+import { type InferencePlan, checkImages, param, planDense, runDense } from './plan.js';
 
 /**
  * The CNN's plan. Per image, one kernel per convolution (bias and ReLU inside it), the max-pool
@@ -14,7 +14,7 @@ import { type InferencePlan, checkImages, param } from './plan.js';
  */
 export function cnnPlan(model: Model, config: CnnConfig, be: Backend, options: PlanOptions = {}): InferencePlan {
   const ks = new PlanKernels(be, options);
-  const convs: { k: PlanKernel; layout: ConvOutputLayout; OC: number; OH: number; OW: number; pool: number }[] = [];
+  const convs: { k: PlanKernel; pool: (raw: Float32Array, dst: Float32Array) => void }[] = [];
   let [c, h, w] = [1, SIDE, SIDE];
   config.conv.forEach((layer, i) => {
     const weight = param(model, `conv${i}.weight`);
@@ -24,30 +24,28 @@ export function cnnPlan(model: Model, config: CnnConfig, be: Backend, options: P
     ks.resident(k, 1, weight);
     ks.resident(k, 2, param(model, `conv${i}.bias`));
     const pool = Math.max(1, layer.pool ?? 0);
-    convs.push({ k, layout, OC: g.OC, OH: g.OH, OW: g.OW, pool });
+    convs.push({ k, pool: convPool(1, g.OC, g.OH, g.OW, layout, pool) });
     [c, h, w] = [g.OC, Math.floor(g.OH / pool), Math.floor(g.OW / pool)];
   });
   const M = ROWS;
-  const features = c * h * w;
-  let width = features;
-  const dense: { k: PlanKernel; N: number; parts: number; bias: Tensor }[] = [];
-  [...config.dense, 10].forEach((N, i) => {
+  let width = c * h * w;
+  const dense = [...config.dense, 10].map((N, i) => {
     const K = width;
-    const k = ks.kernel(specFor(gemmSpec, { batch: 1, M, N, K, a: [M * K, K, 1], b: [0, N, 1] }), [M * K, K * N]);
-    ks.resident(k, 1, param(model, `dense${i}.weight`));
-    dense.push({ k, N, parts: gemmChunks(K).chunks, bias: param(model, `dense${i}.bias`) });
     width = N;
+    // one block of rows reads the whole weight once: '4x2' (half the loads of '4x1' per multiply-add) wherever its x axis runs whole SIMD quads
+    const variant: GemmVariant | undefined = (N / 2) % 4 === 0 ? '4x2' : undefined;
+    return planDense(model, ks, be, [`dense${i}`], { M, K, N, activation: i < config.dense.length ? 'relu' : 'none', variant });
   });
-  const features0 = dense[0].k.args[0];
+  // row r of the first dense layer's input: where image r of a block leaves its features
+  const features = dense[0].k.args[0];
+  const featureRows = Array.from({ length: M }, (_, r) => features.subarray((r * features.length) / M, ((r + 1) * features.length) / M));
 
   /** The dense layers over the first `rows` rows of the block, logits into out at row `at`. */
   const block = (rows: number, out: Float32Array, at: number): void => {
-    dense.forEach((l, i) => {
-      ks.run(l.k);
-      const last = i === dense.length - 1;
-      const dst = last ? out.subarray(at * 10, (at + rows) * 10) : dense[i + 1].k.args[0];
-      denseEpilogue({ raw: l.k.output, M: rows, N: l.N, parts: l.parts, blocks: 1, bias: l.bias.data, activation: last ? 'none' : 'relu', dst });
-    });
+    for (let i = 0; i < dense.length; i++) {
+      const dst = i + 1 < dense.length ? dense[i + 1].k.args[0] : out.subarray(at * 10, (at + rows) * 10);
+      runDense(ks, dense[i], { rows, dst });
+    }
   };
 
   return {
@@ -62,11 +60,12 @@ export function cnnPlan(model: Model, config: CnnConfig, be: Backend, options: P
       for (let i = 0; i < count; i++) {
         convs[0].k.args[0].set(images.subarray(i * PIXELS, (i + 1) * PIXELS));
         const row = i % M;
-        convs.forEach((l, j) => {
+        for (let j = 0; j < convs.length; j++) {
+          const l = convs[j];
           ks.run(l.k);
-          const into = j + 1 < convs.length ? convs[j + 1].k.args[0] : features0.subarray(row * features, (row + 1) * features);
-          poolConvOutput(l.k.output, 1, l.OC, l.OH, l.OW, l.layout, l.pool, into);
-        });
+          const into = j + 1 < convs.length ? convs[j + 1].k.args[0] : featureRows[row];
+          l.pool(l.k.output, into);
+        }
         if (row === M - 1 || i === count - 1) block(row + 1, logits, i - row);
       }
       return logits;

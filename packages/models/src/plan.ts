@@ -1,5 +1,5 @@
 import { PIXELS } from '@digitlab/digit-csv';
-import { type Activation, type Backend, type CellGrid, type GemmShape, type GemmVariant, type PlanKernel, type PlanKernels, type PlanOptions, type Tensor, EXP_TABLE, ROWS, chooseGemmKernel, denseEpilogue, gemmChunks, gemmSpec, gemmSpec4x2, specFor } from '@digitlab/tensor';
+import { type Activation, type Backend, type CellGrid, type GemmShape, type GemmVariant, type PlanKernel, type PlanKernels, type PlanOptions, type Tensor, EXP_TABLE, ROWS, chooseGemmKernel, denseEpilogue, gemmFits, gemmChunks, gemmSpec, gemmSpec4x2, specFor } from '@digitlab/tensor';
 import type { Model } from './model.js';
 import { cnnPlan } from './plan-cnn.js';
 import { vitPlan } from './plan-vit.js';
@@ -71,18 +71,20 @@ export interface PlanDenseShape {
   readonly activation: 'none' | 'relu' | 'gelu';
   /** Set where the input is another gemm's raw output in these tiles (copied in as it is). */
   readonly aTiles?: GemmVariant;
+  /** The gemm variant to run where it fits the mode (gemmFits); otherwise, or unset, the mode's choice (chooseGemmKernel). */
+  readonly variant?: GemmVariant;
 }
 
 /**
  * A dense layer over the parameters `<name>.weight` [K, n] and `<name>.bias` [n] of each name,
  * joined along their outputs (the query, key and value projections as one gemm). The variant is
- * the mode's choice for the shape (chooseGemmKernel); a reduction in one chunk adds its bias and
+ * d.variant where it fits, else the mode's choice for the shape (chooseGemmKernel); a reduction in one chunk adds its bias and
  * activation inside the kernel.
  */
 export function planDense(model: Model, ks: PlanKernels, be: Backend, names: readonly string[], d: PlanDenseShape): PlanDense {
   const { M, K, N } = d;
   const shape: GemmShape = { batch: 1, M, N, K, a: [M * K, K, 1], b: [0, N, 1], ...(d.aTiles ? { aTiles: d.aTiles } : {}) };
-  const variant = chooseGemmKernel(be.mode, shape);
+  const variant = d.variant && gemmFits(d.variant, shape, be.mode) ? d.variant : chooseGemmKernel(be.mode, shape);
   const build = variant === '4x2' ? gemmSpec4x2 : gemmSpec;
   const parts = gemmChunks(K).chunks;
   const weights = names.map((n) => param(model, `${n}.weight`));

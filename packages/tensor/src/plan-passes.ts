@@ -110,27 +110,58 @@ export function denseEpilogue(e: DenseEpilogue): void {
  * conv2dForwardKernel's layout says, into dst [B, OC, OH/k, OW/k].
  */
 export function poolConvOutput(raw: Float32Array, B: number, OC: number, OH: number, OW: number, layout: ConvOutputLayout, k: number, dst: Float32Array): void {
+  convPool(B, OC, OH, OW, layout, k)(raw, dst);
+}
+
+/**
+ * poolConvOutput for one geometry, as a pass built once: every window's k·k cells are looked up
+ * in the layout here, so each call is a gather and a max over a table of indices. A window's
+ * values are compared in row order, the first of equal values kept, as the max-pool op does.
+ */
+export function convPool(B: number, OC: number, OH: number, OW: number, layout: ConvOutputLayout, k: number): (raw: Float32Array, dst: Float32Array) => void {
   const PH = Math.floor(OH / k);
   const PW = Math.floor(OW / k);
   const comps = layout.channels * layout.rowsPerCell;
-  let o = 0;
+  const kk = k * k;
+  const index = new Int32Array(B * OC * PH * PW * kk);
+  let i = 0;
   for (let b = 0; b < B; b++)
     for (let c = 0; c < OC; c++) {
       const start = convChannelStart(layout, OC, b, c);
       for (let py = 0; py < PH; py++)
-        for (let px = 0; px < PW; px++) {
-          let m = -Infinity;
+        for (let px = 0; px < PW; px++)
           for (let dy = 0; dy < k; dy++) {
             // the k cells of a window row are neighbours: comps floats apart
             const row = start + convCellOffset(layout, OW, py * k + dy, px * k);
-            for (let dx = 0; dx < k; dx++) {
-              const v = raw[row + dx * comps];
-              if (v > m) m = v;
-            }
+            for (let dx = 0; dx < k; dx++) index[i++] = row + dx * comps;
           }
-          dst[o++] = m;
-        }
     }
+  const outputs = index.length / kk;
+  if (kk === 4)
+    return (raw, dst) => {
+      for (let o = 0, j = 0; o < outputs; o++, j += 4) {
+        let m = -Infinity;
+        const v0 = raw[index[j]];
+        const v1 = raw[index[j + 1]];
+        const v2 = raw[index[j + 2]];
+        const v3 = raw[index[j + 3]];
+        if (v0 > m) m = v0;
+        if (v1 > m) m = v1;
+        if (v2 > m) m = v2;
+        if (v3 > m) m = v3;
+        dst[o] = m;
+      }
+    };
+  return (raw, dst) => {
+    for (let o = 0, j = 0; o < outputs; o++) {
+      let m = -Infinity;
+      for (let e = 0; e < kk; e++, j++) {
+        const v = raw[index[j]];
+        if (v > m) m = v;
+      }
+      dst[o] = m;
+    }
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type GemmVariant, ROWS, tileOffset } from '../src/ops/gemm.js';
-import { denseEpilogue, geluValue, layerNormRows } from '../src/plan-passes.js';
+import { conv2dForwardKernel, convGeometry, unpackConvOutput } from '../src/ops/conv2d.js';
+import { convPool, denseEpilogue, geluValue, layerNormRows } from '../src/plan-passes.js';
 import { Rng } from '../src/random.js';
 
 /** C [M, N] laid out as a gemm's raw output: `parts` partial sums in variant's tiles, M padded to 4. */
@@ -61,4 +62,29 @@ describe('the plan host passes', () => {
       for (let i = 0; i < D; i++) expect(dst[r * D + i]).toBeCloseTo(((row[i] - mean) / Math.sqrt(variance + 1e-5)) * gamma[i] + beta[i], 5);
     }
   });
+});
+
+describe('convPool', () => {
+  for (const [variant, k] of [['block-unrolled', 2], ['unrolled', 2], ['looped', 3]] as const)
+    it(`pools a ${variant} forward kernel's cells ${k}x${k} as a max-pool of its unpacked output`, () => {
+      const g = convGeometry([2, 3, 12, 12], [4, 3, 3, 3]);
+      const { layout } = conv2dForwardKernel({ mode: 'webasm' }, g, { variant });
+      const rng = new Rng(9);
+      const cells = 2 * Math.ceil(g.OC / layout.channels) * layout.rows * layout.pitch * layout.channels * layout.rowsPerCell;
+      const raw = Float32Array.from({ length: cells }, () => rng.normal());
+      const x = unpackConvOutput(raw, g, layout);
+      const P = Math.floor(g.OH / k);
+      const want = new Float32Array(2 * g.OC * P * P);
+      let o = 0;
+      for (let bc = 0; bc < 2 * g.OC; bc++)
+        for (let py = 0; py < P; py++)
+          for (let px = 0; px < P; px++) {
+            let m = -Infinity;
+            for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) m = Math.max(m, x[(bc * g.OH + py * k + dy) * g.OW + px * k + dx]);
+            want[o++] = m;
+          }
+      const got = new Float32Array(want.length);
+      convPool(2, g.OC, g.OH, g.OW, layout, k)(raw, got);
+      expect(Array.from(got)).toEqual(Array.from(want));
+    });
 });
