@@ -40,6 +40,11 @@ export class OverloadError extends HttpError {
   ) {
     super(503, code, message);
   }
+
+  /** The error of a refusal decided at the door (see Refusal). */
+  static of(refused: Refusal): OverloadError {
+    return new OverloadError(refused.code, refused.message, refused.retryAfterS);
+  }
 }
 
 /** A 503 decided at the door, before the body is read: its code, message and Retry-After (seconds). */

@@ -29,7 +29,6 @@ export interface BatcherOptions {
 /** Why a request was refused at the door. */
 export type ShedReason = 'queue_limit' | 'queue_wait' | 'deadline';
 
-
 /** What the batcher reports as it works (the metrics). */
 export interface BatcherObserver {
   batch(model: string, images: number, inferenceMs: number): void;
@@ -118,7 +117,7 @@ export class Batcher {
   /** Throws OverloadError (503 with a Retry-After covering the backlog) unless count images may join the queue now. */
   admit(count: number, deadline: number): void {
     const refused = this.refusal(count, deadline);
-    if (refused !== undefined) throw new OverloadError(refused.code, refused.message, refused.retryAfterS);
+    if (refused !== undefined) throw OverloadError.of(refused);
   }
 
   /**

@@ -5,8 +5,8 @@ import type { ExplanationMap, ModelAnswer, Prediction } from '@digitlab/digit-cs
 import { judgeAnswers, uncertaintyThreshold, type ModelAnswers, type ModelName } from '@digitlab/models';
 import { MODEL_NAMES } from '../config.js';
 import type { ModelSet } from '../models.js';
-import type { Refusal } from '../errors.js';
-import type { SubmitOptions } from './batcher.js';
+import { OverloadError, type Refusal } from '../errors.js';
+import type { BatchAnswer, SubmitOptions } from './batcher.js';
 import type { Explained } from './messages.js';
 
 /** One model's answer for one image, one model's map of one image, and one image's entry in a /predict answer (the wire contract). */
@@ -34,11 +34,22 @@ export interface ModelOutputs {
 export async function runModels(models: ModelSet, images: Float32Array, count: number, options: SubmitOptions): Promise<ModelOutputs> {
   const names = MODEL_NAMES.filter((name) => models.queues[name] !== undefined);
   if (options.admitted !== true) admitAll(models, count, options.deadline);
+  // One controller per run, aborted by the client going away or by a model failing. Not
+  // AbortSignal.any: its signals are tied together by weak references and finalization callbacks,
+  // which keep every request's signals alive until a full garbage collection, so a busy server's
+  // heap grows with every request it admits and its event loop stalls in long full collections.
   const failed = new AbortController();
-  const signal = options.signal === undefined ? failed.signal : AbortSignal.any([options.signal, failed.signal]);
-  const submitted = names.map((name) => models.queues[name]!.submit(images, count, { ...options, signal, admitted: true }));
-  for (const answer of submitted) answer.catch(() => failed.abort());
-  const answers = await Promise.all(submitted);
+  const gone = (): void => failed.abort();
+  if (options.signal?.aborted === true) failed.abort();
+  else options.signal?.addEventListener('abort', gone, { once: true });
+  const submitted = names.map((name) => models.queues[name]!.submit(images, count, { ...options, signal: failed.signal, admitted: true }));
+  for (const answer of submitted) answer.catch(gone);
+  let answers: BatchAnswer[];
+  try {
+    answers = await Promise.all(submitted);
+  } finally {
+    options.signal?.removeEventListener('abort', gone);
+  }
   const probabilities: Partial<Record<ModelName, Float32Array>> = {};
   const inferenceMs: Record<ModelName, number | null> = { cnn: null, vit: null };
   const thresholds: Partial<Record<ModelName, number>> = {};
@@ -57,7 +68,8 @@ export async function runModels(models: ModelSet, images: Float32Array, count: n
 
 /** Throws OverloadError (503 + Retry-After) unless every available model's queue admits count images now. */
 export function admitAll(models: ModelSet, count: number, deadline: number): void {
-  for (const name of MODEL_NAMES) models.queues[name]?.admit(count, deadline);
+  const refused = refusalOf(models, count, deadline);
+  if (refused !== undefined) throw OverloadError.of(refused);
 }
 
 /** The first available model's refusal of count images now, or undefined when every queue admits them (see Batcher.refusal). */
