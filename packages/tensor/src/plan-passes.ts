@@ -107,16 +107,10 @@ export function denseEpilogue(e: DenseEpilogue): void {
 
 /**
  * k×k max-pooling (stride k, floor) of a convolution's raw output, its cells laid out as
- * conv2dForwardKernel's layout says, into dst [B, OC, OH/k, OW/k].
- */
-export function poolConvOutput(raw: Float32Array, B: number, OC: number, OH: number, OW: number, layout: ConvOutputLayout, k: number, dst: Float32Array): void {
-  convPool(B, OC, OH, OW, layout, k)(raw, dst);
-}
-
-/**
- * poolConvOutput for one geometry, as a pass built once: every window's k·k cells are looked up
- * in the layout here, so each call is a gather and a max over a table of indices. A window's
- * values are compared in row order, the first of equal values kept, as the max-pool op does.
+ * conv2dForwardKernel's layout says, into dst [B, OC, OH/k, OW/k], as a pass built once for one
+ * geometry: every window's k·k cells are looked up in the layout here, so each call is a gather
+ * and a max over a table of indices. A window's values are compared in row order, the first of
+ * equal values kept, as the max-pool op does.
  */
 export function convPool(B: number, OC: number, OH: number, OW: number, layout: ConvOutputLayout, k: number): (raw: Float32Array, dst: Float32Array) => void {
   const PH = Math.floor(OH / k);
@@ -137,21 +131,6 @@ export function convPool(B: number, OC: number, OH: number, OW: number, layout: 
           }
     }
   const outputs = index.length / kk;
-  if (kk === 4)
-    return (raw, dst) => {
-      for (let o = 0, j = 0; o < outputs; o++, j += 4) {
-        let m = -Infinity;
-        const v0 = raw[index[j]];
-        const v1 = raw[index[j + 1]];
-        const v2 = raw[index[j + 2]];
-        const v3 = raw[index[j + 3]];
-        if (v0 > m) m = v0;
-        if (v1 > m) m = v1;
-        if (v2 > m) m = v2;
-        if (v3 > m) m = v3;
-        dst[o] = m;
-      }
-    };
   return (raw, dst) => {
     for (let o = 0, j = 0; o < outputs; o++) {
       let m = -Infinity;
