@@ -94,6 +94,14 @@ describe('configs', () => {
     expect(() => validatePreset({ model: loadPreset('cnn').model, train: { ...loadPreset('cnn').train, batchSize: 0 } }, 'y.json')).toThrow(/y.json: "batchSize"/);
   });
 
+  it('cnn-ref is the reference recipe measured in PyTorch (TOOLCHAIN.md): four 3x3 convs, dense 128 with dropout 0.3, 15 epochs of 2 px shifts', () => {
+    const { model, train: t } = loadPreset('cnn-ref');
+    if (model.kind !== 'cnn') throw new Error('cnn-ref is a CNN');
+    expect(model.conv.map((c) => [c.filters, c.kernel, c.pool ?? 1])).toEqual([[32, 3, 1], [32, 3, 2], [64, 3, 1], [64, 3, 2]]);
+    expect([model.dense, model.dropout]).toEqual([[128], 0.3]);
+    expect([t.epochs, t.lr, t.weightDecay, t.augmentShift]).toEqual([15, 0.002, 0.0001, 2]);
+  });
+
   it('learning rate warms up linearly and decays to zero by the last epoch', () => {
     const t = loadPreset('cnn').train;
     expect(learningRate(t, 0.5)).toBeCloseTo(t.lr * 0.5, 2);
