@@ -49,10 +49,11 @@ const args = new Command('pnpm bench')
   .option('--out <dir>', 'results folder', join(HERE, 'results'))
   .option('--name <run>', 'run name, the results file names (default: quick or full)')
   .option('--pool <threads>', 'worker threads of async (default: all cores)', positiveIntOption)
+  .option('--threads <n>', "threads a large inference batch runs on, as loadClassifier's threads (default: all cores)", positiveIntOption)
   .option('--render <results.json>', "re-render a run's Markdown and SVGs from its JSON, and stop")
   .option('--first-call-timeout <seconds>', "limit on a headlessgl case's first call (compiles)", floatOption, 30)
   .parse()
-  .opts<{ quick?: boolean; full?: boolean; only?: RegExp; impls?: Impl[]; e2e: boolean; kernels: boolean; inferOnly?: boolean; trainOnly?: boolean; out: string; name?: string; pool?: number; render?: string; firstCallTimeout: number }>();
+  .opts<{ quick?: boolean; full?: boolean; only?: RegExp; impls?: Impl[]; e2e: boolean; kernels: boolean; inferOnly?: boolean; trainOnly?: boolean; out: string; name?: string; pool?: number; threads?: number; render?: string; firstCallTimeout: number }>();
 
 const full = args.full === true && !args.quick;
 const run = args.name ?? (full ? 'full' : 'quick');
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
       weightsDir: join(ROOT, 'weights'),
       poolSize,
       inferOnlyRows: args.inferOnly === true,
+      ...(args.threads === undefined ? {} : { threads: args.threads }),
       trainOnlyRows: args.trainOnly === true,
       log,
     });
