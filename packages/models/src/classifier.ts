@@ -109,6 +109,8 @@ export async function loadClassifier(name: ModelName, options: LoadOptions): Pro
     warmMs,
     predict(images: Float32Array, count: number): Promise<Float32Array> {
       if (images.length < count * PIXELS) throw new RangeError(`predict: ${count} images need ${count * PIXELS} values, got ${images.length}`);
+      // predictions asked for before close() still run; none after it
+      if (closing !== null) return Promise.reject(new Error(`the ${name} classifier is closed`));
       const job = queue.then(async () => {
         const logits = await runner.run(images, count);
         // the card's temperature (fitted on the validation images) makes the probabilities calibrated
@@ -120,10 +122,7 @@ export async function loadClassifier(name: ModelName, options: LoadOptions): Pro
     kernelsCompiled: () => be.compiled + runner.workerKernels(),
     close(): Promise<void> {
       closing ??= (async () => {
-        const last = queue;
-        queue = Promise.reject(new Error(`the ${name} classifier is closed`));
-        queue.catch(() => undefined);
-        await last;
+        await queue;
         await runner.close();
         be.destroy();
       })();

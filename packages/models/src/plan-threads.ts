@@ -81,14 +81,14 @@ export class PlanThreads {
     });
   }
 
-  /** Starts `workers` threads, each building model's plan on a backend of `mode` (webasm or async). */
-  static async start(model: Model, mode: Mode, workers: number): Promise<PlanThreads> {
+  /** Starts `workers` threads, each building model's plan on a backend like `be` (webasm or async). */
+  static async start(model: Model, be: Backend, workers: number): Promise<PlanThreads> {
     checkThreads(workers);
     const buffers = sharedBuffers(workers);
     // each parameter in a buffer of its own: a view would carry its whole buffer across
     const params = Object.fromEntries(Object.entries(paramsToTensors(model)).map(([k, t]) => [k, { shape: t.shape, data: t.data.slice() }]));
     const threads = Array.from({ length: workers }, (_, index) => {
-      const setup: PlanWorkerSetup = { entry: ENTRY, config: model.config, params, mode, index, ...buffers };
+      const setup: PlanWorkerSetup = { entry: ENTRY, config: model.config, params, mode: be.mode, fusedMultiplyAdd: be.fusedMultiplyAdd, index, ...buffers };
       return new Worker(WORKER_BOOT, { workerData: setup, name: `plan-${model.config.kind}-${index}` });
     });
     const pool = new PlanThreads(threads, buffers);
@@ -243,7 +243,7 @@ export class ThreadedPlan {
     if (this.pool !== null && this.poolWeights !== weights) await this.stopThreads();
     if (this.pool === null) {
       this.poolWeights = weights;
-      const starting = PlanThreads.start(this.model, this.be.mode, this.workers);
+      const starting = PlanThreads.start(this.model, this.be, this.workers);
       this.pool = starting;
       // a group that could not start is not kept: the next batch tries again
       starting.catch(() => {

@@ -47,6 +47,8 @@ export interface PlanWorkerSetup extends WorkerBootData {
   /** The weights the worker's plan holds, copied in once when it starts. */
   readonly params: Record<string, NamedTensor>;
   readonly mode: Mode;
+  /** The calling thread's backend's choice, so that every thread compiles the same kernels. */
+  readonly fusedMultiplyAdd: boolean;
   readonly index: number;
   readonly control: SharedArrayBuffer;
   readonly images: SharedArrayBuffer;

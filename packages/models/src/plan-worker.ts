@@ -21,7 +21,7 @@ try {
   // the weights are the caller's, copied in: the seed only fills parameters loadParams overwrites
   const model = buildModel(setup.config, 0);
   loadParams(model, setup.params);
-  const backend = new Backend(setup.mode);
+  const backend = new Backend(setup.mode, { fusedMultiplyAdd: setup.fusedMultiplyAdd });
   be = backend;
   const plan = buildPlan(model, backend);
   reportCompiled(shared.control, setup.index, backend.compiled);

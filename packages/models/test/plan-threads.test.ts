@@ -9,8 +9,10 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it, vi } from 'vitest';
+import { Backend } from '@digitlab/tensor';
 import { type Classifier, loadClassifier } from '../src/classifier.js';
 import { loadMnist } from '../src/mnist.js';
+import { ThreadedPlan } from '../src/plan-threads.js';
 import { MIN_THREADED } from '../src/plan-worker-rounds.js';
 
 // every worker thread this file's classifiers start, so that a test can stop one
@@ -38,11 +40,15 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return d;
 }
 
-/** A webasm classifier on `threads` threads, and one on the calling thread alone to hold it to. */
-async function pair(name: 'cnn' | 'vit', threads: number, warm: boolean): Promise<[Classifier, Classifier]> {
+/** Runs body with a webasm classifier on `threads` threads and one on the calling thread alone to hold it to, then closes both. */
+async function withPair(name: 'cnn' | 'vit', threads: number, warm: boolean, body: (one: Classifier, many: Classifier) => Promise<void>): Promise<void> {
   const one = await loadClassifier(name, { weightsDir: WEIGHTS, backend: 'webasm', warm, threads: 1 });
   const many = await loadClassifier(name, { weightsDir: WEIGHTS, backend: 'webasm', warm, threads });
-  return [one, many];
+  try {
+    await body(one, many);
+  } finally {
+    await Promise.all([one.close(), many.close()]);
+  }
 }
 
 // plans compile and thousands of images run beside whatever else the machine runs: generous limits
@@ -53,8 +59,7 @@ describe('a classifier on several threads', () => {
     it(
       `${name}: two threads give one thread's probabilities within 1e-4 for ${COUNTS.join(', ')} test images, and compile nothing after a warm load`,
       async () => {
-        const [one, two] = await pair(name, 2, true);
-        try {
+        await withPair(name, 2, true, async (one, two) => {
           // each thread compiled its own plan at load, and reports it
           expect(two.kernelsCompiled()).toBe(2 * one.kernelsCompiled());
           const compiled = two.kernelsCompiled();
@@ -68,9 +73,7 @@ describe('a classifier on several threads', () => {
           expect(maxAbsDiff(a, await one.predict(imagesOf(100, 200), 200))).toBeLessThanOrEqual(1e-4);
           expect(maxAbsDiff(b, await one.predict(imagesOf(0, 40), 40))).toBeLessThanOrEqual(1e-4);
           expect(two.kernelsCompiled()).toBe(compiled);
-        } finally {
-          await Promise.all([one.close(), two.close()]);
-        }
+        });
       },
       LONG,
     );
@@ -79,9 +82,8 @@ describe('a classifier on several threads', () => {
   it(
     `without warm, a batch under ${MIN_THREADED} images starts no thread; the first larger one does`,
     async () => {
-      const [one, two] = await pair('cnn', 2, false);
-      const before = started.length;
-      try {
+      await withPair('cnn', 2, false, async (one, two) => {
+        const before = started.length;
         expect(maxAbsDiff(await two.predict(imagesOf(0, MIN_THREADED - 1), MIN_THREADED - 1), await one.predict(imagesOf(0, MIN_THREADED - 1), MIN_THREADED - 1))).toBeLessThanOrEqual(1e-4);
         expect(started.length).toBe(before);
         const single = two.kernelsCompiled();
@@ -89,8 +91,23 @@ describe('a classifier on several threads', () => {
         expect(maxAbsDiff(await two.predict(imagesOf(0, 100), 100), await one.predict(imagesOf(0, 100), 100))).toBeLessThanOrEqual(1e-4);
         expect(started.length).toBe(before + 1);
         expect(two.kernelsCompiled()).toBe(2 * single);
+      });
+    },
+    LONG,
+  );
+
+  it(
+    "the worker threads compile the kernels of the calling thread's backend: with fusedMultiplyAdd off, the bits of one thread",
+    async () => {
+      const clf = await loadClassifier('cnn', { weightsDir: WEIGHTS, backend: 'webasm', threads: 1 });
+      const backends = [new Backend('webasm', { fusedMultiplyAdd: false }), new Backend('webasm', { fusedMultiplyAdd: false })];
+      const [one, two] = [new ThreadedPlan(clf.model, backends[0], 1), new ThreadedPlan(clf.model, backends[1], 2)];
+      try {
+        await Promise.all([one.warm(), two.warm()]);
+        expect(await two.run(imagesOf(0, 300), 300)).toEqual(await one.run(imagesOf(0, 300), 300));
       } finally {
-        await Promise.all([one.close(), two.close()]);
+        await Promise.all([one.close(), two.close(), clf.close()]);
+        for (const be of backends) be.destroy();
       }
     },
     LONG,
@@ -99,8 +116,7 @@ describe('a classifier on several threads', () => {
   it(
     'after a parameter is marked updated, a large batch runs on the new weights on every thread',
     async () => {
-      const [one, two] = await pair('cnn', 2, true);
-      try {
+      await withPair('cnn', 2, true, async (one, two) => {
         const before = await two.predict(imagesOf(0, 64), 64);
         for (const clf of [one, two]) {
           const last = [...clf.model.params.values()].at(-1)!;
@@ -110,9 +126,7 @@ describe('a classifier on several threads', () => {
         const after = await two.predict(imagesOf(0, 64), 64);
         expect(maxAbsDiff(after, before)).toBeGreaterThan(1e-3);
         expect(maxAbsDiff(after, await one.predict(imagesOf(0, 64), 64))).toBeLessThanOrEqual(1e-4);
-      } finally {
-        await Promise.all([one.close(), two.close()]);
-      }
+      });
     },
     LONG,
   );
@@ -120,8 +134,7 @@ describe('a classifier on several threads', () => {
   it(
     'a worker that has exited fails the next large batch with an error naming it; the batch after starts new threads',
     async () => {
-      const [one, two] = await pair('cnn', 2, true);
-      try {
+      await withPair('cnn', 2, true, async (one, two) => {
         const want = await one.predict(imagesOf(0, 1000), 1000);
         await started.at(-1)!.terminate();
         await expect(two.predict(imagesOf(0, 64), 64)).rejects.toThrow(/plan worker 0 exited/);
@@ -136,9 +149,7 @@ describe('a classifier on several threads', () => {
         if (typeof outcome === 'number') expect(outcome).toBeLessThanOrEqual(1e-4);
         else expect(outcome).toMatch(/plan worker 0 exited/);
         expect(maxAbsDiff(await two.predict(imagesOf(0, 1000), 1000), want)).toBeLessThanOrEqual(1e-4);
-      } finally {
-        await Promise.all([one.close(), two.close()]);
-      }
+      });
     },
     LONG,
   );
@@ -151,9 +162,13 @@ describe('a classifier on several threads', () => {
     await clf.predict(imagesOf(0, 64), 64);
     const worker = started.at(-1)!;
     const exited = new Promise((done) => worker.once('exit', done));
+    // a prediction asked for before close() is answered
+    const asked = clf.predict(imagesOf(0, 64), 64);
     await Promise.all([clf.close(), clf.close()]);
+    expect(await asked).toHaveLength(640);
     await exited;
-    await expect(clf.predict(imagesOf(0, 1), 1)).rejects.toThrow(/closed/);
+    // every prediction after close is refused, not only the first
+    for (const n of [1, 64]) await expect(clf.predict(imagesOf(0, n), n)).rejects.toThrow(/cnn classifier is closed/);
   }, LONG);
 
   for (const closes of [true, false]) {
