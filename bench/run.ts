@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { floatOption, listOption, positiveIntOption, regexOption } from '@digitlab/models/cli-options';
 import type { Mode } from '@digitlab/tensor';
-import type { ModelName } from '@digitlab/models';
+import { defaultThreads, type ModelName } from '@digitlab/models';
 import { kernelCases } from './src/cases.js';
 import { runEndToEnd, type E2eResult } from './src/e2e.js';
 import { FULL, QUICK } from './src/measure.js';
@@ -111,7 +111,8 @@ async function main(): Promise<void> {
   // the code this run loads is the code at its start: an edit made while it runs is not in its figures
   const startCommit = commit(ROOT);
   const log = (line: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
-  log(`${run} run: ${impls.join(', ')}; async pool ${poolSize}; load ${loadStart.toFixed(2)} on ${cpus().length} cores`);
+  const inferThreads = args.threads ?? defaultThreads();
+  log(`${run} run: ${impls.join(', ')}; async pool ${poolSize}; inference on ${inferThreads} thread${inferThreads === 1 ? '' : 's'}; load ${loadStart.toFixed(2)} on ${cpus().length} cores`);
   if (loadStart > cpus().length / 2) log('the machine is busy: figures will be low and noisy');
 
   let kernels: KernelResult[] = [];
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
       weightsDir: join(ROOT, 'weights'),
       poolSize,
       inferOnlyRows: args.inferOnly === true,
-      ...(args.threads === undefined ? {} : { threads: args.threads }),
+      threads: inferThreads,
       trainOnlyRows: args.trainOnly === true,
       log,
     });
