@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { floatOption, listOption, positiveIntOption, regexOption } from '@digitlab/models/cli-options';
 import type { Mode } from '@digitlab/tensor';
-import type { ModelName } from '@digitlab/models';
+import { defaultThreads, type ModelName } from '@digitlab/models';
 import { kernelCases } from './src/cases.js';
 import { runEndToEnd, type E2eResult } from './src/e2e.js';
 import { FULL, QUICK } from './src/measure.js';
@@ -49,10 +49,11 @@ const args = new Command('pnpm bench')
   .option('--out <dir>', 'results folder', join(HERE, 'results'))
   .option('--name <run>', 'run name, the results file names (default: quick or full)')
   .option('--pool <threads>', 'worker threads of async (default: all cores)', positiveIntOption)
+  .option('--threads <n>', "threads a large inference batch runs on, as loadClassifier's threads (default: all cores)", positiveIntOption)
   .option('--render <results.json>', "re-render a run's Markdown and SVGs from its JSON, and stop")
   .option('--first-call-timeout <seconds>', "limit on a headlessgl case's first call (compiles)", floatOption, 30)
   .parse()
-  .opts<{ quick?: boolean; full?: boolean; only?: RegExp; impls?: Impl[]; e2e: boolean; kernels: boolean; inferOnly?: boolean; trainOnly?: boolean; out: string; name?: string; pool?: number; render?: string; firstCallTimeout: number }>();
+  .opts<{ quick?: boolean; full?: boolean; only?: RegExp; impls?: Impl[]; e2e: boolean; kernels: boolean; inferOnly?: boolean; trainOnly?: boolean; out: string; name?: string; pool?: number; threads?: number; render?: string; firstCallTimeout: number }>();
 
 const full = args.full === true && !args.quick;
 const run = args.name ?? (full ? 'full' : 'quick');
@@ -110,7 +111,8 @@ async function main(): Promise<void> {
   // the code this run loads is the code at its start: an edit made while it runs is not in its figures
   const startCommit = commit(ROOT);
   const log = (line: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
-  log(`${run} run: ${impls.join(', ')}; async pool ${poolSize}; load ${loadStart.toFixed(2)} on ${cpus().length} cores`);
+  const inferThreads = args.threads ?? defaultThreads();
+  log(`${run} run: ${impls.join(', ')}; async pool ${poolSize}; inference on ${inferThreads} thread${inferThreads === 1 ? '' : 's'}; load ${loadStart.toFixed(2)} on ${cpus().length} cores`);
   if (loadStart > cpus().length / 2) log('the machine is busy: figures will be low and noisy');
 
   let kernels: KernelResult[] = [];
@@ -138,6 +140,7 @@ async function main(): Promise<void> {
       weightsDir: join(ROOT, 'weights'),
       poolSize,
       inferOnlyRows: args.inferOnly === true,
+      threads: inferThreads,
       trainOnlyRows: args.trainOnly === true,
       log,
     });

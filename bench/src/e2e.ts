@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PIXELS, SIDE } from '@digitlab/digit-csv';
 import { Adam, Backend, PLACED_AFTER_CALLS, Rng, Tensor, backward, noGrad, softmaxCrossEntropy, type Mode } from '@digitlab/tensor';
-import { buildModel, buildPlan, loadClassifier, loadPreset, type CnnConfig, type Model, type ModelName, type VitConfig } from '@digitlab/models';
+import { ThreadedPlan, buildModel, loadClassifier, loadPreset, type CnnConfig, type Model, type ModelName, type VitConfig } from '@digitlab/models';
 import type { Tensor as TfTensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import { measureOrOnce, type MeasureOptions, type Timing } from './measure.js';
 import { checkExecuted, relativeError, ValidationError } from './suite.js';
@@ -57,6 +57,8 @@ export interface E2eOptions {
   /** Presets timed for training only, from random init: cnn-ref is the ~20 MFLOP/image CNN of the engine issue. */
   readonly trainPresets?: readonly string[];
   readonly poolSize?: number;
+  /** Threads a large inference batch runs on (ThreadedPlan); one per core when absent. */
+  readonly threads?: number;
   /** Skip the training rows (inference only: `--infer-only`). */
   readonly inferOnlyRows?: boolean;
   /** Skip the inference rows (training only: `--train-only`). */
@@ -168,23 +170,26 @@ async function trainStep(name: string, source: Model, mode: Mode, batch: number,
 }
 
 /**
- * Inference as serving runs it (loadClassifier's predict): the model's inference plan, compiled
- * once, its logits held to the op-by-op pass's. Reports the kernel calls of one forward pass and
- * where its time goes: each kernel, and the host passes between them.
+ * Inference as loadClassifier's predict runs it: the model's inference plan, compiled once, on
+ * `threads` threads (one per core by default) for a large batch (ThreadedPlan), its logits held to the op-by-op pass's.
+ * Reports the kernel calls of one forward pass and where one thread's time goes: each kernel,
+ * and the host passes between them.
  */
 async function inference(name: ModelName, model: Model, mode: Mode, batch: number, weights: string, opts: E2eOptions): Promise<{ result: E2eResult; logits: Float32Array }> {
   const { images } = batchOf(batch, 13);
   const be = new Backend(mode, { poolSize: opts.poolSize });
-  const plan = buildPlan(model, be);
+  const runner = new ThreadedPlan(model, be, opts.threads);
   try {
-    const logits = plan.run(images, batch);
+    await runner.warm();
+    const { plan } = runner;
+    const logits = await runner.run(images, batch);
     const reference = (await noGrad(() => model.forward(be, new Tensor([batch, 1, SIDE, SIDE], images), { training: false }))).data;
     const err = relativeError(logits, reference);
     // the CNN's plan matches bit for bit, the ViT's to ~1e-6 (GELU and layer norm in float64)
     if (!(err <= 1e-4)) throw new ValidationError(`inference ${name} on ${mode}: the plan's logits differ from the op-by-op pass's by ${err.toExponential(3)}`);
     const ran = checkExecuted(`inference ${name}`, mode, be.executed);
-    const timing = await measureOrOnce(`infer ${name} ${mode} ${batch}`, () => plan.run(images, batch), opts.measure, opts.slowCallMs);
-    // the profile's clock reads cost a little: a separate pass of calls, after the timed ones
+    const timing = await measureOrOnce(`infer ${name} ${mode} ${batch}`, () => runner.run(images, batch), opts.measure, opts.slowCallMs);
+    // the profile's clock reads cost a little: a separate pass of calls on the calling thread's plan, after the timed ones
     plan.ks.profile = new Map();
     const runs = batch === 1 ? 200 : 3;
     const t0 = performance.now();
@@ -197,7 +202,7 @@ async function inference(name: ModelName, model: Model, mode: Mode, batch: numbe
     const result: E2eResult = { task: 'infer', model: name, impl: mode, batch, weights, ran, timing, imagesPerSecond: (batch * 1000) / timing.medianMs, breakdown, kernelCalls: plan.callsFor(batch) };
     return { result, logits };
   } finally {
-    plan.destroy();
+    await runner.close();
     be.destroy();
   }
 }

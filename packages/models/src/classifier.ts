@@ -8,7 +8,7 @@ import type { ModelConfig } from './config.js';
 import { softmaxRows } from './data.js';
 import type { Model } from './model.js';
 import { sha256 } from './files.js';
-import { type InferencePlan, buildPlan } from './plan.js';
+import { ThreadedPlan, checkThreads } from './plan-threads.js';
 import { decodeSafetensors } from './safetensors.js';
 import { loadParams } from './state.js';
 
@@ -26,10 +26,10 @@ export interface Classifier {
   predict(images: Float32Array, count: number): Promise<Float32Array>;
   /** Milliseconds the load's warm-up took (the inference plan's every kernel compiled), 0 without `warm`. */
   readonly warmMs: number;
-  /** Kernels compiled on this classifier's backend so far: after a `warm` load, predictions leave it unchanged. */
+  /** Kernels compiled so far on this classifier's backend and its plan threads: after a `warm` load, predictions leave it unchanged. */
   kernelsCompiled(): number;
-  /** Frees the backend's kernels and threads. */
-  close(): void;
+  /** Frees the backend's kernels and threads, once the predictions already asked for have finished; resolves when every thread has stopped. */
+  close(): Promise<void>;
 }
 
 /** A weights file or card that is missing, corrupt, or does not match its card. */
@@ -45,6 +45,15 @@ export interface LoadOptions {
   readonly poolSize?: number;
   /** Compile every kernel of the inference plan before returning, so no prediction, of any size, waits for a compile. */
   readonly warm?: boolean;
+  /**
+   * Threads a large batch runs on, the calling thread included (webasm and async; the other modes
+   * run on the calling thread): each holds its own copy of the plan and of the weights, taken when
+   * its thread starts (after a parameter of `model` is marked updated, the next large batch starts
+   * new threads from the new weights). Batches of fewer than MIN_THREADED images always run on the
+   * calling thread. Default: one per core, for a caller that runs one model; a process serving
+   * several models at once gives each its share of the cores.
+   */
+  readonly threads?: number;
 }
 
 /** Reads weights/<name>.json. */
@@ -58,11 +67,9 @@ export function readCard(weightsDir: string, name: ModelName): ModelCard {
   }
 }
 
-/** Images a prediction runs between two turns of the event loop. */
-const YIELD_EVERY = 256;
-
 /** Loads a shipped model, verifying the weights' sha256 against its card. */
 export async function loadClassifier(name: ModelName, options: LoadOptions): Promise<Classifier> {
+  if (options.threads !== undefined) checkThreads(options.threads);
   const card = readCard(options.weightsDir, name);
   const path = join(options.weightsDir, card.weights?.file ?? `${name}.safetensors`);
   if (!existsSync(path)) throw new WeightsError(`weights file ${path} is missing`);
@@ -78,17 +85,23 @@ export async function loadClassifier(name: ModelName, options: LoadOptions): Pro
     throw new WeightsError(`weights file ${path} does not fit the card's config: ${(e as Error).message}`);
   }
   const { backend: be } = await createBackend(options.backend ?? 'async', { poolSize: options.poolSize, workload: 'inference' });
-  // the plan compiles every kernel it will ever run, for any batch: at load with `warm`, else at the first prediction
-  let plan: InferencePlan | null = null;
-  const planned = (): InferencePlan => (plan ??= buildPlan(model, be));
+  // the plans compile every kernel they will ever run, for any batch: at load with `warm`, else at the first prediction that needs them
+  const runner = new ThreadedPlan(model, be, options.threads);
   let warmMs = 0;
   if (options.warm) {
-    const started = performance.now();
-    planned();
-    warmMs = performance.now() - started;
+    const t0 = performance.now();
+    try {
+      await runner.warm();
+    } catch (e) {
+      await runner.close();
+      be.destroy();
+      throw e;
+    }
+    warmMs = performance.now() - t0;
   }
   // one request at a time per model: a plan's kernels keep their arguments in their own memory
   let queue: Promise<unknown> = Promise.resolve();
+  let closing: Promise<void> | null = null;
   return {
     name,
     card,
@@ -96,24 +109,24 @@ export async function loadClassifier(name: ModelName, options: LoadOptions): Pro
     warmMs,
     predict(images: Float32Array, count: number): Promise<Float32Array> {
       if (images.length < count * PIXELS) throw new RangeError(`predict: ${count} images need ${count * PIXELS} values, got ${images.length}`);
+      // predictions asked for before close() still run; none after it
+      if (closing !== null) return Promise.reject(new Error(`the ${name} classifier is closed`));
       const job = queue.then(async () => {
-        const logits = new Float32Array(count * 10);
-        for (let s = 0; s < count; s += YIELD_EVERY) {
-          // a long batch lets the event loop in between chunks (health checks, other models)
-          if (s > 0) await new Promise((resolve) => setImmediate(resolve));
-          const m = Math.min(YIELD_EVERY, count - s);
-          logits.set(planned().run(images.subarray(s * PIXELS, (s + m) * PIXELS), m), s * 10);
-        }
+        const logits = await runner.run(images, count);
         // the card's temperature (fitted on the validation images) makes the probabilities calibrated
         return softmaxRows(logits, count, 10, card.calibration?.temperature ?? 1);
       });
       queue = job.catch(() => undefined);
       return job;
     },
-    kernelsCompiled: () => be.compiled,
-    close: () => {
-      plan?.destroy();
-      be.destroy();
+    kernelsCompiled: () => be.compiled + runner.workerKernels(),
+    close(): Promise<void> {
+      closing ??= (async () => {
+        await queue;
+        await runner.close();
+        be.destroy();
+      })();
+      return closing;
     },
   };
 }

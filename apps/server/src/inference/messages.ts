@@ -3,7 +3,7 @@ import type { ExplanationKind, Mode, ModelCard, ModelName } from '@digitlab/mode
 
 /** What a worker is started with (its workerData). */
 export interface WorkerSetup {
-  /** URL of worker.ts, which worker-boot.mjs imports. */
+  /** URL of worker.ts, which WORKER_BOOT (@digitlab/models) imports. */
   readonly entry: string;
   readonly name: ModelName;
   readonly weightsDir: string;

@@ -2,11 +2,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { PIXELS } from '@digitlab/digit-csv';
-import { WeightsError, type ModelCard, type ModelName } from '@digitlab/models';
+import { WORKER_BOOT, WeightsError, type ModelCard, type ModelName } from '@digitlab/models';
 import type { FromWorker, WorkerSetup } from './messages.js';
 import type { RunnerResult } from './runner.js';
 
-const BOOT = new URL('./worker-boot.mjs', import.meta.url);
 const ENTRY = new URL('./worker.ts', import.meta.url).href;
 /** Longest close() waits for the thread to stop. */
 const TERMINATE_TIMEOUT_MS = 10_000;
@@ -45,7 +44,7 @@ export class ModelWorker {
 
   /** Starts a worker and resolves once its model is loaded and warm; rejects with WeightsError on bad weights. */
   static start(setup: Omit<WorkerSetup, 'entry'>): Promise<ModelWorker> {
-    const worker = new Worker(BOOT, { workerData: { ...setup, entry: ENTRY } satisfies WorkerSetup, name: `model-${setup.name}` });
+    const worker = new Worker(WORKER_BOOT, { workerData: { ...setup, entry: ENTRY } satisfies WorkerSetup, name: `model-${setup.name}` });
     return new Promise((resolve, reject) => {
       const onExit = (code: number): void => reject(new Error(`the ${setup.name} worker exited (code ${code}) before its model loaded`));
       const onError = (error: Error): void => reject(new Error(`the ${setup.name} worker failed to start: ${error.message}`));

@@ -23,6 +23,8 @@ try {
     weightsDir: setup.weightsDir,
     backend: setup.backend,
     warm: setup.warm,
+    // each model's worker has a core of its own: a large batch stays on this thread
+    threads: 1,
     ...(setup.poolSize === undefined ? {} : { poolSize: setup.poolSize }),
   });
   const loadMs = performance.now() - started - classifier.warmMs;
