@@ -1,5 +1,5 @@
 import { SIDE } from '@digitlab/digit-csv';
-import { type Backend, type DeviceArray, type DevicePlan, conv2dForwardKernel, convCellOffset, convChannelStart, convGeometry, gatherSpec, specFor } from '@digitlab/tensor';
+import { type Backend, type DeviceArray, type DeviceSteps, conv2dForwardKernel, convCellOffset, convChannelStart, convGeometry, gatherSpec, specFor } from '@digitlab/tensor';
 import type { CnnConfig } from './config.js';
 import { type DeviceForward, denseRows, deviceDense, indexTable } from './device-plan.js';
 import type { Model } from './model.js';
@@ -12,7 +12,7 @@ import { param } from './plan.js';
  * identity at inference.
  */
 export function deviceCnn(model: Model, config: CnnConfig, be: Backend, B: number): DeviceForward {
-  return (plan: DevicePlan, images: DeviceArray): DeviceArray => {
+  return (plan: DeviceSteps, images: DeviceArray): DeviceArray => {
     let x = images;
     let [c, h, w] = [1, SIDE, SIDE];
     config.conv.forEach((layer, i) => {

@@ -1,5 +1,5 @@
 import { PIXELS, SIDE } from '@digitlab/digit-csv';
-import { type DeviceArray, type DevicePlan, EXP_TABLE, attentionDims, attentionOutputSpec, attentionProbsSpec, attentionScoresSpec, attentionStatsSpec, gatherSpec, layerNormForwardSpec, layerNormStatsSpec, specFor, type KernelSpec } from '@digitlab/tensor';
+import { type DeviceArray, type DeviceSteps, EXP_TABLE, attentionDims, attentionOutputSpec, attentionProbsSpec, attentionScoresSpec, attentionStatsSpec, gatherSpec, layerNormForwardSpec, layerNormStatsSpec, specFor, type KernelSpec } from '@digitlab/tensor';
 import type { VitConfig } from './config.js';
 import { type DeviceForward, denseRows, deviceDense, indexTable, tileIndex } from './device-plan.js';
 import type { Model } from './model.js';
@@ -20,7 +20,7 @@ function tokensSpec(B: number, T: number, D: number): KernelSpec {
 }
 
 /** A permutation gather: out[i] = R[I[i]], as `rows` rows of `width`. */
-function gather(plan: DevicePlan, raw: DeviceArray, width: number, rows: number, at: (i: number) => number): DeviceArray {
+function gather(plan: DeviceSteps, raw: DeviceArray, width: number, rows: number, at: (i: number) => number): DeviceArray {
   return plan.kernel(specFor(gatherSpec, { width, rows, taps: 1, reduce: 'sum' as const }), [raw, plan.constant(indexTable(width * rows, at))]);
 }
 
@@ -40,12 +40,12 @@ export function deviceVit(model: Model, config: VitConfig, B: number): DeviceFor
   const R = B * T;
   const d = attentionDims(B, T, A, heads);
   if (R % 4 !== 0 || (B * NP) % 4 !== 0 || B % 4 !== 0) throw new Error(`device plan: the ViT runs a multiple of 4 images at a time, not ${B}`);
-  const norm = (plan: DevicePlan, x: DeviceArray, rows: number, name: string): DeviceArray => {
+  const norm = (plan: DeviceSteps, x: DeviceArray, rows: number, name: string): DeviceArray => {
     const stats = plan.kernel(specFor(layerNormStatsSpec, rows, D, EPS), [x]);
     return plan.kernel(specFor(layerNormForwardSpec, rows, D), [x, stats, plan.constant(param(model, `${name}.gain`).data), plan.constant(param(model, `${name}.bias`).data)]);
   };
 
-  return (plan: DevicePlan, images: DeviceArray): DeviceArray => {
+  return (plan: DeviceSteps, images: DeviceArray): DeviceArray => {
     // patches [B·NP, P]: patch n = py·G + px, pixel e = ky·patch + kx
     const patches = gather(plan, images, P, B * NP, (i) => {
       const e = i % P;

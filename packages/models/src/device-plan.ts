@@ -1,5 +1,5 @@
 import { PIXELS } from '@digitlab/digit-csv';
-import { type Backend, type DeviceArray, type DeviceReads, DevicePlan, EXP_TABLE, type GemmEpilogue, type GemmShape, ROWS, gatherSpec, gemmChunks, gemmSpec, specFor } from '@digitlab/tensor';
+import { type Backend, type DeviceArray, type DeviceReads, type DeviceSteps, DevicePlan, EXP_TABLE, type GemmEpilogue, type GemmShape, ROWS, gatherSpec, gemmChunks, gemmSpec, specFor } from '@digitlab/tensor';
 import { deviceCnn } from './device-plan-cnn.js';
 import { deviceVit } from './device-plan-vit.js';
 import type { Model } from './model.js';
@@ -24,15 +24,14 @@ export interface DeviceModelPlan {
 }
 
 /** What a model's device pass records: its steps into `plan`, from the images to the logits. */
-export type DeviceForward = (plan: DevicePlan, images: DeviceArray) => DeviceArray;
+export type DeviceForward = (plan: DeviceSteps, images: DeviceArray) => DeviceArray;
 
 /** The device pass of `model` on `be` (webgpu) for `batch` images per run. */
 export async function buildDevicePlan(model: Model, be: Backend, batch: number): Promise<DeviceModelPlan> {
   const plan = await DevicePlan.open(be);
   try {
     const images = plan.input(batch * PIXELS);
-    const forward = model.config.kind === 'cnn' ? deviceCnn(model, model.config, be, batch) : deviceVit(model, model.config, batch);
-    const logits = forward(plan, images);
+    const logits = deviceForward(model, be, batch)(plan, images);
     return {
       batch,
       steps: plan.size,
@@ -46,6 +45,11 @@ export async function buildDevicePlan(model: Model, be: Backend, batch: number):
   }
 }
 
+/** The steps of `model`'s pass for `batch` images on `be` (its kernel variants are `be`'s), from the images to the logits. */
+export function deviceForward(model: Model, be: Backend, batch: number): DeviceForward {
+  return model.config.kind === 'cnn' ? deviceCnn(model, model.config, be, batch) : deviceVit(model, model.config, batch);
+}
+
 /** Where a '4x1' gemm's raw output holds C[m][n] of reduction chunk p (M rows, N columns). */
 export function tileIndex(M: number, N: number, p: number, m: number, n: number): number {
   return ((p * (M / ROWS) + (m >> 2)) * N + n) * ROWS + (m & 3);
@@ -53,7 +57,10 @@ export function tileIndex(M: number, N: number, p: number, m: number, n: number)
 
 /** An index table of `count` entries (a gather step's I), filled by at(i). */
 export function indexTable(count: number, at: (i: number) => number): Float32Array {
-  return Float32Array.from({ length: count }, (_, i) => at(i));
+  const table = Float32Array.from({ length: count }, (_, i) => at(i));
+  // the kernels read indices as floats: exact only below 2^24
+  if (table.reduce((a, b) => Math.max(a, b), 0) >= 1 << 24) throw new RangeError('device plan: an index table points past 2^24 values, beyond what a float index reaches exactly');
+  return table;
 }
 
 /** A dense layer on the device: its gemm's raw output (tiles) and whether the kernel added the bias (and activation). */
@@ -78,7 +85,7 @@ export interface DeviceDenseShape {
  * joined along their outputs. A reduction in one chunk adds the bias (and GELU) in the kernel, as
  * the op-by-op pass's separate kernels would round it; a longer one leaves both to the gather.
  */
-export function deviceDense(plan: DevicePlan, model: Model, x: DeviceArray, names: readonly string[], s: DeviceDenseShape): DeviceDense {
+export function deviceDense(plan: DeviceSteps, model: Model, x: DeviceArray, names: readonly string[], s: DeviceDenseShape): DeviceDense {
   const { M, K, N } = s;
   const shape: GemmShape = { batch: 1, M, N, K, a: [M * K, K, 1], b: [0, N, 1], ...(s.aTiles ? { aTiles: '4x1' as const } : {}) };
   const parts = gemmChunks(K).chunks;
@@ -97,7 +104,7 @@ export function deviceDense(plan: DevicePlan, model: Model, x: DeviceArray, name
  * Dense rows [M, N] out of l's raw tiles: chunks summed, the bias and ReLU added where the kernel
  * did not, row m read from raw row rowOf(m), and a residual X added last.
  */
-export function denseRows(plan: DevicePlan, model: Model, l: DeviceDense, d: { readonly M: number; readonly rawM: number; readonly N: number; readonly bias?: string; readonly relu?: boolean; readonly rowOf?: (m: number) => number; readonly residual?: DeviceArray }): DeviceArray {
+export function denseRows(plan: DeviceSteps, model: Model, l: DeviceDense, d: { readonly M: number; readonly rawM: number; readonly N: number; readonly bias?: string; readonly relu?: boolean; readonly rowOf?: (m: number) => number; readonly residual?: DeviceArray }): DeviceArray {
   const { M, rawM, N } = d;
   const rowOf = d.rowOf ?? ((m: number) => m);
   const taps = l.parts;

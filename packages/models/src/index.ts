@@ -24,7 +24,7 @@ export { evaluateModel, summarize, withTemperature, type Evaluation } from './ev
 export { fillBatch, softmaxRows, argmaxRow } from './data.js';
 export { ship } from './ship.js';
 export { buildPlan, type InferencePlan } from './plan.js';
-export { buildDevicePlan, type DeviceModelPlan } from './device-plan.js';
+export { buildDevicePlan, deviceForward, type DeviceModelPlan, type DeviceForward } from './device-plan.js';
 export { CALIBRATION_BINS, TRUSTED_ACCURACY, calibrate, fitTemperature, temperatureNll, reliabilityBins, expectedCalibrationError, eceAt, chooseThreshold, type Calibration, type UncertaintyRule, type ReliabilityBin, type LabelledLogits } from './calibration.js';
 export { calibrateModel, validationSet, type ModelCalibration } from './calibrate-model.js';
 export { cardDifferences } from './card-check.js';

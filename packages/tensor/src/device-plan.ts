@@ -74,13 +74,23 @@ export interface DeviceReads {
   values: number;
 }
 
+/** What a model's device pass records its steps into (a DevicePlan; a test may replay the same steps on the host). */
+export interface DeviceSteps {
+  /** An array written by every run (the images). */
+  input(length: number): DeviceArray;
+  /** Values uploaded once (weights, index tables, constant tables). */
+  constant(values: Float32Array): DeviceArray;
+  /** A kernel step over earlier arrays. */
+  kernel(spec: KernelSpec, args: readonly DeviceArray[]): DeviceArray;
+}
+
 /** Whether a backend can run a DevicePlan. */
 export function runsOnDevice(be: Backend): boolean {
   return be.mode === 'webgpu';
 }
 
 /** A forward pass on the device: record inputs, constants and kernel steps, then run it as often as needed. */
-export class DevicePlan {
+export class DevicePlan implements DeviceSteps {
   private readonly steps: Step[] = [];
   private readonly inputs: Slot[] = [];
   private readonly owned: GpuBuffer[] = [];

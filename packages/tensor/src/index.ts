@@ -26,4 +26,4 @@ export { add } from './ops/add.js';
 export { selectToken } from './ops/select-token.js';
 export { chooseMode, candidateModes, isModeChoice, createBackend, describeChoice, type ModeChoice, type ModeTrial, type AutoChoice, type ChooseOptions } from './auto.js';
 export { layerNormStatsSpec, layerNormForwardSpec } from './ops/layer-norm.js';
-export { DevicePlan, gatherSpec, runsOnDevice, type DeviceArray, type DeviceReads, type Gather } from './device-plan.js';
+export { DevicePlan, gatherSpec, runsOnDevice, type DeviceArray, type DeviceReads, type DeviceSteps, type Gather } from './device-plan.js';
