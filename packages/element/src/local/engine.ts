@@ -78,9 +78,6 @@ interface Loaded {
   device?: DeviceModelPlan;
 }
 
-/** Predictions of one image run at load, the first of which compiles: the answers a visitor asks for then do not pay the first calls' costs. */
-export const WARM_UP_CALLS = 3;
-
 /** What one call answered, in the server's `/predict` shape (less the label, which the caller knows). */
 export interface LocalAnswer {
   readonly probabilities: Partial<Record<ModelName, Float32Array>>;
@@ -98,7 +95,7 @@ export class LocalModels {
     private readonly models: readonly Loaded[],
   ) {}
 
-  /** Checks the weights, builds the models and compiles them on `mode` with WARM_UP_CALLS predictions of one image. */
+  /** Checks the weights, builds the models and compiles them on `mode` with one image (so a failure shows here, not at the first answer). */
   static async load(mode: BrowserMode, files: Partial<Record<ModelName, ModelFiles>>): Promise<LocalModels> {
     const models: Loaded[] = [];
     for (const name of LOCAL_MODELS) {
@@ -121,8 +118,7 @@ export class LocalModels {
         if (mode === 'webasm') m.plan = buildPlan(m.model, be, { shareMemory: true });
         else if (runsOnDevice(be)) m.device = await buildDevicePlan(m.model, be, CHUNK);
       }
-      // the first call compiles (a failure shows here, not at the first answer); the next ones warm up
-      for (let i = 0; i < WARM_UP_CALLS; i++) await local.predict(new Float32Array(784), 1);
+      await local.predict(new Float32Array(784), 1);
     } catch (e) {
       local.destroy();
       throw e;

@@ -108,5 +108,8 @@ describe('the forward pass on the device (webgpu in Chromium)', () => {
     // logitsOf: each model once; predict: both models
     expect(result.logitMaps).toEqual({ maps: MODELS.length * perCall.maps, bytes: MODELS.length * perCall.bytes });
     expect(result.predictMaps).toEqual({ maps: MODELS.length * perCall.maps, bytes: MODELS.length * perCall.bytes });
+    // the plans' own count, since loading (its one-image check, then the two calls above): every read one chunk's logits
+    expect(result.deviceReads.reads).toBe(MODELS.length * (1 + 2 * CHUNKS));
+    expect(result.deviceReads.values).toBe(result.deviceReads.reads * CHUNK * 10);
   });
 });
