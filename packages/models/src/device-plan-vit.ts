@@ -32,11 +32,10 @@ function gather(plan: DeviceSteps, raw: DeviceArray, width: number, rows: number
  */
 export function deviceVit(model: Model, config: VitConfig, B: number): DeviceForward {
   const { patch, dim: D, heads, headDim, layers, mlp } = config;
-  const G = SIDE / patch;
+  // a G × G grid of patches of P pixels; T tokens (the class token first), R token rows in all
+  const [G, P, A] = [SIDE / patch, patch * patch, heads * headDim];
   const NP = G * G;
-  const P = patch * patch;
   const T = NP + 1;
-  const A = heads * headDim;
   const R = B * T;
   const d = attentionDims(B, T, A, heads);
   if (R % 4 !== 0 || (B * NP) % 4 !== 0 || B % 4 !== 0) throw new Error(`device plan: the ViT runs a multiple of 4 images at a time, not ${B}`);
