@@ -1,5 +1,5 @@
 import { PIXELS } from '@digitlab/digit-csv';
-import { type Backend, type DeviceArray, type DeviceReads, type DeviceSteps, DevicePlan, EXP_TABLE, type GemmEpilogue, type GemmShape, ROWS, gatherSpec, gemmChunks, gemmSpec, specFor } from '@digitlab/tensor';
+import { type Backend, type DeviceArray, type DeviceReads, type DeviceSteps, DevicePlan, EXP_TABLE, type GemmEpilogue, type GemmShape, ROWS, gatherSpec, gemmChunks, gemmSpec, specFor, tileOffset } from '@digitlab/tensor';
 import { deviceCnn } from './device-plan-cnn.js';
 import { deviceVit } from './device-plan-vit.js';
 import type { Model } from './model.js';
@@ -52,7 +52,7 @@ export function deviceForward(model: Model, be: Backend, batch: number): DeviceF
 
 /** Where a '4x1' gemm's raw output holds C[m][n] of reduction chunk p (M rows, N columns). */
 export function tileIndex(M: number, N: number, p: number, m: number, n: number): number {
-  return ((p * (M / ROWS) + (m >> 2)) * N + n) * ROWS + (m & 3);
+  return (p * (M / ROWS) + (m >> 2)) * ROWS * N + tileOffset('4x1', N, m & 3, n);
 }
 
 /** An index table of `count` entries (a gather step's I), filled by at(i). */

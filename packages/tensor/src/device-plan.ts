@@ -95,6 +95,8 @@ export class DevicePlan implements DeviceSteps {
   private readonly inputs: Slot[] = [];
   private readonly owned: GpuBuffer[] = [];
   private built = false;
+  /** The run before the next one (see run()). */
+  private last: Promise<unknown> = Promise.resolve();
   /** Read-backs so far. */
   readonly reads: DeviceReads = { reads: 0, values: 0 };
 
@@ -144,8 +146,18 @@ export class DevicePlan implements DeviceSteps {
     return this.steps.length;
   }
 
-  /** Writes the inputs, runs every step on the device and reads back `output` alone. */
-  async run(inputs: readonly Float32Array[], output: DeviceArray): Promise<Float32Array> {
+  /**
+   * Writes the inputs, runs every step on the device and reads back `output` alone. Runs queue
+   * behind each other: they share the input and step buffers, so overlapping runs would overwrite
+   * each other's activations.
+   */
+  run(inputs: readonly Float32Array[], output: DeviceArray): Promise<Float32Array> {
+    const result = this.last.then(() => this.runNow(inputs, output));
+    this.last = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runNow(inputs: readonly Float32Array[], output: DeviceArray): Promise<Float32Array> {
     if (inputs.length !== this.inputs.length) throw new Error(`DevicePlan: ${this.inputs.length} inputs, got ${inputs.length}`);
     if (this.context.isLost) throw new Error('DevicePlan: the WebGPU device was lost');
     this.inputs.forEach((slot, i) => {

@@ -2,7 +2,7 @@ export { Tensor, shapeSize, assertShape, type TapeNode } from './tensor.js';
 export { Backend, FUSED_MULTIPLY_ADD, MODES, EXPECTED_KERNEL, PLACED_AFTER_CALLS, MAX_KERNELS, specFor, failureReason, flattenOutput, type Mode, type KernelSpec, type BackendOptions } from './backend.js';
 export { backward, noGrad, record, needsGrad } from './tape.js';
 export { Rng } from './random.js';
-export { gemm, gemmSpec, gemmSpec4x2, gemmChunks, gemmFits, chooseGemmKernel, unpackRows, unpackColumnPairs, ROWS, type GemmShape, type GemmEpilogue, type GemmVariant, type CellGrid } from './ops/gemm.js';
+export { gemm, gemmSpec, gemmSpec4x2, gemmChunks, gemmFits, chooseGemmKernel, unpackRows, unpackColumnPairs, tileOffset, ROWS, type GemmShape, type GemmEpilogue, type GemmVariant, type CellGrid } from './ops/gemm.js';
 export { matmul } from './ops/matmul.js';
 export { conv2d, convGeometry, conv2dForward, conv2dForwardKernel, unpackConvOutput, convCellOffset, convChannelStart, CONV_FORWARD_VARIANTS, type ConvOutputLayout, conv2dBackwardInput, conv2dBackwardWeight, conv2dBackwardBias, chooseConvKernels, convKernelSpecs, CONV_LIMITS, type Conv2dOptions, type ConvKernels, type ConvLimits, type ConvForwardVariant, type ConvInputGradientVariant, type ConvWeightGradientVariant } from './ops/conv2d.js';
 export { maxPool2d } from './ops/pool.js';

@@ -3,7 +3,7 @@
  * page, with every WebGPU buffer map counted (a map is the one way a WebGPU result reaches
  * JavaScript), so the test sees what a prediction reads back.
  */
-import { LOCAL_MODELS, LocalModels, type ModelFiles } from '../../src/local/engine.ts';
+import { CHUNK, LOCAL_MODELS, LocalModels, type ModelFiles } from '../../src/local/engine.ts';
 import type { BrowserMode } from '../../src/local/modes.ts';
 
 /** Buffer maps and the bytes they covered. */
@@ -22,6 +22,8 @@ export interface DevicePassResult {
   readonly deviceReads: { reads: number; values: number };
   readonly kernels: { classes: string[]; expected: boolean };
   readonly loadMs: number;
+  /** The ViT's logits of all the images and, asked at the same time, of those after the first chunk. */
+  readonly overlapping: { all: number[]; tail: number[] };
 }
 
 interface MappableBuffer {
@@ -62,7 +64,11 @@ async function devicePass(mode: BrowserMode, count: number): Promise<DevicePassR
     const answer = await local.predict(images, count);
     const predictMaps = since(start);
     const probabilities = Object.fromEntries(Object.entries(answer.probabilities).map(([k, v]) => [k, Array.from(v)]));
-    return { logits, probabilities, logitMaps, predictMaps, deviceReads: local.deviceReads(), kernels: local.kernels(), loadMs };
+    const deviceReads = local.deviceReads();
+    // two calls at once on one plan: each must get its own images' logits
+    const [all, tail] = await Promise.all([local.logitsOf('vit', images, count), local.logitsOf('vit', images.subarray(CHUNK * 784), count - CHUNK)]);
+    const overlapping = { all: Array.from(all), tail: Array.from(tail) };
+    return { logits, probabilities, logitMaps, predictMaps, deviceReads, kernels: local.kernels(), loadMs, overlapping };
   } finally {
     local.destroy();
   }

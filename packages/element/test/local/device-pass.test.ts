@@ -103,6 +103,12 @@ describe('the forward pass on the device (webgpu in Chromium)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('answers two calls at once on one plan each with its own images', () => {
+    const { all, tail } = result.overlapping;
+    expect(all).toEqual(result.logits.vit);
+    expect(tail).toEqual(result.logits.vit.slice(CHUNK * 10));
+  });
+
   it('reads back only the logits: one map of CHUNK × 10 floats per chunk and model', () => {
     const perCall = { maps: CHUNKS, bytes: CHUNKS * CHUNK * 10 * 4 };
     // logitsOf: each model once; predict: both models
