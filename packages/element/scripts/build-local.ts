@@ -67,9 +67,9 @@ export async function buildLocal(): Promise<{ path: string; bytes: number }> {
   return { path: localBundlePath, bytes };
 }
 
-/** The same bundle as text, written nowhere (for fixture tests). */
-export async function bundleLocalText(): Promise<string> {
-  const result = await build({ ...options, write: false, outfile: LOCAL_BUNDLE });
+/** The same bundle as text, written nowhere (for fixture tests); `entry` replaces the worker (a test page's script over the same engine). */
+export async function bundleLocalText(entry?: string): Promise<string> {
+  const result = await build({ ...options, ...(entry ? { entryPoints: [entry] } : {}), write: false, outfile: LOCAL_BUNDLE });
   const [file] = result.outputFiles;
   if (!file) throw new Error('esbuild wrote no worker bundle');
   return file.text;

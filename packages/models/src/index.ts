@@ -27,6 +27,7 @@ export { buildPlan, type InferencePlan } from './plan.js';
 export { ThreadedPlan, defaultThreads } from './plan-threads.js';
 export { MIN_THREADED } from './plan-worker-rounds.js';
 export { WORKER_BOOT, type WorkerBootData } from './worker-boot.js';
+export { buildDevicePlan, deviceForward, type DeviceModelPlan, type DeviceForward } from './device-plan.js';
 export { CALIBRATION_BINS, TRUSTED_ACCURACY, calibrate, fitTemperature, temperatureNll, reliabilityBins, expectedCalibrationError, eceAt, chooseThreshold, type Calibration, type UncertaintyRule, type ReliabilityBin, type LabelledLogits } from './calibration.js';
 export { calibrateModel, validationSet, type ModelCalibration } from './calibrate-model.js';
 export { cardDifferences } from './card-check.js';

@@ -4,8 +4,9 @@
  * answer computed as the server computes it (the model's logits, the card's temperature, the
  * card's confidence threshold). The worker (worker.ts) drives it; nothing here touches the DOM.
  */
-import { EXPECTED_KERNEL, Backend, Tensor, noGrad } from '@digitlab/tensor';
+import { EXPECTED_KERNEL, Backend, Tensor, noGrad, runsOnDevice } from '@digitlab/tensor';
 import {
+  buildDevicePlan,
   buildModel,
   buildPlan,
   decodeSafetensors,
@@ -14,6 +15,7 @@ import {
   loadParams,
   softmaxRows,
   uncertaintyThreshold,
+  type DeviceModelPlan,
   type InferencePlan,
   type Model,
   type ModelCard,
@@ -55,10 +57,12 @@ export async function verifyWeights(name: string, files: ModelFiles): Promise<vo
 /**
  * Images per call of the forward pass on the GPU modes: every call is padded to this many, so each
  * kernel compiles once, at load (a kernel's source holds its sizes; a second batch size would
- * compile every kernel again, which on a software GPU takes minutes). webasm runs the inference
- * plan instead (the server's: kernels sized for one image or a group of four, no padding), with
- * one wasm memory per kernel shape (PlanOptions.shareMemory): a page gets about a hundred wasm
- * memories in all, fewer than a memory per layer takes.
+ * compile every kernel again, which on a software GPU takes minutes). On webgpu the pass stays on
+ * the device (buildDevicePlan: activations never leave it, one read of the logits per call); on
+ * webgl2 it runs op by op. webasm runs the inference plan instead (the server's: kernels sized for
+ * one image or a group of four, no padding), with one wasm memory per kernel shape
+ * (PlanOptions.shareMemory): a page gets about a hundred wasm memories in all, fewer than a memory
+ * per layer takes.
  */
 export const CHUNK = 16;
 
@@ -70,6 +74,8 @@ interface Loaded {
   readonly threshold: number;
   /** webasm: the inference plan, which runs synchronously (the GPU modes read back asynchronously). */
   plan?: InferencePlan;
+  /** webgpu: the forward pass on the device. */
+  device?: DeviceModelPlan;
 }
 
 /** What one call answered, in the server's `/predict` shape (less the label, which the caller knows). */
@@ -106,9 +112,12 @@ export class LocalModels {
     }
     if (models.length === 0) throw new IntegrityError('the server offered no model to run here');
     const be = new Backend(mode);
-    if (mode === 'webasm') for (const m of models) m.plan = buildPlan(m.model, be, { shareMemory: true });
     const local = new LocalModels(mode, be, models);
     try {
+      for (const m of models) {
+        if (mode === 'webasm') m.plan = buildPlan(m.model, be, { shareMemory: true });
+        else if (runsOnDevice(be)) m.device = await buildDevicePlan(m.model, be, CHUNK);
+      }
       await local.predict(new Float32Array(784), 1);
     } catch (e) {
       local.destroy();
@@ -137,10 +146,7 @@ export class LocalModels {
     const started = performance.now();
     const probabilities: Partial<Record<ModelName, Float32Array>> = {};
     const models = only ? this.models.filter((m) => m.name === only) : this.models;
-    for (const m of models) {
-      const logits = m.plan ? m.plan.run(images, count) : await this.forward(m.model, images, count);
-      probabilities[m.name] = softmaxRows(logits, count, 10, m.card.calibration?.temperature ?? 1);
-    }
+    for (const m of models) probabilities[m.name] = softmaxRows(await this.logits(m, images, count), count, 10, m.card.calibration?.temperature ?? 1);
     const ms = performance.now() - started;
     const doubts = judgeAnswers(
       models.map((m) => ({ name: m.name, probabilities: probabilities[m.name]!, threshold: m.threshold })),
@@ -165,22 +171,46 @@ export class LocalModels {
     return out;
   }
 
-  /** The forward pass in chunks of CHUNK images, the last one padded. */
-  private async forward(model: Model, images: Float32Array, count: number): Promise<Float32Array> {
+  /** The raw logits [count, 10] of model `name` (before the card's temperature). */
+  async logitsOf(name: ModelName, images: Float32Array, count: number): Promise<Float32Array> {
+    const m = this.models.find((l) => l.name === name);
+    if (!m) throw new RangeError(`logitsOf: no ${name} loaded (loaded: ${this.models.map((l) => l.name).join(', ')})`);
+    return this.logits(m, images, count);
+  }
+
+  private async logits(m: Loaded, images: Float32Array, count: number): Promise<Float32Array> {
+    return m.plan ? m.plan.run(images, count) : this.forward(m, images, count);
+  }
+
+  /** What the device passes have read back so far (webgpu; zeros elsewhere): a prediction reads only its logits. */
+  deviceReads(): { reads: number; values: number } {
+    const all = { reads: 0, values: 0 };
+    for (const m of this.models) {
+      all.reads += m.device?.reads.reads ?? 0;
+      all.values += m.device?.reads.values ?? 0;
+    }
+    return all;
+  }
+
+  /** The forward pass in chunks of CHUNK images, the last one padded: on the device on webgpu, op by op on webgl2. */
+  private async forward(m: Loaded, images: Float32Array, count: number): Promise<Float32Array> {
     const logits = new Float32Array(count * 10);
+    const batch = new Float32Array(CHUNK * 784);
     for (let s = 0; s < count; s += CHUNK) {
       const n = Math.min(CHUNK, count - s);
-      const batch = new Float32Array(CHUNK * 784);
-      batch.set(images.subarray(s * 784, (s + n) * 784));
-      const out = await noGrad(() => model.forward(this.be, new Tensor([CHUNK, 1, 28, 28], batch), { training: false }));
-      logits.set(out.data.subarray(0, n * 10), s * 10);
+      batch.fill(0).set(images.subarray(s * 784, (s + n) * 784));
+      const out = m.device ? await m.device.run(batch) : (await noGrad(() => m.model.forward(this.be, new Tensor([CHUNK, 1, 28, 28], batch), { training: false }))).data;
+      logits.set(out.subarray(0, n * 10), s * 10);
     }
     return logits;
   }
 
   /** Frees the kernels (and the GPU resources behind them). */
   destroy(): void {
-    for (const m of this.models) m.plan?.destroy();
+    for (const m of this.models) {
+      m.plan?.destroy();
+      m.device?.destroy();
+    }
     this.be.destroy();
   }
 }
