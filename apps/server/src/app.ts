@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { resolveConfig, type ServerConfig } from './config.js';
 import errors from './errors.js';
 import { createMetrics, type QueueState, type ServerMetrics } from './metrics.js';
-import { loadModels, type ModelSet } from './models.js';
+import { allQueues, loadModels, type ModelSet } from './models.js';
 import { infoRoutes } from './routes/info.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { mnistDataRoutes } from './routes/mnist-data.js';
@@ -41,12 +41,10 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   const choice: AutoChoice | undefined = configured.backend === 'auto' ? await chooseMode({ workload: 'inference' }) : undefined;
   const resolved = { ...configured, backend: choice?.mode ?? (configured.backend === 'auto' ? 'async' : configured.backend) };
   let models: ModelSet | undefined;
-  const metrics = createMetrics(() => {
-    const states: Record<string, QueueState> = {};
-    for (const queue of Object.values(models?.queues ?? {})) states[queue.runner.name] = { depth: queue.depth, expectedWaitMs: queue.expectedWaitMs() };
-    return states;
-  });
-  models = await loadModels(resolved, metrics);
+  const metrics = createMetrics((): QueueState[] =>
+    models === undefined ? [] : allQueues(models).map(({ task, queue }) => ({ model: queue.runner.name, task, depth: queue.depth, expectedWaitMs: queue.expectedWaitMs() })),
+  );
+  models = await loadModels(resolved, metrics.observer);
   const loaded = models;
   const logger = resolved.logger === false ? false : resolved.logger === true ? { level: 'info' } : { level: resolved.logger };
   const app = Fastify({
@@ -83,7 +81,7 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   app.addHook('onClose', async () => {
     // a drain is bounded: work that has not finished by then is dropped with its worker, so a
     // stuck batch can never keep the server from stopping
-    await Promise.race([Promise.all(Object.values(loaded.queues).map((queue) => queue.idle())), delay(DRAIN_TIMEOUT_MS, undefined, { ref: false })]);
+    await Promise.race([Promise.all(allQueues(loaded).map(({ queue }) => queue.idle())), delay(DRAIN_TIMEOUT_MS, undefined, { ref: false })]);
     await loaded.close();
   });
 
