@@ -1,6 +1,6 @@
 /**
  * The "Why" view of <digit-classifier> end to end: the real server (real weights, explanations
- * compiled at start-up) on a loopback port, Debian's headless chromium drawing and uploading.
+ * computed by workers of their own) on a loopback port, Debian's headless chromium drawing and uploading.
  * The maps the element shows are the server's maps of the image it sent, and the layer over the
  * preview is drawn from them. Screenshots go to packages/element/screenshots/ with
  * UPDATE_SCREENSHOTS=1, else to a scratch folder.
