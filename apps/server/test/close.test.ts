@@ -1,8 +1,8 @@
 // close() on a listening server with the connections a browser leaves behind: one opened without a
 // request yet (browsers open spare ones), and a keep-alive one whose NDJSON answer was under way at
-// close and finishes after it. Both used to hold close() open (the first for as long as the client
-// kept it, the second for the keep-alive timeout); now the answer under way finishes whole, then
-// the server ends both connections and close() resolves.
+// close and finishes after it. Left alone, either holds close() open (the first for as long as the
+// client keeps it, the second for the keep-alive timeout): the answer under way must finish whole,
+// then the server ends both connections and close() resolves.
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
