@@ -92,12 +92,12 @@ function serverView(before: Map<string, number>, after: Map<string, number>): Se
   const delta = (key: string): number => (after.get(key) ?? 0) - (before.get(key) ?? 0);
   const batches: ServerView['batches'] = {};
   for (const model of ['cnn', 'vit']) {
-    const count = delta(`digitlab_batch_size_images_count{model="${model}"}`);
+    const count = delta(`digitlab_batch_size_images_count{model="${model}",task="predict"}`);
     if (count <= 0) continue;
     batches[model] = {
       count,
-      meanImages: delta(`digitlab_batch_size_images_sum{model="${model}"}`) / count,
-      meanMs: (1000 * delta(`digitlab_inference_seconds_sum{model="${model}"}`)) / count,
+      meanImages: delta(`digitlab_batch_size_images_sum{model="${model}",task="predict"}`) / count,
+      meanMs: (1000 * delta(`digitlab_inference_seconds_sum{model="${model}",task="predict"}`)) / count,
     };
   }
   return {

@@ -7,9 +7,10 @@ import swaggerUi from '@fastify/swagger-ui';
 import { chooseMode, describeChoice, type AutoChoice } from '@digitlab/models';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { resolveConfig, type ServerConfig } from './config.js';
+import { drainConnections } from './connection-drain.js';
 import errors from './errors.js';
 import { createMetrics, type QueueState, type ServerMetrics } from './metrics.js';
-import { loadModels, type ModelSet } from './models.js';
+import { allQueues, loadModels, type ModelSet } from './models.js';
 import { infoRoutes } from './routes/info.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { mnistDataRoutes } from './routes/mnist-data.js';
@@ -20,7 +21,7 @@ import { v2Routes } from './routes/v2.js';
 import { weightsRoutes } from './routes/weights.js';
 import { errorSchema, predictionSchema, predictResponseSchema } from './schemas.js';
 
-/** Longest a closing server waits for queued and running predictions before it stops the model workers. */
+/** Longest a closing server waits for the answers under way, and the queued and running predictions, before it ends their connections and stops the model workers. */
 const DRAIN_TIMEOUT_MS = 30_000;
 
 declare module 'fastify' {
@@ -41,12 +42,10 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   const choice: AutoChoice | undefined = configured.backend === 'auto' ? await chooseMode({ workload: 'inference' }) : undefined;
   const resolved = { ...configured, backend: choice?.mode ?? (configured.backend === 'auto' ? 'async' : configured.backend) };
   let models: ModelSet | undefined;
-  const metrics = createMetrics(() => {
-    const states: Record<string, QueueState> = {};
-    for (const queue of Object.values(models?.queues ?? {})) states[queue.runner.name] = { depth: queue.depth, expectedWaitMs: queue.expectedWaitMs() };
-    return states;
-  });
-  models = await loadModels(resolved, metrics);
+  const metrics = createMetrics((): QueueState[] =>
+    models === undefined ? [] : allQueues(models).map(({ task, queue }) => ({ model: queue.runner.name, task, depth: queue.depth, expectedWaitMs: queue.expectedWaitMs() })),
+  );
+  models = await loadModels(resolved, metrics.observer);
   const loaded = models;
   const logger = resolved.logger === false ? false : resolved.logger === true ? { level: 'info' } : { level: resolved.logger };
   const app = Fastify({
@@ -62,13 +61,18 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   app.decorate('digitMetrics', metrics);
   if (choice) app.log.info({ backend: choice.mode, trials: choice.trials }, `BACKEND=auto chose ${choice.mode}: ${describeChoice(choice)}`);
   // Graceful close: requests in flight finish, and their keep-alive connections close after the
-  // answer instead of holding the server open until they time out.
+  // answer instead of holding the server open until they time out; so do connections that never
+  // sent a request (see connection-drain.ts). The drain has one deadline, for connections and queues.
   let closing = false;
+  let drainEnds = Number.POSITIVE_INFINITY;
+  const connections = drainConnections(app.server);
   app.decorate('beginDrain', () => {
     closing = true;
   });
   app.addHook('preClose', async () => {
     closing = true;
+    drainEnds = performance.now() + DRAIN_TIMEOUT_MS;
+    connections.closing(DRAIN_TIMEOUT_MS);
   });
   // every request passes these two: callback hooks, not async ones, so they allocate no promise
   app.addHook('onSend', (_request, reply, payload, done) => {
@@ -83,7 +87,8 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   app.addHook('onClose', async () => {
     // a drain is bounded: work that has not finished by then is dropped with its worker, so a
     // stuck batch can never keep the server from stopping
-    await Promise.race([Promise.all(Object.values(loaded.queues).map((queue) => queue.idle())), delay(DRAIN_TIMEOUT_MS, undefined, { ref: false })]);
+    const left = Math.max(0, Math.min(DRAIN_TIMEOUT_MS, drainEnds - performance.now()));
+    await Promise.race([Promise.all(allQueues(loaded).map(({ queue }) => queue.idle())), delay(left, undefined, { ref: false })]);
     await loaded.close();
   });
 

@@ -39,6 +39,10 @@ export interface ServerConfig {
   readonly queueLimit?: number;
   /** Longest expected queue wait (ms) a request is admitted to: beyond it, 503 QUEUE_FULL with Retry-After at once. Default 100. */
   readonly maxQueueWaitMs?: number;
+  /** Most images waiting per model in the queue of explained requests (?explain=1); beyond it, 503 QUEUE_FULL with Retry-After. Default 64. */
+  readonly explainQueueLimit?: number;
+  /** Longest expected wait (ms) an explained request is admitted to in its queue; beyond it, 503 QUEUE_FULL with Retry-After at once. Default 5,000. */
+  readonly explainMaxQueueWaitMs?: number;
   /** Deadline of a /predict or /v2 request from its arrival, in ms; past it, 503 DEADLINE_EXCEEDED. Default 10,000. */
   readonly requestTimeoutMs?: number;
   /** Threads of each model worker's async backend pool (unset: the engine's default). */
@@ -74,6 +78,8 @@ export interface ResolvedConfig {
   readonly maxBatchWaitMs: number;
   readonly queueLimit: number;
   readonly maxQueueWaitMs: number;
+  readonly explainQueueLimit: number;
+  readonly explainMaxQueueWaitMs: number;
   readonly requestTimeoutMs: number;
   readonly poolSize: number | undefined;
   readonly warm: boolean;
@@ -97,6 +103,10 @@ export const DEFAULT_MAX_BATCH_WAIT_MS = 2;
 export const DEFAULT_QUEUE_LIMIT = 256;
 /** Default longest expected queue wait: a request that would queue longer is refused, not kept waiting. */
 export const DEFAULT_MAX_QUEUE_WAIT_MS = 100;
+/** Default most images waiting to be explained per model: two of the largest explained requests. */
+export const DEFAULT_EXPLAIN_QUEUE_LIMIT = 64;
+/** Default longest expected wait of an explained request: its maps take a backward pass or a read-out per image, so seconds, not milliseconds. */
+export const DEFAULT_EXPLAIN_MAX_QUEUE_WAIT_MS = 5_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** Default nice steps of the model workers below the HTTP thread. */
 export const DEFAULT_WORKER_NICE = 5;
@@ -117,6 +127,8 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
     maxBatchWaitMs: config.maxBatchWaitMs ?? DEFAULT_MAX_BATCH_WAIT_MS,
     queueLimit: config.queueLimit ?? DEFAULT_QUEUE_LIMIT,
     maxQueueWaitMs: config.maxQueueWaitMs ?? DEFAULT_MAX_QUEUE_WAIT_MS,
+    explainQueueLimit: config.explainQueueLimit ?? DEFAULT_EXPLAIN_QUEUE_LIMIT,
+    explainMaxQueueWaitMs: config.explainMaxQueueWaitMs ?? DEFAULT_EXPLAIN_MAX_QUEUE_WAIT_MS,
     requestTimeoutMs: config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     poolSize: config.poolSize,
     warm: config.warm ?? true,
@@ -161,6 +173,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
     maxBatchWaitMs: integer(env, 'MAX_BATCH_WAIT_MS', DEFAULT_MAX_BATCH_WAIT_MS, 0, 10_000),
     queueLimit: integer(env, 'QUEUE_LIMIT', DEFAULT_QUEUE_LIMIT, 1, 10_000_000),
     maxQueueWaitMs: integer(env, 'MAX_QUEUE_WAIT_MS', DEFAULT_MAX_QUEUE_WAIT_MS, 0, 3600_000),
+    explainQueueLimit: integer(env, 'EXPLAIN_QUEUE_LIMIT', DEFAULT_EXPLAIN_QUEUE_LIMIT, 1, 10_000_000),
+    explainMaxQueueWaitMs: integer(env, 'EXPLAIN_MAX_QUEUE_WAIT_MS', DEFAULT_EXPLAIN_MAX_QUEUE_WAIT_MS, 0, 3600_000),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 1, 3600_000),
     warm: boolean(env, 'WARM', true),
     workerNice: integer(env, 'WORKER_NICE', DEFAULT_WORKER_NICE, 0, 19),

@@ -34,6 +34,7 @@ function modelSet() {
   const options = { maxBatch: 64, maxWaitMs: 0, maxQueue: 10_000, maxQueueWaitMs: 60_000 };
   const models: ModelSet = {
     queues: { cnn: new Batcher(cnn.runner, options), vit: new Batcher(vit.runner, options) },
+    explainQueues: {},
     unavailable: {},
     loadMs: {},
     warmupMs: {},

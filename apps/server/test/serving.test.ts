@@ -174,13 +174,15 @@ describe('probes and metrics', () => {
     const text = await response.text();
     expect(text).toMatch(/digitlab_http_request_duration_seconds_bucket\{le="[^"]+",method="POST",route="\/predict",status_code="200"\} \d+/);
     expect(text).toContain('route="unmatched",status_code="404"');
-    expect(text).toMatch(/digitlab_queue_depth_images\{model="cnn"\} \d+/);
-    expect(text).toMatch(/digitlab_queue_expected_wait_seconds\{model="vit"\} [0-9.e-]+/);
-    expect(text).toMatch(/digitlab_shed_requests_total\{model="cnn",reason="queue_limit"\} [1-9]/);
-    expect(text).toMatch(/digitlab_queue_wait_seconds_count\{model="vit"\} [1-9]/);
-    expect(text).toMatch(/digitlab_batch_size_images_bucket\{le="64",model="cnn"\} [1-9]/);
-    expect(text).toMatch(/digitlab_inference_seconds_sum\{model="vit"\} [0-9.e-]+/);
-    expect(text).toMatch(/digitlab_images_predicted_total\{model="cnn"\} [1-9]/);
+    expect(text).toMatch(/digitlab_queue_depth_images\{model="cnn",task="predict"\} \d+/);
+    // the explanation queues are there before the first explained request, empty
+    expect(text).toMatch(/digitlab_queue_depth_images\{model="vit",task="explain"\} 0/);
+    expect(text).toMatch(/digitlab_queue_expected_wait_seconds\{model="vit",task="predict"\} [0-9.e-]+/);
+    expect(text).toMatch(/digitlab_shed_requests_total\{model="cnn",task="predict",reason="queue_limit"\} [1-9]/);
+    expect(text).toMatch(/digitlab_queue_wait_seconds_count\{model="vit",task="predict"\} [1-9]/);
+    expect(text).toMatch(/digitlab_batch_size_images_bucket\{le="64",model="cnn",task="predict"\} [1-9]/);
+    expect(text).toMatch(/digitlab_inference_seconds_sum\{model="vit",task="predict"\} [0-9.e-]+/);
+    expect(text).toMatch(/digitlab_images_predicted_total\{model="cnn",task="predict"\} [1-9]/);
     expect(text).toMatch(/digitlab_errors_total\{code="NOT_FOUND"\} [1-9]/);
     expect(text).toContain('digitlab_process_nodejs_eventloop_lag_seconds');
   });

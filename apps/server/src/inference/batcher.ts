@@ -24,7 +24,18 @@ export interface BatcherOptions {
   readonly maxQueue: number;
   /** Longest expected wait (ms) a request is admitted to; beyond it, 503 QUEUE_FULL at once (an idle model takes any request). */
   readonly maxQueueWaitMs: number;
+  /** What the queue serves (default predict): its refusals name that task's queue and settings. */
+  readonly task?: QueueTask;
 }
+
+/** How each task's queue and its two limits are named in a refusal (the settings' environment variables). */
+const NAMING: Record<QueueTask, { queue: string; limit: string; wait: string }> = {
+  predict: { queue: 'queue', limit: 'QUEUE_LIMIT', wait: 'MAX_QUEUE_WAIT_MS' },
+  explain: { queue: 'explanation queue', limit: 'EXPLAIN_QUEUE_LIMIT', wait: 'EXPLAIN_MAX_QUEUE_WAIT_MS' },
+};
+
+/** What a queue serves: predictions, or explained predictions (a queue and worker of their own, so maps never hold up answers). */
+export type QueueTask = 'predict' | 'explain';
 
 /** Why a request was refused at the door. */
 export type ShedReason = 'queue_limit' | 'queue_wait' | 'deadline';
@@ -99,6 +110,13 @@ export class Batcher {
     return this.queuedImages;
   }
 
+  /** Images sent to the model and not yet answered. */
+  get inFlight(): number {
+    let images = 0;
+    for (const flight of this.flights) images += flight.images;
+    return images;
+  }
+
   /** Measured milliseconds per image (undefined before the first batch finished). */
   get perImageMs(): number | undefined {
     return this.service.perImageMs;
@@ -108,8 +126,7 @@ export class Batcher {
   expectedWaitMs(now = performance.now()): number {
     const perImage = this.service.perImageMs;
     if (perImage === undefined) return 0;
-    let images = this.queuedImages;
-    for (const flight of this.flights) images += flight.images;
+    const images = this.queuedImages + this.inFlight;
     const headStarted = this.flights.length === 0 ? now : Math.max(this.flights[0].sentAt, this.lastDoneAt);
     return Math.max(0, images * perImage - (now - headStarted));
   }
@@ -127,6 +144,7 @@ export class Batcher {
   refusal(count: number, deadline: number): Refusal | undefined {
     if (this.queuedImages === 0 && this.flights.length === 0) return undefined;
     const name = this.runner.name;
+    const naming = NAMING[this.options.task ?? 'predict'];
     const now = performance.now();
     const waitMs = this.expectedWaitMs(now);
     const retryAfterS = retryAfterFor(waitMs + count * (this.service.perImageMs ?? 0));
@@ -134,7 +152,7 @@ export class Batcher {
       this.observer?.shed(name, 'queue_limit');
       return {
         code: 'QUEUE_FULL',
-        message: `The ${name} queue is full (${this.queuedImages} images waiting, at most ${this.options.maxQueue}: QUEUE_LIMIT); retry after ${retryAfterS} s.`,
+        message: `The ${name} ${naming.queue} is full (${this.queuedImages} images waiting, at most ${this.options.maxQueue}: ${naming.limit}); retry after ${retryAfterS} s.`,
         retryAfterS,
       };
     }
@@ -142,7 +160,7 @@ export class Batcher {
       this.observer?.shed(name, 'queue_wait');
       return {
         code: 'QUEUE_FULL',
-        message: `The ${name} is busy: a request would wait about ${Math.round(waitMs)} ms, more than the ${this.options.maxQueueWaitMs} ms allowed (MAX_QUEUE_WAIT_MS); retry after ${retryAfterS} s.`,
+        message: `The ${name} ${naming.queue} is busy: a request would wait about ${Math.round(waitMs)} ms, more than the ${this.options.maxQueueWaitMs} ms allowed (${naming.wait}); retry after ${retryAfterS} s.`,
         retryAfterS,
       };
     }
@@ -269,8 +287,8 @@ export class Batcher {
       const input = jobs.length === 1 ? jobs[0].images : concat(jobs, images);
       const { probabilities, ms, compiled, explained } = await this.runner.predict(input, images, jobs[0].explain);
       const doneAt = performance.now();
-      // an explained batch also computes maps, one image at a time: its time is no measure of a prediction's
-      if (compiled !== true && explained === undefined) this.service.record(images, doneAt - Math.max(flight.sentAt, this.lastDoneAt));
+      // a queue serves one task (explained requests have a queue of their own), so every batch's time measures it
+      if (compiled !== true) this.service.record(images, doneAt - Math.max(flight.sentAt, this.lastDoneAt));
       this.lastDoneAt = doneAt;
       this.observer?.batch(this.runner.name, images, ms);
       let row = 0;

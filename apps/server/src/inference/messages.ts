@@ -10,7 +10,7 @@ export interface WorkerSetup {
   readonly backend: Mode;
   /** Threads of the async backend's pool inside this worker (undefined: the engine's default). */
   readonly poolSize?: number;
-  /** Compile every batch bucket, and the explanation pass, at load. */
+  /** Compile every batch bucket at load (the explanation pass compiles on its first use). */
   readonly warm: boolean;
   /** How much lower than the HTTP thread's the worker's CPU priority is (nice steps, 0-19). */
   readonly nice: number;

@@ -42,17 +42,29 @@ export class ModelWorker {
     worker.on('exit', (code) => failAll(new Error(`the ${name} worker exited (code ${code})`)));
   }
 
-  /** Starts a worker and resolves once its model is loaded and warm; rejects with WeightsError on bad weights. */
-  static start(setup: Omit<WorkerSetup, 'entry'>): Promise<ModelWorker> {
+  /**
+   * Starts a worker and resolves once its model is loaded and warm; rejects with WeightsError on bad
+   * weights. `signal` aborts the start: the thread is stopped and the promise rejects.
+   */
+  static start(setup: Omit<WorkerSetup, 'entry'>, signal?: AbortSignal): Promise<ModelWorker> {
+    if (signal?.aborted === true) return Promise.reject(new Error(`the ${setup.name} worker was stopped before it started`));
     const worker = new Worker(WORKER_BOOT, { workerData: { ...setup, entry: ENTRY } satisfies WorkerSetup, name: `model-${setup.name}` });
     return new Promise((resolve, reject) => {
       const onExit = (code: number): void => reject(new Error(`the ${setup.name} worker exited (code ${code}) before its model loaded`));
       const onError = (error: Error): void => reject(new Error(`the ${setup.name} worker failed to start: ${error.message}`));
+      const onAbort = (): void => {
+        // a stopped start is bounded like a close: the process need not wait for the thread
+        worker.unref();
+        void worker.terminate();
+        reject(new Error(`the ${setup.name} worker was stopped before it started`));
+      };
       worker.once('exit', onExit);
       worker.once('error', onError);
+      signal?.addEventListener('abort', onAbort, { once: true });
       worker.once('message', (message: FromWorker) => {
         worker.off('exit', onExit);
         worker.off('error', onError);
+        signal?.removeEventListener('abort', onAbort);
         if (message.type === 'ready') {
           resolve(new ModelWorker(worker, setup.name, message.card, message.loadMs, message.warmMs));
         } else {

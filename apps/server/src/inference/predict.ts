@@ -4,9 +4,9 @@ import { PIXELS } from '@digitlab/digit-csv';
 import type { ExplanationMap, ModelAnswer, Prediction } from '@digitlab/digit-csv/contract';
 import { judgeAnswers, uncertaintyThreshold, type ModelAnswers, type ModelName } from '@digitlab/models';
 import { MODEL_NAMES } from '../config.js';
-import type { ModelSet } from '../models.js';
+import { queueOf, type ModelSet } from '../models.js';
 import { OverloadError, type Refusal } from '../errors.js';
-import type { BatchAnswer, SubmitOptions } from './batcher.js';
+import type { BatchAnswer, QueueTask, SubmitOptions } from './batcher.js';
 import type { Explained } from './messages.js';
 
 /** One model's answer for one image, one model's map of one image, and one image's entry in a /predict answer (the wire contract). */
@@ -27,13 +27,15 @@ export interface ModelOutputs {
 }
 
 /**
- * Sends the images to every available model's queue concurrently; rejects with the first failure
- * (503s included). Every queue admits the request before any queues it, and a failure on one model
- * drops the request from the others, so no model works for an answer that cannot be sent.
+ * Sends the images to every available model's queue concurrently (its explanation queue with
+ * `explain`); rejects with the first failure (503s included). Every queue admits the request before
+ * any queues it, and a failure on one model drops the request from the others, so no model works
+ * for an answer that cannot be sent.
  */
 export async function runModels(models: ModelSet, images: Float32Array, count: number, options: SubmitOptions): Promise<ModelOutputs> {
+  const task = taskOf(options.explain === true);
   const names = MODEL_NAMES.filter((name) => models.queues[name] !== undefined);
-  if (options.admitted !== true) admitAll(models, count, options.deadline);
+  if (options.admitted !== true) admitAll(models, count, options.deadline, task);
   // One controller per run, aborted by the client going away or by a model failing. Not
   // AbortSignal.any: its signals are tied together by weak references and finalization callbacks,
   // which keep every request's signals alive until a full garbage collection, so a busy server's
@@ -42,7 +44,7 @@ export async function runModels(models: ModelSet, images: Float32Array, count: n
   const gone = (): void => failed.abort();
   if (options.signal?.aborted === true) failed.abort();
   else options.signal?.addEventListener('abort', gone, { once: true });
-  const submitted = names.map((name) => models.queues[name]!.submit(images, count, { ...options, signal: failed.signal, admitted: true }));
+  const submitted = names.map((name) => queueOf(models, name, task)!.submit(images, count, { ...options, signal: failed.signal, admitted: true }));
   for (const answer of submitted) answer.catch(gone);
   let answers: BatchAnswer[];
   try {
@@ -66,16 +68,21 @@ export async function runModels(models: ModelSet, images: Float32Array, count: n
   return { count, probabilities, inferenceMs, waitMs, thresholds, ...(options.explain === true ? { explained } : {}) };
 }
 
-/** Throws OverloadError (503 + Retry-After) unless every available model's queue admits count images now. */
-export function admitAll(models: ModelSet, count: number, deadline: number): void {
-  const refused = refusalOf(models, count, deadline);
+/** The queues a request goes to: the explanation queues when it asks for maps. */
+export function taskOf(explain: boolean): QueueTask {
+  return explain ? 'explain' : 'predict';
+}
+
+/** Throws OverloadError (503 + Retry-After) unless every available model's queue of that task admits count images now. */
+export function admitAll(models: ModelSet, count: number, deadline: number, task: QueueTask = 'predict'): void {
+  const refused = refusalOf(models, count, deadline, task);
   if (refused !== undefined) throw OverloadError.of(refused);
 }
 
-/** The first available model's refusal of count images now, or undefined when every queue admits them (see Batcher.refusal). */
-export function refusalOf(models: ModelSet, count: number, deadline: number): Refusal | undefined {
+/** The first available model's refusal of count images now, or undefined when every queue of that task admits them (see Batcher.refusal). */
+export function refusalOf(models: ModelSet, count: number, deadline: number, task: QueueTask = 'predict'): Refusal | undefined {
   for (const name of MODEL_NAMES) {
-    const refused = models.queues[name]?.refusal(count, deadline);
+    const refused = queueOf(models, name, task)?.refusal(count, deadline);
     if (refused !== undefined) return refused;
   }
   return undefined;

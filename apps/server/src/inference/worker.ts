@@ -1,6 +1,7 @@
-// A model's worker thread: loads one classifier (every batch bucket compiled at load) and answers
-// predict messages one at a time (with each image's explanation map when asked), so inference never
-// runs on the HTTP thread's event loop.
+// A model's worker thread: loads one classifier (every batch bucket compiled at load with `warm`) and
+// answers predict messages one at a time (with each image's explanation map when asked), so inference
+// never runs on the HTTP thread's event loop. The server runs one per model for predictions and, from
+// the first explained request on, another for explanations.
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -29,13 +30,6 @@ try {
   });
   const loadMs = performance.now() - started - classifier.warmMs;
   const explain = explainer(classifier, setup.backend);
-  // warm also compiles the explanation pass, so no explained request waits for a compile either
-  let explainWarmMs = 0;
-  if (setup.warm) {
-    const t0 = performance.now();
-    await explain(new Float32Array(MNIST_PIXELS), 1);
-    explainWarmMs = performance.now() - t0;
-  }
   // one batch at a time, timed from its own start: a batch waiting here behind another is not computing
   let previous: Promise<unknown> = Promise.resolve();
   port.on('message', (message: PredictMessage) => {
@@ -56,7 +50,7 @@ try {
       }
     });
   });
-  send({ type: 'ready', card: classifier.card, loadMs, warmMs: classifier.warmMs + explainWarmMs });
+  send({ type: 'ready', card: classifier.card, loadMs, warmMs: classifier.warmMs });
 } catch (error) {
   send({ type: 'failed', errorName: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error) });
 }
@@ -65,7 +59,8 @@ try {
  * The classifier's explanations, one request at a time on a backend of their own (the inference
  * plan's kernels keep their arguments in their own memory; the backward pass must not share them).
  * `async` explains on `webasm`: the passes run one image at a time, where async's thread pool adds
- * threads and nothing else. The backend and its kernels are made on the first request.
+ * threads and nothing else. The backend and its kernels are made on the first request (the
+ * explanation worker starts at the first explained request, which waits for both).
  */
 function explainer(classifier: Classifier, mode: Mode): (images: Float32Array, count: number) => Promise<Explained> {
   let be: Backend | undefined;

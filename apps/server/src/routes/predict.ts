@@ -8,7 +8,7 @@ import type { ModelName } from '@digitlab/models';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ResolvedConfig } from '../config.js';
 import { ACCEPTED_TYPES, HttpError, OverloadError, errorBody, fileTooLarge, refusalBody, sendRefusal, type ErrorPluginOptions } from '../errors.js';
-import { predictionsOf, refusalOf, runModels, type ModelOutputs, type Prediction } from '../inference/predict.js';
+import { predictionsOf, refusalOf, runModels, taskOf, type ModelOutputs, type Prediction } from '../inference/predict.js';
 import { clientGone, deadlineOf } from '../inference/request.js';
 import type { ModelSet } from '../models.js';
 import { csvBodySchema, multipartBodySchema, pixelsBodySchema } from '../schemas.js';
@@ -171,7 +171,8 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
       // Shed before reading the body: a server already past its queue wait answers 503 without parsing.
       onRequest: async (request, reply) => {
         if (options.isClosing()) return;
-        const refused = refusalOf(models, 1, deadlineOf(request, reply, options.requestTimeoutMs));
+        // a bad explain value is the handler's 400; here it only picks the queues to ask
+        const refused = refusalOf(models, 1, deadlineOf(request, reply, options.requestTimeoutMs), taskOf(wantsExplain(request)));
         if (refused !== undefined) return sendRefusal(reply, refused, refusalBody(refused), fastify.digitMetrics.error);
       },
       // A multipart body is read in the handler, not by a parser: give the schema an (empty) object to check.
@@ -286,11 +287,21 @@ function serializePredict(payload: unknown): string {
 
 /** `?explain=`: 1 or true asks for the maps; 0, false or none does not; anything else is a 400. */
 function explainOf(request: FastifyRequest): boolean {
-  const raw = (request.query as Record<string, unknown> | undefined)?.explain;
+  const raw = explainParameter(request);
   if (raw === undefined || raw === '0' || raw === 'false') return false;
-  if (raw === '1' || raw === 'true') return true;
+  if (wantsExplain(request)) return true;
   const sent = Array.isArray(raw) ? `given ${raw.length} times` : `"${String(raw).slice(0, 40)}"`;
   throw new HttpError(400, 'BAD_EXPLAIN', `The query parameter explain is ${sent}; send explain=1 for each model's map of each image, or explain=0 (or none) for the answers alone.`);
+}
+
+/** Whether `?explain=` asks for the maps (1 or true); never throws (explainOf refuses other values). */
+function wantsExplain(request: FastifyRequest): boolean {
+  const raw = explainParameter(request);
+  return raw === '1' || raw === 'true';
+}
+
+function explainParameter(request: FastifyRequest): unknown {
+  return (request.query as Record<string, unknown> | undefined)?.explain;
 }
 
 /** 413 past EXPLAIN_MAX_IMAGES; `more` when a stream may hold more images than counted so far. */
