@@ -1,6 +1,6 @@
 /**
  * The "Why" view of <digit-classifier> end to end: the real server (real weights, explanations
- * computed by workers of their own) on a loopback port, Debian's headless chromium drawing and uploading.
+ * compiled at start-up, by workers of their own) on a loopback port, Debian's headless chromium drawing and uploading.
  * The maps the element shows are the server's maps of the image it sent, and the layer over the
  * preview is drawn from them. Screenshots go to packages/element/screenshots/ with
  * UPDATE_SCREENSHOTS=1, else to a scratch folder.
@@ -41,10 +41,6 @@ beforeAll(async () => {
   await server.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
   closeServer = () => server.close();
-  // the first explained request starts the explanation workers (they load the models and compile
-  // their passes then): made here, so the tests time the element, not that start on a busy machine
-  const blank = JSON.stringify({ pixels: [new Array<number>(784).fill(0)] });
-  expect((await fetch(`${base}/predict?explain=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: blank })).status).toBe(200);
   browser = await launchBrowser();
   await browser.context.route(`${base}/e2e.html`, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: TEST_PAGE }));
   await browser.context.route(`${base}/local.html`, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: LOCAL_PAGE }));

@@ -1,13 +1,13 @@
 // Loads the shipped models once at start, each in its own worker thread, and puts a batching queue
-// in front of each, and a second queue for explained requests whose worker starts at the first of
-// them. A model whose card is absent is "not shipped" and reported as unavailable; a model whose
+// in front of each, and a second queue for explained requests whose worker starts at load on a warm
+// server, else at the first of them. A model whose card is absent is "not shipped" and reported as unavailable; a model whose
 // card exists must load, or the server refuses to start.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { WeightsError, type Mode, type ModelName } from '@digitlab/models';
 import { MODEL_NAMES, type ResolvedConfig } from './config.js';
 import { Batcher, type BatcherObserver, type QueueTask } from './inference/batcher.js';
-import { lazyRunner } from './inference/lazy-runner.js';
+import { lazyRunner, type LazyRunner } from './inference/lazy-runner.js';
 import { ModelWorker } from './inference/model-worker.js';
 import type { WorkerSetup } from './inference/messages.js';
 import { inProcessRunner, type Runner } from './inference/runner.js';
@@ -69,7 +69,7 @@ export async function loadModels(config: ResolvedConfig & { backend: Mode }, obs
       unavailable[name] = `the ${name} is not shipped: ${card} is missing (train and ship it, see the README)`;
       continue;
     }
-    starting.push(ModelWorker.start(workerSetup(config, name, config.warm)));
+    starting.push(ModelWorker.start(workerSetup(config, name, false)));
   }
   const started = await Promise.allSettled(starting);
   const workers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
@@ -91,13 +91,18 @@ export async function loadModels(config: ResolvedConfig & { backend: Mode }, obs
     queues[runner.name] = new Batcher(runner, { maxBatch: config.maxBatch, maxWaitMs: config.maxBatchWaitMs, maxQueue: config.queueLimit, maxQueueWaitMs: config.maxQueueWaitMs }, observer?.('predict'));
   }
   const explainQueues: Partial<Record<ModelName, Batcher>> = {};
+  const explainRunners: LazyRunner[] = [];
   for (const worker of workers) {
-    // its buckets compile on first use: it serves at most EXPLAIN_MAX_IMAGES a request, and only once asked
-    const runner = lazyRunner(worker.name, worker.card, (signal) => ModelWorker.start(workerSetup(config, worker.name, false), signal));
+    const runner = lazyRunner(worker.name, worker.card, (signal) => ModelWorker.start(workerSetup(config, worker.name, true), signal));
+    explainRunners.push(runner);
     // an explained request runs alone (its maps are computed one image at a time): no wait for company
     explainQueues[worker.name] = new Batcher(runner, { maxBatch: 1, maxWaitMs: 0, maxQueue: config.explainQueueLimit, maxQueueWaitMs: config.explainMaxQueueWaitMs, task: 'explain' }, observer?.('explain'));
   }
-  const allRunners = [...Object.values(runners), ...Object.values(explainQueues).map((queue) => queue.runner)];
+  // A warm server starts its explanation workers before it is ready (a worker that fails to start
+  // is tried again at the first explained request), so no explained request waits for a model load
+  // and a compile in the middle of traffic; a server that is not warm starts each at its first one.
+  if (config.warm) await Promise.all(explainRunners.map((runner) => runner.prestart()));
+  const allRunners = [...Object.values(runners), ...explainRunners];
   return {
     queues,
     explainQueues,
@@ -110,6 +115,6 @@ export async function loadModels(config: ResolvedConfig & { backend: Mode }, obs
   };
 }
 
-function workerSetup(config: ResolvedConfig & { backend: Mode }, name: ModelName, warm: boolean): Omit<WorkerSetup, 'entry'> {
-  return { name, weightsDir: config.weightsDir, backend: config.backend, warm, nice: config.workerNice, ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }) };
+function workerSetup(config: ResolvedConfig & { backend: Mode }, name: ModelName, explains: boolean): Omit<WorkerSetup, 'entry'> {
+  return { name, weightsDir: config.weightsDir, backend: config.backend, warm: config.warm, explains, nice: config.workerNice, ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }) };
 }

@@ -39,6 +39,34 @@ describe('lazyRunner', () => {
     await expect(runner.predict(new Float32Array(784), 1, true)).rejects.toThrow(/stopped/);
   });
 
+  it('prestart() starts it before any batch, once; the first batch after reports compiled and the next do not', async () => {
+    let starts = 0;
+    const runner = lazyRunner('cnn', card, async () => {
+      starts++;
+      return fakeRunner([]);
+    });
+    await runner.prestart();
+    await runner.prestart();
+    expect(starts).toBe(1);
+    expect(runner.started).toBe(true);
+    expect((await runner.predict(new Float32Array(784), 1, true)).compiled).toBe(true);
+    expect((await runner.predict(new Float32Array(784), 1, true)).compiled).toBeUndefined();
+    expect(starts).toBe(1);
+  });
+
+  it('a prestart that fails resolves, and the next batch starts it again', async () => {
+    let starts = 0;
+    const runner = lazyRunner('vit', card, async () => {
+      starts++;
+      if (starts === 1) throw new Error('no thread');
+      return fakeRunner([]);
+    });
+    await runner.prestart();
+    expect(runner.started).toBe(false);
+    expect((await runner.predict(new Float32Array(784), 1)).probabilities).toHaveLength(10);
+    expect(starts).toBe(2);
+  });
+
   it('tries a failed start again at the next batch', async () => {
     let starts = 0;
     const runner = lazyRunner('vit', card, async () => {

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildServer, ConfigError, configFromEnv, REPO_ROOT, WeightsError } from '../src/index.js';
 import { digitsCsv, expectPredictions, post, testDigits, WEIGHTS_DIR, type PredictBody } from './helpers.js';
+import type { LazyRunner } from '../src/inference/lazy-runner.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'digitlab-startup-'));
 
@@ -104,9 +105,12 @@ describe('weights at start', () => {
     await expect(buildServer({ weightsDir: dir })).rejects.toThrow(WeightsError);
   });
 
-  it('starts with only the CNN (every batch bucket compiled first), answering with it and saying the ViT is unavailable', async () => {
+  it('starts with only the CNN (every batch bucket and its explanation worker ready first), answering with it and saying the ViT is unavailable', async () => {
     const app = await buildServer({ weightsDir: weightsWith(['cnn']) });
     try {
+      // warm: the explanation worker started before the server was ready, not at the first explained request
+      expect((app.digitModels.explainQueues.cnn!.runner as LazyRunner).started).toBe(true);
+      expect(app.digitModels.explainQueues.vit).toBeUndefined();
       const health = (await app.inject({ method: 'GET', url: '/health' })).json<{ status: string; models: { cnn: { warmupMs: number }; vit: { available: boolean; reason: string } } }>();
       expect(health.models.cnn.warmupMs).toBeGreaterThan(0);
       expect(health.status).toBe('degraded');
@@ -119,6 +123,9 @@ describe('weights at start', () => {
       expect(body.models.vit).toBeNull();
       expect(body.timings.vitMs).toBeNull();
       expect(body.unavailable?.vit).toContain('not shipped');
+      const explained = await app.inject({ method: 'POST', url: '/predict?explain=1', headers: { 'content-type': 'text/csv' }, payload: digitsCsv(testDigits(1)) });
+      expect(explained.statusCode).toBe(200);
+      expect(explained.json<{ predictions: Array<{ explanation?: { cnn: { kind: string } | null } }> }>().predictions[0].explanation?.cnn?.kind).toBe('saliency');
     } finally {
       await app.close();
     }

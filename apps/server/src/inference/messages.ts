@@ -10,8 +10,10 @@ export interface WorkerSetup {
   readonly backend: Mode;
   /** Threads of the async backend's pool inside this worker (undefined: the engine's default). */
   readonly poolSize?: number;
-  /** Compile every batch bucket at load (the explanation pass compiles on its first use). */
+  /** Compile every batch bucket at load (and the explanation pass, in a worker that `explains`). */
   readonly warm: boolean;
+  /** The worker serves explained requests (the server's explanation queue): with `warm`, its explanation pass compiles at load too. */
+  readonly explains: boolean;
   /** How much lower than the HTTP thread's the worker's CPU priority is (nice steps, 0-19). */
   readonly nice: number;
 }
