@@ -22,7 +22,8 @@ const NODE_NAMES: Record<string, readonly string[]> = {
   'node:url': ['fileURLToPath'],
   'node:crypto': ['createHash', 'randomBytes'],
   'node:module': ['createRequire'],
-  'node:os': ['cpus'],
+  'node:os': ['availableParallelism', 'cpus'],
+  'node:worker_threads': ['Worker'],
 };
 /** The path helpers a module calls as it loads (a constant path beside the module): harmless string work. */
 const AT_LOAD = new Set(['basename', 'dirname', 'join', 'resolve', 'fileURLToPath']);
