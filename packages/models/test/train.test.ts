@@ -94,7 +94,7 @@ describe('configs', () => {
     expect(() => validatePreset({ model: loadPreset('cnn').model, train: { ...loadPreset('cnn').train, batchSize: 0 } }, 'y.json')).toThrow(/y.json: "batchSize"/);
   });
 
-  it('cnn-ref is the reference recipe measured in PyTorch (TOOLCHAIN.md): four 3x3 convs, dense 128 with dropout 0.3, 15 epochs of 2 px shifts', () => {
+  it('cnn-ref is the reference recipe as measured in PyTorch: four 3x3 convs, dense 128 with dropout 0.3, 15 epochs of 2 px shifts', () => {
     const { model, train: t } = loadPreset('cnn-ref');
     if (model.kind !== 'cnn') throw new Error('cnn-ref is a CNN');
     expect(model.conv.map((c) => [c.filters, c.kernel, c.pool ?? 1])).toEqual([[32, 3, 1], [32, 3, 2], [64, 3, 1], [64, 3, 2]]);
