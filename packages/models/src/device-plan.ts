@@ -1,5 +1,5 @@
 import { PIXELS } from '@digitlab/digit-csv';
-import { type Backend, type DeviceArray, type DeviceReads, type DeviceSteps, DevicePlan, EXP_TABLE, type GemmEpilogue, type GemmShape, ROWS, gatherSpec, gemmChunks, gemmSpec, specFor, tileOffset } from '@digitlab/tensor';
+import { type Backend, type DeviceArray, type DeviceReads, type DeviceSteps, DevicePlan, EXP_TABLE, type GemmEpilogue, type GemmShape, ROWS, gatherSpec, gemmChunks, gemmSpec, specFor, tileOffset, concatLast, type Tensor } from '@digitlab/tensor';
 import { deviceCnn } from './device-plan-cnn.js';
 import { deviceVit } from './device-plan-vit.js';
 import type { Model } from './model.js';
@@ -89,13 +89,13 @@ export function deviceDense(plan: DeviceSteps, model: Model, x: DeviceArray, nam
   const { M, K, N } = s;
   const shape: GemmShape = { batch: 1, M, N, K, a: [M * K, K, 1], b: [0, N, 1], ...(s.aTiles ? { aTiles: '4x1' as const } : {}) };
   const parts = gemmChunks(K).chunks;
-  const weight = plan.constant(joinColumns(names.map((n) => param(model, `${n}.weight`).data), K));
+  const weight = plan.constant(joined(names.map((n) => param(model, `${n}.weight`))));
   if (parts > 1) {
     if (s.activation === 'gelu') throw new Error(`device plan: GELU after a reduction of ${K} in ${parts} chunks is not supported`);
     return { raw: plan.kernel(specFor(gemmSpec, shape, 'none'), [x, weight]), parts, fused: false };
   }
   const epilogue: GemmEpilogue = s.activation === 'gelu' ? 'bias-gelu' : 'bias';
-  const bias = plan.constant(joinColumns(names.map((n) => param(model, `${n}.bias`).data), 1));
+  const bias = plan.constant(joined(names.map((n) => param(model, `${n}.bias`))));
   const args = [x, weight, bias, ...(epilogue === 'bias-gelu' ? [plan.constant(EXP_TABLE)] : [])];
   return { raw: plan.kernel(specFor(gemmSpec, shape, epilogue), args), parts, fused: true };
 }
@@ -114,16 +114,10 @@ export function denseRows(plan: DeviceSteps, model: Model, l: DeviceDense, d: { 
   return plan.kernel(spec, [l.raw, index, ...(bias ? [bias] : []), ...(d.residual ? [d.residual] : [])]);
 }
 
-/** Matrices [K, n_i] side by side as one [K, Σ n_i] (one matrix: itself). */
-function joinColumns(ms: readonly Float32Array[], K: number): Float32Array {
-  if (ms.length === 1) return ms[0];
-  const widths = ms.map((m) => m.length / K);
-  const width = widths.reduce((a, b) => a + b, 0);
-  const out = new Float32Array(K * width);
-  let at = 0;
-  ms.forEach((m, j) => {
-    for (let k = 0; k < K; k++) out.set(m.subarray(k * widths[j], (k + 1) * widths[j]), k * width + at);
-    at += widths[j];
-  });
+/** Parameters side by side along their last axis, as one array (one parameter: its own values). */
+function joined(ts: readonly Tensor[]): Float32Array {
+  if (ts.length === 1) return ts[0].data;
+  const out = new Float32Array(ts.reduce((n, t) => n + t.size, 0));
+  concatLast(ts, out);
   return out;
 }

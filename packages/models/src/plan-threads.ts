@@ -5,7 +5,7 @@ import type { Backend, Mode } from '@digitlab/tensor';
 import { MNIST_CLASSES } from './mnist.js';
 import type { Model } from './model.js';
 import { type InferencePlan, buildPlan } from './plan.js';
-import { COUNT, FAILED, GEN, LEFT, MIN_THREADED, NEXT, type PlanShared, type PlanWorkerMessage, type PlanWorkerSetup, ROUND, STOP, claimGroups, compiledKernels, sharedBuffers, sharedViews } from './plan-worker-rounds.js';
+import { COUNT, FAILED, GEN, LEFT, MIN_THREADED, NEXT, type PlanBuffers, type PlanShared, type PlanWorkerMessage, type PlanWorkerSetup, ROUND, STOP, claimGroups, compiledKernels, sharedBuffers, sharedViews } from './plan-worker-rounds.js';
 import { paramsToTensors } from './state.js';
 import { WORKER_BOOT } from './worker-boot.js';
 
@@ -67,7 +67,7 @@ export class PlanThreads {
 
   private constructor(
     private readonly workers: readonly Worker[],
-    buffers: ReturnType<typeof sharedBuffers>,
+    buffers: PlanBuffers,
   ) {
     this.shared = sharedViews(buffers);
     this.breaking = new Promise((resolve) => (this.onBreak = resolve));

@@ -32,8 +32,15 @@ export const FAILED = 5;
 /** From here, one slot per worker: the kernels its backend has compiled. */
 const COMPILED = 8;
 
-/** The shared buffers of `workers` plan threads: the control slots, ROUND images in, their logits out. */
-export function sharedBuffers(workers: number): { control: SharedArrayBuffer; images: SharedArrayBuffer; logits: SharedArrayBuffer } {
+/** A group's shared memory: the control slots, ROUND images in, their logits out. */
+export interface PlanBuffers {
+  readonly control: SharedArrayBuffer;
+  readonly images: SharedArrayBuffer;
+  readonly logits: SharedArrayBuffer;
+}
+
+/** The shared buffers of `workers` plan threads. */
+export function sharedBuffers(workers: number): PlanBuffers {
   return {
     control: new SharedArrayBuffer((COMPILED + workers) * Int32Array.BYTES_PER_ELEMENT),
     images: new SharedArrayBuffer(ROUND * PIXELS * Float32Array.BYTES_PER_ELEMENT),
@@ -42,7 +49,7 @@ export function sharedBuffers(workers: number): { control: SharedArrayBuffer; im
 }
 
 /** What a plan worker is started with (plan-worker.ts reads it). */
-export interface PlanWorkerSetup extends WorkerBootData {
+export interface PlanWorkerSetup extends WorkerBootData, PlanBuffers {
   readonly config: Model['config'];
   /** The weights the worker's plan holds, copied in once when it starts. */
   readonly params: Record<string, NamedTensor>;
@@ -50,9 +57,6 @@ export interface PlanWorkerSetup extends WorkerBootData {
   /** The calling thread's backend's choice, so that every thread compiles the same kernels. */
   readonly fusedMultiplyAdd: boolean;
   readonly index: number;
-  readonly control: SharedArrayBuffer;
-  readonly images: SharedArrayBuffer;
-  readonly logits: SharedArrayBuffer;
 }
 
 /** What a plan worker posts: once ready (its plan compiled), why it could not start, or why its plan threw in a round. */
@@ -66,7 +70,7 @@ export interface PlanShared {
 }
 
 /** Views of the buffers sharedBuffers made. */
-export function sharedViews(buffers: { readonly control: SharedArrayBuffer; readonly images: SharedArrayBuffer; readonly logits: SharedArrayBuffer }): PlanShared {
+export function sharedViews(buffers: PlanBuffers): PlanShared {
   return { control: new Int32Array(buffers.control), images: new Float32Array(buffers.images), logits: new Float32Array(buffers.logits) };
 }
 

@@ -351,10 +351,7 @@ export class Backend {
   }
   /** The gpu.js kernel class that actually executed spec, e.g. "WebAssemblyKernel" (detects silent fallback). */
   executedBy(spec: KernelSpec, args: readonly (Float32Array | number)[]): string {
-    const k = this.kernelFor(spec, args).run as unknown as { kernel?: { constructor: { name: string }; fallbackReason?: string } };
-    const inner = k.kernel;
-    if (!inner) return 'unknown';
-    return inner.fallbackReason ? `${inner.constructor.name} (fallback: ${inner.fallbackReason})` : inner.constructor.name;
+    return kernelClassOf(this.kernelFor(spec, args).run);
   }
 
   /** Number of compiled kernels held. */
@@ -571,4 +568,11 @@ export function failureReason(message: string): string {
   if (/ran as .*, expected|fell back/.test(message)) return `fallback: ${message}`;
   if (/differs from the (float64 )?reference|no gradient reached/.test(message)) return `wrong answer: ${message}`;
   return `error: ${message.split('\n')[0]}`;
+}
+
+/** The gpu.js kernel class behind a compiled kernel, with the reason when it fell back to another (what Backend.executed records). */
+export function kernelClassOf(run: IKernelRunShortcut): string {
+  const inner = (run as unknown as { kernel?: { constructor: { name: string }; fallbackReason?: string } }).kernel;
+  if (!inner) return 'unknown';
+  return inner.fallbackReason ? `${inner.constructor.name} (fallback: ${inner.fallbackReason})` : inner.constructor.name;
 }

@@ -1,5 +1,5 @@
 import type { IKernelRunShortcut } from 'gpu.js';
-import type { Backend, KernelSpec } from './backend.js';
+import { type Backend, type KernelSpec, kernelClassOf } from './backend.js';
 
 /*
  * A forward pass that stays on the GPU (webgpu): a fixed sequence of kernels, each compiled with
@@ -169,7 +169,7 @@ export class DevicePlan implements DeviceSteps {
       const h = await (s.run as unknown as (...a: unknown[]) => Promise<BufferResult>)(...s.args.map((a) => a.view));
       if (!s.out.view) {
         s.out.view = new this.Result({ buffer: h.buffer, output: [s.out.length], componentCount: 1, context: h.context, kernel: h.kernel });
-        this.be.executed.add(executedBy(s.run));
+        this.be.executed.add(kernelClassOf(s.run));
       }
       h.delete();
     }
@@ -207,13 +207,6 @@ function pipelineKernel(be: Backend, spec: KernelSpec): IKernelRunShortcut {
   const run = be.createKernel(spec, false);
   (run as unknown as { setPipeline(on: boolean): void }).setPipeline(true);
   return run;
-}
-
-/** The gpu.js kernel class that ran (a fallback shows here, as in Backend.executed). */
-function executedBy(run: IKernelRunShortcut): string {
-  const inner = (run as unknown as { kernel?: { constructor: { name: string }; fallbackReason?: string } }).kernel;
-  if (!inner) return 'unknown';
-  return inner.fallbackReason ? `${inner.constructor.name} (fallback: ${inner.fallbackReason})` : inner.constructor.name;
 }
 
 /** What a gather step computes per output value (see gatherSpec). */

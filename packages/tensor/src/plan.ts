@@ -1,5 +1,5 @@
 import type { IKernelRunShortcut } from 'gpu.js';
-import { type Backend, type KernelSpec, dropCompilerState, flattenOutput } from './backend.js';
+import { type Backend, type KernelSpec, dropCompilerState, flattenOutput, kernelClassOf } from './backend.js';
 import type { Tensor } from './tensor.js';
 
 /*
@@ -122,10 +122,7 @@ export class PlanKernel {
 
   /** The gpu.js kernel class that ran it (a fallback shows here, as in Backend.executed). */
   get executedBy(): string {
-    if (!this.kernel) return 'WebAssemblyKernel';
-    const inner = (this.kernel as unknown as { kernel?: WasmKernel }).kernel;
-    if (!inner) return 'unknown';
-    return inner.fallbackReason ? `${inner.constructor.name} (fallback: ${inner.fallbackReason})` : inner.constructor.name;
+    return this.kernel ? kernelClassOf(this.kernel) : 'WebAssemblyKernel';
   }
 
   /**
@@ -214,7 +211,7 @@ interface Resident {
 }
 
 /** Writes tensors into `into` joined along their last axis: row r is each tensor's row r in turn. */
-function concatLast(tensors: readonly Tensor[], into: Float32Array): void {
+export function concatLast(tensors: readonly Tensor[], into: Float32Array): void {
   if (tensors.length === 1) {
     into.set(tensors[0].data);
     return;
