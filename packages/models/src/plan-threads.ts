@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { PIXELS } from '@digitlab/digit-csv';
-import type { Backend, Mode } from '@digitlab/tensor';
+import type { Backend, CompiledModule, Mode } from '@digitlab/tensor';
 import { MNIST_CLASSES } from './mnist.js';
 import type { Model } from './model.js';
 import { type InferencePlan, buildPlan } from './plan.js';
-import { COUNT, FAILED, GEN, LEFT, MIN_THREADED, NEXT, type PlanBuffers, type PlanShared, type PlanWorkerMessage, type PlanWorkerSetup, ROUND, STOP, claimGroups, compiledKernels, sharedBuffers, sharedViews } from './plan-worker-rounds.js';
+import { COUNT, FAILED, GEN, LEFT, MIN_THREADED, NEXT, type PlanBuffers, type PlanShared, type PlanWorkerMessage, type PlanWorkerModules, type PlanWorkerSetup, ROUND, STOP, claimGroups, compiledKernels, sharedBuffers, sharedViews } from './plan-worker-rounds.js';
 import { paramsToTensors } from './state.js';
 import { WORKER_BOOT } from './worker-boot.js';
 
@@ -81,8 +81,12 @@ export class PlanThreads {
     });
   }
 
-  /** Starts `workers` threads, each building model's plan on a backend like `be` (webasm or async). */
-  static async start(model: Model, be: Backend, workers: number): Promise<PlanThreads> {
+  /**
+   * Starts `workers` threads, each building model's plan on a backend like `be` (webasm or async)
+   * from the modules `modules()` returns (the calling thread's plan compiles them while the
+   * threads load), so that no thread compiles a kernel the calling thread already has.
+   */
+  static async start(model: Model, be: Backend, workers: number, modules: () => readonly CompiledModule[]): Promise<PlanThreads> {
     checkThreads(workers);
     const buffers = sharedBuffers(workers);
     // each parameter in a buffer of its own: a view would carry its whole buffer across
@@ -93,6 +97,8 @@ export class PlanThreads {
     });
     const pool = new PlanThreads(threads, buffers);
     try {
+      const handed: PlanWorkerModules = { type: 'modules', modules: modules() };
+      for (const w of threads) w.postMessage(handed);
       await Promise.all(threads.map(ready));
     } catch (e) {
       await pool.close();
@@ -232,6 +238,7 @@ export class ThreadedPlan {
 
   /** Builds every thread's plan now, the workers' beside the calling thread's. */
   async warm(): Promise<void> {
+    // the workers load while this thread builds its plan, then instantiate its modules
     const starting = this.workers > 0 ? this.threads() : null;
     void this.plan;
     this.running = await starting;
@@ -243,7 +250,7 @@ export class ThreadedPlan {
     if (this.pool !== null && this.poolWeights !== weights) await this.stopThreads();
     if (this.pool === null) {
       this.poolWeights = weights;
-      const starting = PlanThreads.start(this.model, this.be, this.workers);
+      const starting = PlanThreads.start(this.model, this.be, this.workers, () => this.plan.ks.exportModules());
       this.pool = starting;
       // a group that could not start is not kept: the next batch tries again
       starting.catch(() => {

@@ -1,5 +1,5 @@
 import { PIXELS } from '@digitlab/digit-csv';
-import type { Mode } from '@digitlab/tensor';
+import type { CompiledModule, Mode } from '@digitlab/tensor';
 import { MNIST_CLASSES } from './mnist.js';
 import type { Model } from './model.js';
 import type { InferencePlan } from './plan.js';
@@ -57,6 +57,12 @@ export interface PlanWorkerSetup extends WorkerBootData, PlanBuffers {
   /** The calling thread's backend's choice, so that every thread compiles the same kernels. */
   readonly fusedMultiplyAdd: boolean;
   readonly index: number;
+}
+
+/** What the calling thread posts to a plan worker once its own plan is built: the modules the worker instantiates instead of compiling them again. */
+export interface PlanWorkerModules {
+  readonly type: 'modules';
+  readonly modules: readonly CompiledModule[];
 }
 
 /** What a plan worker posts: once ready (its plan compiled), why it could not start, or why its plan threw in a round. */

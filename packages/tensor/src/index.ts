@@ -17,7 +17,7 @@ export { gelu } from './ops/gelu.js';
 export { softmax } from './ops/softmax.js';
 export { attention, attentionDims, attentionScoresSpec, attentionStatsSpec, attentionProbsSpec, attentionOutputSpec, transposeKeys, unpackTokenRows, type AttentionOptions, type AttentionDims } from './ops/attention.js';
 export { EXP_TABLE } from './ops/kernel-math.js';
-export { PlanKernel, PlanKernels, concatLast, type PlanOptions } from './plan.js';
+export { PlanKernel, PlanKernels, concatLast, type CompiledModule, type PlanOptions } from './plan.js';
 export { denseEpilogue, convPool, layerNormRows, geluValue, type Activation, type DenseEpilogue } from './plan-passes.js';
 export { patchify } from './ops/patchify.js';
 export { prependToken } from './ops/prepend-token.js';

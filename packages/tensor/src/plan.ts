@@ -1,4 +1,4 @@
-import type { IKernelRunShortcut } from 'gpu.js';
+import { type IKernelRunShortcut, WebAssemblyKernel } from 'gpu.js';
 import { type Backend, type KernelSpec, dropCompilerState, flattenOutput, kernelClassOf } from './backend.js';
 import type { Tensor } from './tensor.js';
 
@@ -44,6 +44,10 @@ interface WasmKernel {
   readonly usesRandom?: boolean;
 }
 
+/** gpu.js's WebAssemblyKernel.dispatchSpans: runs a module's cells, the SIMD entry over whole quads of each row. */
+type Dispatch = WasmKernel['constructor']['dispatchSpans'];
+const dispatchSpans: Dispatch = (WebAssemblyKernel as unknown as WasmKernel['constructor']).dispatchSpans;
+
 /** Options of a plan's kernels. */
 export interface PlanOptions {
   /**
@@ -54,6 +58,35 @@ export interface PlanOptions {
    * ViT's layers take one each.
    */
   readonly shareMemory?: boolean;
+  /**
+   * WebAssembly modes: modules another plan of the same model, mode and settings compiled
+   * (PlanKernels.exportModules, posted to this thread), instantiated where this plan would
+   * compile the same kernel again: a plan on a worker thread then compiles nothing.
+   */
+  readonly modules?: readonly CompiledModule[];
+}
+
+/**
+ * A kernel's compiled WebAssembly module and the layout gpu.js gave its memory, as a plan on
+ * another thread instantiates it: plain data and a WebAssembly.Module, which postMessage and
+ * workerData carry (structured clone).
+ */
+export interface CompiledModule {
+  /** Which kernel it is (moduleKey): its spec's source, output and argument lengths. */
+  readonly key: string;
+  readonly module: WebAssembly.Module;
+  readonly layout: WasmEntry['layout'];
+  readonly cells: number;
+  readonly sizeX: number;
+  readonly mathImports: readonly string[];
+  /** The memory's size in 64 KiB pages when the module was compiled. */
+  readonly pages: number;
+  readonly argumentNames: readonly string[];
+}
+
+/** The key of a compiled module: one spec (its source fixes every size) for arguments of these lengths. */
+function moduleKey(spec: KernelSpec, lengths: readonly number[]): string {
+  return `${spec.name}|${spec.output.join('x')}|${spec.components ?? 1}|${lengths.join(',')}|${spec.source}`;
 }
 
 /** One module's memory as the kernels of its spec share it (PlanOptions.shareMemory). */
@@ -78,9 +111,10 @@ export class PlanKernel {
     /** The kernel's result, flat, in the layout its spec returns (see the op that defines it); valid until its next run. */
     public output: Float32Array,
     private readonly direct: WasmEntry | null,
-    private readonly dispatch: WasmKernel['constructor']['dispatchSpans'] | null,
     /** Milliseconds its compile (first call) took; 0 for another instance of a compiled module. */
     readonly compileMs: number,
+    /** Its module's argument names, in gpu.js's layout (null where it does not run its module directly). */
+    private readonly argumentNames: readonly string[] | null = null,
   ) {}
 
   /** Compiles run (gpu.js, not called yet) with these initial arguments, which the plan then owns. */
@@ -92,11 +126,11 @@ export class PlanKernel {
     const compileMs = performance.now() - t0;
     const inner = (run as unknown as { kernel?: WasmKernel }).kernel;
     const entry = inner?.constructor.name === 'WebAssemblyKernel' && !inner.usesRandom ? inner._active : null;
-    if (!inner || !entry) return new PlanKernel(spec, run, cpu, args, cpu ? first.slice() : first, null, null, compileMs);
+    if (!inner || !entry) return new PlanKernel(spec, run, cpu, args, cpu ? first.slice() : first, null, compileMs);
     dropCompilerState(run);
     const views = regions(entry, inner.argumentNames, total);
     views.args.forEach((v, i) => v.set(args[i]));
-    return new PlanKernel(spec, run, cpu, views.args, views.output, entry, inner.constructor.dispatchSpans, compileMs);
+    return new PlanKernel(spec, run, cpu, views.args, views.output, entry, compileMs, inner.argumentNames);
   }
 
   /**
@@ -106,18 +140,34 @@ export class PlanKernel {
    */
   static instance(k: PlanKernel, args: Float32Array[]): PlanKernel | null {
     const e = k.direct;
-    const inner = (k.kernel as unknown as { kernel?: WasmKernel } | null)?.kernel;
-    if (!e || !inner) return null;
-    const pages = e.memory.buffer.byteLength / 65536;
+    if (!e || !k.argumentNames) return null;
+    return PlanKernel.instantiate(k.spec, e, e.memory.buffer.byteLength / 65536, k.argumentNames, args);
+  }
+
+  /** An instance of a module compiled on another thread (CompiledModule), with these arguments copied in. */
+  static fromModule(spec: KernelSpec, m: CompiledModule, args: Float32Array[]): PlanKernel {
+    return PlanKernel.instantiate(spec, { ...m, run: () => undefined, runSimd: null }, m.pages, m.argumentNames, args);
+  }
+
+  /** A new instance of e's module over a memory of its own of `pages` pages, laid out as e's. */
+  private static instantiate(spec: KernelSpec, e: Omit<WasmEntry, 'f32' | 'memory'>, pages: number, argumentNames: readonly string[], args: Float32Array[]): PlanKernel {
     const memory = new WebAssembly.Memory({ initial: pages, maximum: Math.max(pages, 4096) });
     const env: WebAssembly.ModuleImports = { memory };
     for (const name of e.mathImports) env[`math_${name}`] = (Math as unknown as Record<string, WebAssembly.ImportValue>)[name];
     const instance = new WebAssembly.Instance(e.module, { env });
     const exports = instance.exports as unknown as { run: WasmEntry['run']; run_simd?: WasmEntry['run'] };
     const entry: WasmEntry = { ...e, memory, f32: new Float32Array(memory.buffer), run: exports.run, runSimd: exports.run_simd ?? null };
-    const views = regions(entry, inner.argumentNames, outputLength(k.spec));
+    const views = regions(entry, argumentNames, outputLength(spec));
     views.args.forEach((v, i) => v.set(args[i]));
-    return new PlanKernel(k.spec, null, false, views.args, views.output, entry, k.dispatch, 0);
+    return new PlanKernel(spec, null, false, views.args, views.output, entry, 0, argumentNames);
+  }
+
+  /** Its compiled module as another thread's plan instantiates it (null where it does not run its module directly). */
+  exported(): CompiledModule | null {
+    const e = this.direct;
+    if (!e || !this.argumentNames) return null;
+    const { module, layout, cells, sizeX, mathImports } = e;
+    return { key: moduleKey(this.spec, this.argumentNames.map((name) => layout.arrays[name].flatLength)), module, layout, cells, sizeX, mathImports, pages: e.memory.buffer.byteLength / 65536, argumentNames: this.argumentNames };
   }
 
   /** The gpu.js kernel class that ran it (a fallback shows here, as in Backend.executed). */
@@ -134,7 +184,7 @@ export class PlanKernel {
     if (!k.direct) return null;
     const first = memory === null;
     const m = memory ?? { views: { args: k.args, output: k.output }, last: null };
-    const own = new PlanKernel(k.spec, first ? k.kernel : null, false, args, new Float32Array(k.output.length), k.direct, k.dispatch, first ? k.compileMs : 0);
+    const own = new PlanKernel(k.spec, first ? k.kernel : null, false, args, new Float32Array(k.output.length), k.direct, first ? k.compileMs : 0, k.argumentNames);
     own.shared = { memory: m, resident: new Set(), stale: true };
     return own;
   }
@@ -162,13 +212,13 @@ export class PlanKernel {
       });
       m.last = this;
       s.stale = false;
-      this.dispatch!(this.direct!.run, this.direct!.runSimd, this.direct!.cells, this.direct!.sizeX, 0);
+      dispatchSpans(this.direct!.run, this.direct!.runSimd, this.direct!.cells, this.direct!.sizeX, 0);
       this.output.set(m.views.output);
       return;
     }
     const e = this.direct;
     if (e) {
-      this.dispatch!(e.run, e.runSimd, e.cells, e.sizeX, 0);
+      dispatchSpans(e.run, e.runSimd, e.cells, e.sizeX, 0);
       return;
     }
     const raw = (this.kernel as unknown as (...a: unknown[]) => unknown)(...this.args);
@@ -234,6 +284,7 @@ export class PlanKernels {
   /** The first kernel of each spec: later ones of the same spec are instances of its module. */
   private readonly bySpec = new Map<KernelSpec, PlanKernel>();
   private readonly residents: Resident[] = [];
+  private byKey: Map<string, CompiledModule> | null = null;
   /** Kernel calls made so far (counted as they run). */
   calls = 0;
   /** Per-kernel calls and milliseconds, when switched on (benchmarks: kernels against host passes). */
@@ -253,6 +304,13 @@ export class PlanKernels {
     const first = this.bySpec.get(spec);
     const share = this.options.shareMemory === true;
     let k = first && (share ? PlanKernel.sharing(first, arrays, first.sharedMemory) : PlanKernel.instance(first, arrays));
+    const handed = !k && !first ? this.handed().get(moduleKey(spec, arrays.map((a) => a.length))) : undefined;
+    if (handed) {
+      k = PlanKernel.fromModule(spec, handed, arrays);
+      this.be.executed.add(k.executedBy);
+      if (share) k = PlanKernel.sharing(k, arrays, null) ?? k;
+      this.bySpec.set(spec, k);
+    }
     if (!k) {
       k = PlanKernel.compile(spec, this.be.createKernel(spec, false), this.be.mode === 'cpu', arrays);
       this.be.compiled++;
@@ -262,6 +320,16 @@ export class PlanKernels {
     }
     this.kernels.push(k);
     return k;
+  }
+
+  /** The modules handed to this plan (PlanOptions.modules), by key. */
+  private handed(): ReadonlyMap<string, CompiledModule> {
+    return (this.byKey ??= new Map((this.options.modules ?? []).map((m) => [m.key, m])));
+  }
+
+  /** The modules this plan compiled, as a plan of the same model on another thread instantiates them (PlanOptions.modules). */
+  exportModules(): CompiledModule[] {
+    return [...this.bySpec.values()].flatMap((k) => k.exported() ?? []);
   }
 
   /**
