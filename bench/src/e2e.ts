@@ -34,6 +34,10 @@ export interface E2eResult {
   readonly breakdown?: readonly { readonly name: string; readonly msPerStep: number; readonly share: number }[];
   /** Inference: kernel calls one forward pass makes. */
   readonly kernelCalls?: number;
+  /** Inference plan: milliseconds its warm-up took (every kernel compiled, the worker threads started), as a `warm` loadClassifier spends them. */
+  readonly warmMs?: number;
+  /** Inference plan: the threads a large batch runs on, the calling thread included. */
+  readonly threads?: number;
   readonly note?: string;
 }
 
@@ -180,7 +184,9 @@ async function inference(name: ModelName, model: Model, mode: Mode, batch: numbe
   const be = new Backend(mode, { poolSize: opts.poolSize });
   const runner = new ThreadedPlan(model, be, opts.threads);
   try {
+    const w0 = performance.now();
     await runner.warm();
+    const warmMs = performance.now() - w0;
     const { plan } = runner;
     const logits = await runner.run(images, batch);
     const reference = (await noGrad(() => model.forward(be, new Tensor([batch, 1, SIDE, SIDE], images), { training: false }))).data;
@@ -199,7 +205,7 @@ async function inference(name: ModelName, model: Model, mode: Mode, batch: numbe
     const kernelMs = kernels.reduce((s, k) => s + k.msPerStep, 0);
     const breakdown = [...kernels, { name: '(host: passes between kernels, copies in and out)', msPerStep: callMs - kernelMs, share: 1 - kernelMs / callMs }];
     plan.ks.profile = null;
-    const result: E2eResult = { task: 'infer', model: name, impl: mode, batch, weights, ran, timing, imagesPerSecond: (batch * 1000) / timing.medianMs, breakdown, kernelCalls: plan.callsFor(batch) };
+    const result: E2eResult = { task: 'infer', model: name, impl: mode, batch, weights, ran, timing, imagesPerSecond: (batch * 1000) / timing.medianMs, breakdown, kernelCalls: plan.callsFor(batch), warmMs, threads: runner.workers + 1 };
     return { result, logits };
   } finally {
     await runner.close();

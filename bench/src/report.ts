@@ -173,7 +173,8 @@ export function inferenceBreakdownTable(e2e: readonly E2eResult[]): string {
     const total = r.breakdown!.reduce((s, k) => s + k.msPerStep, 0);
     const opByOp = e2e.find((x) => x.task === 'infer' && x.model === r.model && x.batch === r.batch && x.impl === `${r.impl} op-by-op`);
     const calls = `${r.kernelCalls} kernel calls${opByOp?.kernelCalls ? ` (op by op: ${opByOp.kernelCalls})` : ''}`;
-    out.push(`**${r.model}**, inference plan on \`${r.impl}\`, batch ${r.batch}: ${calls}, ${formatMs(total)} a call while profiled:`, '', '| where | ms per call | share |', '| --- | --- | --- |');
+    const warm = r.warmMs === undefined ? '' : `; its warm-up (every kernel compiled on ${r.threads === 1 ? 'one thread' : `${r.threads} threads`}) took ${formatMs(r.warmMs)}`;
+    out.push(`**${r.model}**, inference plan on \`${r.impl}\`, batch ${r.batch}: ${calls}, ${formatMs(total)} a call while profiled${warm}:`, '', '| where | ms per call | share |', '| --- | --- | --- |');
     for (const k of r.breakdown!) out.push(`| ${k.name} | ${k.msPerStep.toFixed(3)} | ${(k.share * 100).toFixed(1)}% |`);
     out.push('');
   }

@@ -77,12 +77,13 @@ describe('end to end', () => {
     for (const plan of e2e.filter((r) => r.task === 'infer' && r.impl === 'webasm')) {
       const opByOp = e2e.find((r) => r.model === plan.model && r.batch === plan.batch && r.impl === 'webasm op-by-op')!;
       expect(plan.kernelCalls).toBeGreaterThan(0);
+      expect(plan.warmMs).toBeGreaterThan(0);
       expect(plan.kernelCalls).toBeLessThan(opByOp.kernelCalls!);
       expect(plan.breakdown!.reduce((s, k) => s + k.share, 0)).toBeCloseTo(1, 6);
     }
     const res: BenchResults = { info: testInfo(), kernels: [], e2e };
     expect(markdown(res)).toContain('### Where a training step');
-    expect(markdown(res)).toMatch(/inference plan on `webasm`, batch 1: \d+ kernel calls \(op by op: \d+\)/);
+    expect(markdown(res)).toMatch(/inference plan on `webasm`, batch 1: \d+ kernel calls \(op by op: \d+\), [\d.]+ (µs|ms) a call while profiled; its warm-up \(every kernel compiled on (one thread|\d threads)\) took [\d.]+ (ms|s)/);
     expect(e2eChart(e2e, 'test')).toContain('</svg>');
   });
 
