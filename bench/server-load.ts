@@ -1,17 +1,19 @@
 // Load benchmark of the prediction server on loopback, with autocannon: single-image POST /predict
 // (both models answer each image) as fast as the given connection counts go (capacity), then a
 // fixed 500 req/s on the same connection counts (the latency at that rate), then twice the
-// measured capacity offered for a fixed time, with /health/live probed alongside. Starts the real server
-// (apps/server/src/main.ts, shipped weights, every batch bucket compiled before it answers) as a
-// child process on 127.0.0.1 on the Node running this script, and writes the results with their
-// commit to bench/results/server-<runtime>.md (and .json).
+// measured capacity offered for a fixed time, with /health/live probed alongside on the server's
+// probe listener (HEALTH_PORT) and on its main port. Starts the real server (apps/server/src/main.ts,
+// shipped weights, every batch bucket compiled before it answers) as a child process on 127.0.0.1
+// on the Node running this script, lowers the generator's own priority (--generator-nice) below
+// the server's and the prober's, and writes the results with their commit to
+// bench/results/server-<runtime>.md (and .json).
 //
 //   bash scripts/with-node.sh pnpm bench:server                       # the full run (Node 24)
 //   pnpm bench:server --duration 5 --overload-duration 10 --connections 32   # a short check
 //
 // Targets it checks: 500 req/s answered with p99 <= 50 ms at 32 and 64 connections; under 2x
 // capacity: 0 timeouts, 0 socket errors, no 5xx but 503 with Retry-After, every /health/live
-// within 100 ms. A closed loop of N connections always waits N / throughput on average, so the
+// within 100 ms (on each port; the probe listener's is where an orchestrator's probes go). A closed loop of N connections always waits N / throughput on average, so the
 // latency target is read at the fixed rate, and the capacity phases give the throughput.
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
