@@ -198,8 +198,8 @@ async function startServer(port: number, healthPort: number, env: Record<string,
 
 /**
  * Probes /health/live at each of `urls` in turn, one probe every intervalMs, each on a fresh
- * connection as a kubelet's probe comes (it sends no keep-alive), from a process of its own, so its
- * times are the server's and not the load generator's event loop. The process is started before the
+ * connection as a kubelet's probe comes (it sends no keep-alive), from a process (and session) of
+ * its own, so its times are the server's and not the load generator's event loop. The process is started before the
  * generator lowers its own priority, so it runs at the priority it was started with. It makes one
  * uncounted request to each URL before `ready` resolves: a fresh Node's first fetch loads its HTTP
  * client, tens of milliseconds that are the prober's and not the server's (a long-running
@@ -213,6 +213,7 @@ function probe(urls: readonly string[], intervalMs: number): { ready: Promise<vo
     const once = (target) => fetch(target, { signal: AbortSignal.timeout(5000), headers: { connection: 'close' } });
     const times = targets.map(() => []); const failed = targets.map(() => 0); let running = true;
     const go = new Promise((r) => process.on('message', (m) => { if (m === 'go') r(); else running = false; }));
+    process.on('disconnect', () => process.exit(0));
     for (const target of targets) await (await once(target)).arrayBuffer();
     process.send({ ready: true });
     await go;
@@ -226,7 +227,10 @@ function probe(urls: readonly string[], intervalMs: number): { ready: Promise<vo
       await new Promise((r) => setTimeout(r, ${intervalMs / Math.max(1, urls.length)}));
     }
     process.send({ times, failed }, () => process.exit(0));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // detached: a session of its own, so where the kernel shares the CPU between sessions (Linux's
+  // autogroups) the prober is not in the server's and the generator's group, as an orchestrator's
+  // probe process is not; its priority stays the one it started with
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
   const messages: unknown[] = [];
   const waiters: ((m: unknown) => void)[] = [];
   child.on('message', (m: unknown) => (waiters.length > 0 ? waiters.shift()!(m) : messages.push(m)));
@@ -472,7 +476,7 @@ async function main(): Promise<void> {
       ...(over === undefined
         ? []
         : [
-            `/health/live during the overload, each port probed every 250 ms on a fresh connection from a process of its own (after one uncounted request each that loads its HTTP client): ` +
+            `/health/live during the overload, each port probed every 250 ms on a fresh connection from a process and session of its own (after one uncounted request each that loads its HTTP client): ` +
               PROBE_TARGETS.map((target) => {
                 const p = over.probes![target];
                 return `${target}: ${p.count} answered, p50 ${f(p.p50Ms)} ms, p99 ${f(p.p99Ms)} ms, max ${f(p.maxMs)} ms`;
