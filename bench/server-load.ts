@@ -1,30 +1,32 @@
 // Load benchmark of the prediction server on loopback, with autocannon: single-image POST /predict
 // (both models answer each image) as fast as the given connection counts go (capacity), then a
 // fixed 500 req/s on the same connection counts (the latency at that rate), then twice the
-// measured capacity offered for a fixed time, with /health/live probed alongside. Starts the real server
-// (apps/server/src/main.ts, shipped weights, every batch bucket compiled before it answers) as a
-// child process on 127.0.0.1 on the Node running this script, and writes the results with their
-// commit to bench/results/server-<runtime>.md (and .json).
+// measured capacity offered for a fixed time, with /health/live probed alongside on the server's
+// probe listener (HEALTH_PORT) and on its main port. Starts the real server (apps/server/src/main.ts,
+// shipped weights, every batch bucket compiled before it answers) as a child process on 127.0.0.1
+// on the Node running this script, lowers the generator's own priority (--generator-nice) below
+// the server's and the prober's, and writes the results with their commit to
+// bench/results/server-<runtime>.md (and .json).
 //
 //   bash scripts/with-node.sh pnpm bench:server                       # the full run (Node 24)
 //   pnpm bench:server --duration 5 --overload-duration 10 --connections 32   # a short check
 //
 // Targets it checks: 500 req/s answered with p99 <= 50 ms at 32 and 64 connections; under 2x
 // capacity: 0 timeouts, 0 socket errors, no 5xx but 503 with Retry-After, every /health/live
-// within 100 ms. A closed loop of N connections always waits N / throughput on average, so the
+// within 100 ms (on each port; the probe listener's is where an orchestrator's probes go). A closed loop of N connections always waits N / throughput on average, so the
 // latency target is read at the fixed rate, and the capacity phases give the throughput.
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createServer } from 'node:net';
-import { cpus, loadavg } from 'node:os';
+import { cpus, getPriority, loadavg, setPriority } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Command, InvalidArgumentError } from 'commander';
 import { PIXELS } from '@digitlab/digit-csv';
 import { loadMnist } from '@digitlab/models';
-import { floatOption, intListOption, modeChoiceOption, positiveIntOption } from '@digitlab/models/cli-options';
+import { floatOption, intListOption, intOption, modeChoiceOption, positiveIntOption } from '@digitlab/models/cli-options';
 import { maxOf, percentile } from './latency-stats.js';
 import { openLoop, uniformSequence } from './open-loop.js';
 
@@ -34,8 +36,35 @@ const TARGET_P99_MS = 50;
 const PROBE_LIMIT_MS = 100;
 const PHASES = ['capacity', 'bursts', 'poisson', 'overload'] as const;
 type PhaseKind = (typeof PHASES)[number];
+/**
+ * The generator (autocannon, the open loop) runs on this process's thread, on the same cores as the
+ * server it loads: run as an equal it takes CPU turns that a server of its own machine would have,
+ * and a probe's answer waits for them. It runs this many nice steps below the server and the prober.
+ */
+const DEFAULT_GENERATOR_NICE = 5;
 const BURSTS = `${TARGET_RPS} req/s, autocannon`;
 const POISSON = `${TARGET_RPS} req/s, Poisson`;
+
+function niceOption(raw: string): number {
+  const n = intOption(raw);
+  if (n < 0 || n > 19) throw new InvalidArgumentError(`${raw} is not a nice step count; use 0-19`);
+  return n;
+}
+
+/**
+ * Lowers this thread's priority by `steps` (Linux keeps a nice value per thread: the server and the
+ * prober, started before, keep theirs) and returns the steps it went down; 0 where that is refused.
+ */
+function lowerOwnPriority(steps: number): number {
+  if (steps === 0) return 0;
+  try {
+    const before = getPriority();
+    setPriority(Math.min(19, before + steps));
+    return getPriority() - before;
+  } catch {
+    return 0;
+  }
+}
 
 function phaseListOption(raw: string): PhaseKind[] {
   const list = raw.split(',').map((p) => p.trim());
@@ -61,11 +90,29 @@ interface Phase {
   readonly retryAfter: Record<string, number>;
   readonly timeouts: number;
   readonly errors: number;
-  readonly probes?: { count: number; maxMs: number; p50Ms: number; p99Ms: number; over: number; failed: number };
+  /** /health/live probed during the phase: on the probe listener's port, and on the main port. */
+  readonly probes?: Record<ProbeTarget, ProbeSummary>;
   /** Open loop only: the generator's largest lag behind an arrival (its own event loop). */
   readonly issueLagMs?: number;
   /** The server's own view of the phase, from /metrics (scraped before and after). */
   server?: ServerView;
+}
+
+/** Where /health/live is probed: the probe listener's port (HEALTH_PORT) and the port /predict is served on. */
+const PROBE_TARGETS = ['probe port', 'main port'] as const;
+type ProbeTarget = (typeof PROBE_TARGETS)[number];
+const PROBE_WHERE: Record<ProbeTarget, string> = {
+  'probe port': "probe port (HEALTH_PORT, the server's probe listener: where an orchestrator's probes go)",
+  'main port': 'main port (beside the /predict load)',
+};
+
+interface ProbeSummary {
+  readonly count: number;
+  readonly maxMs: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly over: number;
+  readonly failed: number;
 }
 
 /** What the server's metrics say of a phase: its HTTP thread's event-loop delay and each model's batches. */
@@ -127,11 +174,11 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts the server process and waits (at most 600 s: every bucket compiles first) for /health/ready. */
-async function startServer(port: number, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+/** Starts the server process (its probe listener on healthPort) and waits (at most 600 s: every bucket compiles first) for /health/ready. */
+async function startServer(port: number, healthPort: number, env: Record<string, string>): Promise<{ child: ChildProcess; url: string; healthUrl: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: resolve(ROOT, 'apps/server'),
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, PORT: String(port), HEALTH_PORT: String(healthPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -139,7 +186,7 @@ async function startServer(port: number, env: Record<string, string>): Promise<{
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode} before it answered`);
     try {
-      if ((await fetch(`${url}/health/ready`)).status === 200) return { child, url };
+      if ((await fetch(`${url}/health/ready`)).status === 200) return { child, url, healthUrl: `http://127.0.0.1:${healthPort}` };
     } catch {
       // not listening yet
     }
@@ -150,31 +197,40 @@ async function startServer(port: number, env: Record<string, string>): Promise<{
 }
 
 /**
- * Probes /health/live every intervalMs, each on a fresh connection, from a process of its own (as an
- * orchestrator's probe would come), so its times are the server's and not the load generator's
- * event loop. The process makes one uncounted request before `ready` resolves: a fresh Node's first
- * fetch loads its HTTP client, tens of milliseconds that are the prober's and not the server's
- * (a long-running orchestrator's client is loaded already). stop() ends it and returns the times.
+ * Probes /health/live at each of `urls` in turn, one probe every intervalMs, each on a fresh
+ * connection as a kubelet's probe comes (it sends no keep-alive), from a process (and session) of
+ * its own, so its times are the server's and not the load generator's event loop. The process is started before the
+ * generator lowers its own priority, so it runs at the priority it was started with. It makes one
+ * uncounted request to each URL before `ready` resolves: a fresh Node's first fetch loads its HTTP
+ * client, tens of milliseconds that are the prober's and not the server's (a long-running
+ * orchestrator's client is loaded already). It waits for start(); stop() ends it and returns the
+ * times per URL.
  */
-function probe(url: string, intervalMs: number): { ready: Promise<void>; stop(): Promise<{ times: number[]; failed: number }> } {
-  const target = JSON.stringify(`${url}/health/live`);
+function probe(urls: readonly string[], intervalMs: number): { ready: Promise<void>; start(): void; kill(): void; stop(): Promise<{ times: number[][]; failed: number[] }> } {
+  const targets = JSON.stringify(urls.map((url) => `${url}/health/live`));
   const script = `
-    const once = () => fetch(${target}, { signal: AbortSignal.timeout(5000), headers: { connection: 'close' } });
-    const times = []; let failed = 0; let running = true;
-    process.on('message', () => { running = false; });
-    await (await once()).arrayBuffer();
+    const targets = ${targets};
+    const once = (target) => fetch(target, { signal: AbortSignal.timeout(5000), headers: { connection: 'close' } });
+    const times = targets.map(() => []); const failed = targets.map(() => 0); let running = true;
+    const go = new Promise((r) => process.on('message', (m) => { if (m === 'go') r(); else running = false; }));
+    process.on('disconnect', () => process.exit(0));
+    for (const target of targets) await (await once(target)).arrayBuffer();
     process.send({ ready: true });
-    while (running) {
+    await go;
+    for (let i = 0; running; i = (i + 1) % targets.length) {
       const t0 = performance.now();
       try {
-        const response = await once();
+        const response = await once(targets[i]);
         await response.arrayBuffer();
-        if (response.status === 200) times.push(performance.now() - t0); else failed++;
-      } catch { failed++; }
-      await new Promise((r) => setTimeout(r, ${intervalMs}));
+        if (response.status === 200) times[i].push(performance.now() - t0); else failed[i]++;
+      } catch { failed[i]++; }
+      await new Promise((r) => setTimeout(r, ${intervalMs / Math.max(1, urls.length)}));
     }
     process.send({ times, failed }, () => process.exit(0));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // detached: a session of its own, so where the kernel shares the CPU between sessions (Linux's
+  // autogroups) the prober is not in the server's and the generator's group, as an orchestrator's
+  // probe process is not; its priority stays the one it started with
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
   const messages: unknown[] = [];
   const waiters: ((m: unknown) => void)[] = [];
   child.on('message', (m: unknown) => (waiters.length > 0 ? waiters.shift()!(m) : messages.push(m)));
@@ -186,14 +242,25 @@ function probe(url: string, intervalMs: number): { ready: Promise<void>; stop():
   const ready = next().then(() => undefined);
   return {
     ready,
+    start() {
+      child.send('go');
+    },
+    kill() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+    },
     async stop() {
-      await ready;
+      if (child.exitCode !== null) throw new Error('the /health/live prober exited early');
       child.send('stop');
-      const result = (await next()) as { times: number[]; failed: number };
+      const result = (await next()) as { times: number[][]; failed: number[] };
       await exited;
       return result;
     },
   };
+}
+
+/** A probe target's times summarised against PROBE_LIMIT_MS. */
+function probeSummary(times: readonly number[], failed: number): ProbeSummary {
+  return { count: times.length, maxMs: maxOf(times), p50Ms: percentile(times, 50), p99Ms: percentile(times, 99), over: times.filter((t) => t > PROBE_LIMIT_MS).length, failed };
 }
 
 /** Tallies the 503s of a phase and the Retry-After each carried. */
@@ -296,9 +363,10 @@ async function main(): Promise<void> {
     .option('--overload-connections <n>', 'connections of the overload phase', positiveIntOption, 256)
     .option('--backend <mode>', "the server's BACKEND", modeChoiceOption, 'async')
     .option('--phases <list>', `comma-separated phases to run, of ${PHASES.join(', ')} (overload needs capacity)`, phaseListOption, [...PHASES])
+    .option('--generator-nice <n>', 'nice steps (0-19) the load generator runs below the server and the prober, which share its cores', niceOption, DEFAULT_GENERATOR_NICE)
     .option('--out <path>', 'results path without extension (default: bench/results/server-node<major>)')
     .parse()
-    .opts<{ duration: number; overloadDuration: number; connections: number[]; overloadConnections: number; backend: string; phases: PhaseKind[]; out?: string }>();
+    .opts<{ duration: number; overloadDuration: number; connections: number[]; overloadConnections: number; backend: string; phases: PhaseKind[]; generatorNice: number; out?: string }>();
   const run = new Set(values.phases);
   const duration = Math.min(120, Math.max(1, values.duration));
   const overloadDuration = Math.min(120, Math.max(1, values.overloadDuration));
@@ -308,10 +376,14 @@ async function main(): Promise<void> {
   const body = JSON.stringify({ pixels: [Array.from(mnist.images.subarray(0, PIXELS), (v) => Math.round(v * 255))] });
   const port = await freePort();
   const started = performance.now();
-  const { child, url } = await startServer(port, { BACKEND: values.backend });
+  const { child, url, healthUrl } = await startServer(port, await freePort(), { BACKEND: values.backend });
   const startupS = (performance.now() - started) / 1000;
   const phases: Phase[] = [];
+  // the server and the prober are started first: they keep the priority this process has now
+  const probes = run.has('overload') ? probe([healthUrl, url], 250) : undefined;
   try {
+    await probes?.ready;
+    const generatorNice = lowerOwnPriority(values.generatorNice);
     const health = (await (await fetch(`${url}/health`)).json()) as { models: Record<string, { version?: string; warmupMs?: number }> };
     for (let i = 0; i < 100; i++) await (await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).arrayBuffer();
     if (run.has('capacity')) {
@@ -336,20 +408,11 @@ async function main(): Promise<void> {
     if (run.has('overload') && Number.isFinite(capacity)) {
       const offered = Math.max(1, Math.round(2 * capacity));
       process.stderr.write(`overload: ${offered} req/s offered (2x ${capacity.toFixed(0)}) on ${overloadConnections} connections, ${overloadDuration} s...\n`);
-      const probes = probe(url, 250);
-      // the probe is a process of its own: stopped even when the phase fails, so it never outlives the bench
-      let overload: Phase;
-      let probed: { times: number[]; failed: number };
-      try {
-        await probes.ready;
-        overload = await observed(url, () => load(url, 'overload 2x', body, overloadConnections, overloadDuration, offered));
-      } finally {
-        probed = await probes.stop();
-      }
-      phases.push({
-        ...overload,
-        probes: { count: probed.times.length, maxMs: maxOf(probed.times), p50Ms: percentile(probed.times, 50), p99Ms: percentile(probed.times, 99), over: probed.times.filter((t) => t > PROBE_LIMIT_MS).length, failed: probed.failed },
-      });
+      probes!.start();
+      const overload = await observed(url, () => load(url, 'overload 2x', body, overloadConnections, overloadDuration, offered));
+      const probed = await probes!.stop();
+      const summaries = Object.fromEntries(PROBE_TARGETS.map((target, i) => [target, probeSummary(probed.times[i], probed.failed[i])])) as Record<ProbeTarget, ProbeSummary>;
+      phases.push({ ...overload, probes: summaries });
     }
 
     const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
@@ -376,14 +439,18 @@ async function main(): Promise<void> {
       verdicts.push(
         `overload: ${over.shed503} of ${over.requests} answered 503${afters === '' ? '' : ` (Retry-After ${afters})`}, p50 ${f(over.latencyMs.p50)} ms over all answers`,
         `overload: ${over.timeouts} timeouts, ${over.errors} socket errors, ${other5xx} 5xx other than 503, ${over.shed503WithoutRetryAfter} 503 without Retry-After: ${over.timeouts + over.errors + other5xx + over.shed503WithoutRetryAfter === 0 ? 'met' : 'NOT MET'}`,
-        `/health/live within ${PROBE_LIMIT_MS} ms: ${over.probes!.count} probes, ${over.probes!.over} over, ${over.probes!.failed} failed, max ${f(over.probes!.maxMs)} ms: ${over.probes!.over + over.probes!.failed === 0 ? 'met' : 'NOT MET'}`,
+        ...PROBE_TARGETS.map((target) => {
+          const p = over.probes![target];
+          return `/health/live within ${PROBE_LIMIT_MS} ms on the ${PROBE_WHERE[target]}: ${p.count} probes, ${p.over} over, ${p.failed} failed, max ${f(p.maxMs)} ms: ${p.over + p.failed === 0 ? 'met' : 'NOT MET'}`;
+        }),
       );
     }
     const lines = [
       `# Server load test`,
       '',
-      `Commit ${commit}${dirty}; \`pnpm bench:server --duration ${duration} --overload-duration ${overloadDuration} --connections ${connections.join(',')} --phases ${values.phases.join(',')}\`; ` +
-        `POST /predict, one MNIST test image per request as JSON, both models; loopback; backend ${values.backend} (${models}); ${machine}; server ready in ${f(startupS, 0)} s.`,
+      `Commit ${commit}${dirty}; \`pnpm bench:server --duration ${duration} --overload-duration ${overloadDuration} --connections ${connections.join(',')} --phases ${values.phases.join(',')} --generator-nice ${values.generatorNice}\`; ` +
+        `POST /predict, one MNIST test image per request as JSON, both models; loopback; backend ${values.backend} (${models}); ${machine}; server ready in ${f(startupS, 0)} s; ` +
+        `the load generator ran ${generatorNice} nice steps below the server and the prober.`,
       '',
       '| phase | connections | offered req/s | requests | req/s | 200/s | latency p50 ms | p99 ms | max ms | 503 (all with Retry-After) | Retry-After s | timeouts | socket errors | statuses |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|',
@@ -408,7 +475,15 @@ async function main(): Promise<void> {
       '',
       ...(over === undefined
         ? []
-        : [`/health/live during the overload, probed every 250 ms from a process of its own (after one uncounted request that loads its HTTP client): ${over.probes!.count} answered, p50 ${f(over.probes!.p50Ms)} ms, p99 ${f(over.probes!.p99Ms)} ms, max ${f(over.probes!.maxMs)} ms.`, '']),
+        : [
+            `/health/live during the overload, each port probed every 250 ms on a fresh connection from a process and session of its own (after one uncounted request each that loads its HTTP client): ` +
+              PROBE_TARGETS.map((target) => {
+                const p = over.probes![target];
+                return `${target}: ${p.count} answered, p50 ${f(p.p50Ms)} ms, p99 ${f(p.p99Ms)} ms, max ${f(p.maxMs)} ms`;
+              }).join('; ') +
+              '.',
+            '',
+          ]),
       ...(poissonPhases.length === 0 ? [] : [`Poisson phases: the generator issued every arrival within ${f(Math.max(...poissonPhases.map((p) => p.issueLagMs ?? 0)))} ms of its time.`, '']),
       ...verdicts.map((v) => `- ${v}`),
       '',
@@ -418,9 +493,10 @@ async function main(): Promise<void> {
     const out = values.out ?? resolve(ROOT, `bench/results/server-node${process.versions.node.split('.')[0]}`);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(`${out}.md`, text);
-    writeFileSync(`${out}.json`, `${JSON.stringify({ commit, machine, backend: values.backend, models: health.models, startupS, phases }, null, 2)}\n`);
+    writeFileSync(`${out}.json`, `${JSON.stringify({ commit, machine, backend: values.backend, generatorNice, models: health.models, startupS, phases }, null, 2)}\n`);
     process.stderr.write(`wrote ${out}.md and .json\n`);
   } finally {
+    probes?.kill();
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

@@ -11,6 +11,7 @@ import { drainConnections } from './connection-drain.js';
 import errors from './errors.js';
 import { createMetrics, type QueueState, type ServerMetrics } from './metrics.js';
 import { allQueues, loadModels, type ModelSet } from './models.js';
+import { ProbeListener } from './probe-listener.js';
 import { infoRoutes } from './routes/info.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { mnistDataRoutes } from './routes/mnist-data.js';
@@ -30,6 +31,8 @@ declare module 'fastify' {
     digitModels: ModelSet;
     /** The Prometheus registry and the server's metrics. */
     digitMetrics: ServerMetrics;
+    /** The probe listener's port (HEALTH_PORT; the free one picked for 0), or null without one. */
+    digitHealthPort: number | null;
     /** Starts draining while still listening: readiness answers 503, new predictions 503 SHUTTING_DOWN, queued work finishes. close() drains too. */
     beginDrain(): void;
   }
@@ -66,11 +69,20 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   let closing = false;
   let drainEnds = Number.POSITIVE_INFINITY;
   const connections = drainConnections(app.server);
+  // the probe listener answers on a thread of its own; it starts last (below) and stops after the drain
+  let probes: ProbeListener | undefined;
+  app.decorate('digitHealthPort', null);
   app.decorate('beginDrain', () => {
     closing = true;
+    probes?.draining();
+  });
+  app.addHook('onListen', (done) => {
+    probes?.listening();
+    done();
   });
   app.addHook('preClose', async () => {
     closing = true;
+    probes?.draining();
     drainEnds = performance.now() + DRAIN_TIMEOUT_MS;
     connections.closing(DRAIN_TIMEOUT_MS);
   });
@@ -89,7 +101,7 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
     // stuck batch can never keep the server from stopping
     const left = Math.max(0, Math.min(DRAIN_TIMEOUT_MS, drainEnds - performance.now()));
     await Promise.race([Promise.all(allQueues(loaded).map(({ queue }) => queue.idle())), delay(left, undefined, { ref: false })]);
-    await loaded.close();
+    await Promise.all([loaded.close(), probes?.close()]);
   });
 
   await app.register(errors, { bodyLimit: resolved.bodyLimit, maxImages: resolved.maxImages, fileBodyLimit: resolved.fileBodyLimit, onError: metrics.error });
@@ -140,5 +152,19 @@ export async function buildServer(config: ServerConfig = {}): Promise<FastifyIns
   await app.register(trainRoutes);
   await app.register(mnistDataRoutes);
   await app.ready();
+  if (resolved.healthPort !== undefined) {
+    try {
+      probes = await ProbeListener.start({
+        port: resolved.healthPort,
+        host: resolved.healthHost,
+        stallMs: resolved.healthStallMs,
+        onError: (error) => app.log.error({ err: error }, 'the probe listener failed; its port is closed'),
+      });
+    } catch (error) {
+      await app.close();
+      throw error;
+    }
+    app.digitHealthPort = probes.port;
+  }
   return app;
 }

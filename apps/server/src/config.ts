@@ -51,6 +51,12 @@ export interface ServerConfig {
   readonly warm?: boolean;
   /** Nice steps the model workers run below the HTTP thread (0-19, Linux): the thread that parses, answers and probes gets the CPU first. Default 5. */
   readonly workerNice?: number;
+  /** Port of the probe listener: GET /health/live and /health/ready answered on a thread of their own (0 picks a free port). Unset: none, the probes answer on the main port only. */
+  readonly healthPort?: number;
+  /** Address the probe listener listens on. Default '0.0.0.0'. */
+  readonly healthHost?: string;
+  /** Longest the HTTP thread's event loop may stand still before the probe listener's liveness answers 503 stalled, in ms. Default 5,000. */
+  readonly healthStallMs?: number;
   /** Allowed CORS origins: '*' (default), a list, or false to send no CORS headers. */
   readonly corsOrigin?: '*' | readonly string[] | false;
   /** Fastify logger: false (default) or true / a pino level such as 'info'. */
@@ -84,6 +90,9 @@ export interface ResolvedConfig {
   readonly poolSize: number | undefined;
   readonly warm: boolean;
   readonly workerNice: number;
+  readonly healthPort: number | undefined;
+  readonly healthHost: string;
+  readonly healthStallMs: number;
   readonly corsOrigin: '*' | readonly string[] | false;
   readonly logger: boolean | string;
   readonly publicDir: string;
@@ -110,6 +119,8 @@ export const DEFAULT_EXPLAIN_MAX_QUEUE_WAIT_MS = 5_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** Default nice steps of the model workers below the HTTP thread. */
 export const DEFAULT_WORKER_NICE = 5;
+/** Default stall limit of the probe listener's liveness: far beyond any event-loop delay of a busy server, well within an orchestrator's patience. */
+export const DEFAULT_HEALTH_STALL_MS = 5_000;
 
 /** Fills in the defaults of a ServerConfig. */
 export function resolveConfig(config: ServerConfig): ResolvedConfig {
@@ -133,6 +144,9 @@ export function resolveConfig(config: ServerConfig): ResolvedConfig {
     poolSize: config.poolSize,
     warm: config.warm ?? true,
     workerNice: config.workerNice ?? DEFAULT_WORKER_NICE,
+    healthPort: config.healthPort,
+    healthHost: config.healthHost ?? '0.0.0.0',
+    healthStallMs: config.healthStallMs ?? DEFAULT_HEALTH_STALL_MS,
     corsOrigin: config.corsOrigin ?? '*',
     logger: config.logger ?? false,
     publicDir: config.publicDir ?? resolve(REPO_ROOT, 'apps/server/public'),
@@ -157,9 +171,10 @@ export interface EnvConfig extends ServerConfig {
 export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
   const backend = env.BACKEND ?? 'async';
   if (!isModeChoice(backend)) throw new ConfigError(`BACKEND=${backend} is not a gpu.js mode; use auto or one of ${MODES.join(', ')}.`);
+  const host = env.HOST ?? '0.0.0.0';
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
-    host: env.HOST ?? '0.0.0.0',
+    host,
     drainDelayMs: integer(env, 'DRAIN_DELAY_MS', 0, 0, 600_000),
     weightsDir: env.WEIGHTS_DIR === undefined ? resolve(REPO_ROOT, 'weights') : resolve(env.WEIGHTS_DIR),
     backend,
@@ -179,6 +194,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
     warm: boolean(env, 'WARM', true),
     workerNice: integer(env, 'WORKER_NICE', DEFAULT_WORKER_NICE, 0, 19),
     ...(env.POOL_SIZE === undefined || env.POOL_SIZE === '' ? {} : { poolSize: integer(env, 'POOL_SIZE', 1, 1, 64) }),
+    ...(env.HEALTH_PORT === undefined || env.HEALTH_PORT === '' ? {} : { healthPort: integer(env, 'HEALTH_PORT', 0, 0, 65535) }),
+    healthHost: host,
+    healthStallMs: integer(env, 'HEALTH_STALL_MS', DEFAULT_HEALTH_STALL_MS, 100, 3600_000),
     corsOrigin: corsFrom(env.CORS_ORIGIN),
     logger: env.LOG_LEVEL ?? 'info',
   };

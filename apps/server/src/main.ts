@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   await app.listen({ port: config.port, host: config.host });
+  if (app.digitHealthPort !== null) app.log.info(`probes answer on their own thread at ${config.host}:${app.digitHealthPort} (GET /health/live, /health/ready)`);
 }
 
 main().catch((error: unknown) => {

@@ -38,6 +38,14 @@ describe('configFromEnv', () => {
     expect(() => configFromEnv({ WORKER_NICE: '20' })).toThrow(/WORKER_NICE=20 is not an integer from 0 to 19/);
   });
 
+  it('reads the probe listener: none unless HEALTH_PORT is set, on HOST, with its stall limit', () => {
+    expect(configFromEnv({})).toMatchObject({ healthHost: '0.0.0.0', healthStallMs: 5_000 });
+    expect(configFromEnv({}).healthPort).toBeUndefined();
+    expect(configFromEnv({ HEALTH_PORT: '3001', HOST: '127.0.0.1', HEALTH_STALL_MS: '2000' })).toMatchObject({ healthPort: 3001, healthHost: '127.0.0.1', healthStallMs: 2000 });
+    expect(() => configFromEnv({ HEALTH_PORT: 'yes' })).toThrow(/HEALTH_PORT=yes is not an integer from 0 to 65535/);
+    expect(() => configFromEnv({ HEALTH_STALL_MS: '10' })).toThrow(/HEALTH_STALL_MS=10 is not an integer from 100/);
+  });
+
   it('reads every variable', () => {
     const config = configFromEnv({
       PORT: '8080',
