@@ -98,7 +98,8 @@ describe('deploy/k8s', () => {
     // The routes the probes call exist on the server.
     const routes = readFileSync(resolve(ROOT, 'apps/server/src/routes/info.ts'), 'utf8');
     for (const path of [probePath('readinessProbe'), probePath('livenessProbe'), startupPath]) expect(routes).toContain(`'${path}'`);
-    for (const name of ['readinessProbe', 'livenessProbe', 'startupProbe']) expect(map(probe(name).httpGet, name).port).toBe('http');
+    // the probes go to the probe listener (HEALTH_PORT), which answers on a thread the load never holds up
+    for (const name of ['readinessProbe', 'livenessProbe', 'startupProbe']) expect(map(probe(name).httpGet, name).port).toBe('health');
   });
 
   test('resources: the README values, above what one copy was measured to use', () => {
@@ -143,6 +144,7 @@ describe('deploy/k8s', () => {
     const port = Number(data.PORT);
     const containerPort = map(list(container.ports, 'ports')[0], 'port');
     expect(containerPort).toMatchObject({ name: 'http', containerPort: port });
+    expect(map(list(container.ports, 'ports')[1], 'health port')).toMatchObject({ name: 'health', containerPort: Number(data.HEALTH_PORT) });
     expect(map(list(map(service.spec, 'spec').ports, 'ports')[0], 'service port').targetPort).toBe('http');
   });
 
