@@ -198,17 +198,37 @@ export function unpackColumnPairs(raw: Float32Array, batch: number, M: number, N
   const MB = M / ROWS;
   const half = N / 2;
   const out = new Float32Array(batch * M * N);
+  // a block's cells are read in storage order, eight values a cell, each written to its row and
+  // column: one pass over raw instead of eight strided ones. Chunks still add in order p = 0, 1, ...
   for (let z = 0; z < batch; z++)
     for (let p = 0; p < parts; p++)
       for (let mb = 0; mb < MB; mb++) {
-        const block = ((z * parts + p) * MB + mb) * half * 2 * ROWS;
-        for (let j = 0; j < ROWS; j++) {
-          const dst = (z * M + mb * ROWS + j) * N;
-          for (let g = 0; g < 2; g++) {
-            const src = block + g * ROWS + j;
-            const d = dst + g * half;
-            if (p === 0) for (let n = 0; n < half; n++) out[d + n] = raw[src + n * 2 * ROWS];
-            else for (let n = 0; n < half; n++) out[d + n] += raw[src + n * 2 * ROWS];
+        let src = ((z * parts + p) * MB + mb) * half * 2 * ROWS;
+        const r0 = (z * M + mb * ROWS) * N;
+        const r1 = r0 + N;
+        const r2 = r1 + N;
+        const r3 = r2 + N;
+        if (p === 0) {
+          for (let n = 0; n < half; n++, src += 2 * ROWS) {
+            out[r0 + n] = raw[src];
+            out[r1 + n] = raw[src + 1];
+            out[r2 + n] = raw[src + 2];
+            out[r3 + n] = raw[src + 3];
+            out[r0 + half + n] = raw[src + 4];
+            out[r1 + half + n] = raw[src + 5];
+            out[r2 + half + n] = raw[src + 6];
+            out[r3 + half + n] = raw[src + 7];
+          }
+        } else {
+          for (let n = 0; n < half; n++, src += 2 * ROWS) {
+            out[r0 + n] += raw[src];
+            out[r1 + n] += raw[src + 1];
+            out[r2 + n] += raw[src + 2];
+            out[r3 + n] += raw[src + 3];
+            out[r0 + half + n] += raw[src + 4];
+            out[r1 + half + n] += raw[src + 5];
+            out[r2 + half + n] += raw[src + 6];
+            out[r3 + half + n] += raw[src + 7];
           }
         }
       }
@@ -271,6 +291,10 @@ export function unpackRows(raw: Float32Array, batch: number, M: number, N: numbe
       for (let mb = 0; mb < MB; mb++) {
         const block = ((z * parts + p) * MB + mb) * rows * pitch;
         const ms = Math.min(ROWS, M - mb * ROWS);
+        if (ms === ROWS) {
+          unpackFullBlock(raw, out, block, (z * M + mb * ROWS) * N, N, grid, keep, p === 0);
+          continue;
+        }
         for (let j = 0; j < ms; j++) {
           const dst = (z * M + mb * ROWS + j) * N;
           for (let r = 0; r < rows; r++) {
@@ -284,4 +308,34 @@ export function unpackRows(raw: Float32Array, batch: number, M: number, N: numbe
     }
   }
   return out;
+}
+
+/**
+ * unpackRows for one block of ROWS full rows: each stored row of cells is read in storage order,
+ * ROWS values a cell, one per output row (one pass instead of ROWS strided ones). `first`
+ * writes the chunk, otherwise it is added, as unpackRows does.
+ */
+function unpackFullBlock(raw: Float32Array, out: Float32Array, block: number, dst: number, N: number, grid: CellGrid, keep: number, first: boolean): void {
+  const d1 = N;
+  const d2 = 2 * N;
+  const d3 = 3 * N;
+  for (let r = 0; r < grid.rows; r++) {
+    let src = (block + r * grid.pitch) * ROWS;
+    const d = dst + r * keep;
+    if (first) {
+      for (let n = d; n < d + keep; n++, src += ROWS) {
+        out[n] = raw[src];
+        out[n + d1] = raw[src + 1];
+        out[n + d2] = raw[src + 2];
+        out[n + d3] = raw[src + 3];
+      }
+    } else {
+      for (let n = d; n < d + keep; n++, src += ROWS) {
+        out[n] += raw[src];
+        out[n + d1] += raw[src + 1];
+        out[n + d2] += raw[src + 2];
+        out[n + d3] += raw[src + 3];
+      }
+    }
+  }
 }
