@@ -27,11 +27,11 @@ describe('gatherSpec', () => {
 });
 
 describe('DevicePlan', () => {
-  it('runs on webgpu alone, and says so', async () => {
+  it('runs on webgpu and webgl2 alone, and says so', async () => {
     const be = new Backend('webasm');
     try {
       expect(runsOnDevice(be)).toBe(false);
-      await expect(DevicePlan.open(be)).rejects.toThrow('DevicePlan: runs on webgpu, not webasm');
+      await expect(DevicePlan.open(be)).rejects.toThrow('DevicePlan: runs on webgpu or webgl2, not webasm');
     } finally {
       be.destroy();
     }
