@@ -1,5 +1,5 @@
 import type { IKernelRunShortcut } from 'gpu.js';
-import type { Backend, KernelSpec } from './backend.js';
+import { type Backend, type KernelSpec, specFor } from './backend.js';
 import { type DeviceMemory, pipelineKernel } from './device-plan.js';
 
 /*
@@ -32,6 +32,8 @@ interface GlArray {
   context: WebGL2RenderingContext;
   kernel: object;
   type: GlArrayType;
+  /** The texture's format (R32F, RG32F, RGBA32F). */
+  internalFormat?: number;
 }
 
 /** The texture types whose 1-D accessor reads a flat index (see above), and the one an unpack step reads. */
@@ -60,17 +62,21 @@ export async function openWebGl2(be: Backend): Promise<DeviceMemory> {
   // a one-cell pipeline kernel: its result gives the context every kernel of the backend draws in
   const probe = pipelineKernel(be, { name: 'device_probe', source: 'function() { return 0; }', output: [1] });
   const t = (await (probe as unknown as () => GlArray | Promise<GlArray>)()) as GlArray;
-  return new WebGl2Memory(probe, t.context, t.kernel);
+  return new WebGl2Memory(be, probe, t.context, t.kernel);
 }
 
 class WebGl2Memory implements DeviceMemory {
   private readonly owned: WebGLTexture[] = [];
+  /** One kernel per spec, and how many steps run it. */
+  private readonly kernels = new Map<KernelSpec, { readonly run: IKernelRunShortcut; users: number }>();
+  private readonly users = new Map<IKernelRunShortcut, { users: number }>();
   private readonly framebuffer: WebGLFramebuffer;
   /** Whether readPixels may read a one-channel float texture as RED/FLOAT (else RGBA/FLOAT, which WebGL2 always allows). */
   private redReads: boolean | null = null;
   private readonly maxSize: number;
 
   constructor(
+    private readonly be: Backend,
     private readonly probe: IKernelRunShortcut,
     private readonly gl: WebGL2RenderingContext,
     private readonly owner: object,
@@ -81,21 +87,29 @@ class WebGl2Memory implements DeviceMemory {
     this.maxSize = gl.getParameter(gl.MAX_TEXTURE_SIZE) as number;
   }
 
+  kernel(spec: KernelSpec): IKernelRunShortcut {
+    let k = this.kernels.get(spec);
+    if (!k) {
+      const run = pipelineKernel(this.be, spec);
+      // the steps of one kernel bind arrays of one length in textures of different sizes (a
+      // [T·D, B] result, a [D, B·T] one): each argument's texture size is a uniform, set per call,
+      // not a constant of the shader
+      (run as unknown as { setDynamicArguments(on: boolean): void }).setDynamicArguments(true);
+      k = { run, users: 0 };
+      this.kernels.set(spec, k);
+      this.users.set(k.run, k);
+    }
+    k.users++;
+    return k.run;
+  }
+
   upload(values: Float32Array): UploadedArray {
-    const gl = this.gl;
     const texels = Math.max(1, Math.ceil(values.length / 4));
     const w = Math.ceil(Math.sqrt(texels));
     const h = Math.ceil(texels / w);
     if (w > this.maxSize || h > this.maxSize) throw new RangeError(`DevicePlan: an array of ${values.length} values needs a ${w} × ${h} texture, past this context's limit of ${this.maxSize}`);
-    const texture = gl.createTexture();
-    if (!texture) throw new Error('DevicePlan: the WebGL2 context gave no texture');
-    this.owned.push(texture);
-    gl.bindTexture(gl.TEXTURE_2D, texture);
-    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
-    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
-    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
-    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
-    gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA32F, w, h);
+    const texture = this.texture(this.gl.RGBA32F, w, h);
+    const gl = this.gl;
     const array = new UploadedArray(texture, Int32Array.of(w, h), Int32Array.of(values.length, 1, 1), [values.length], gl, this.owner, new Float32Array(w * h * 4));
     this.write(array, values);
     return array;
@@ -113,21 +127,44 @@ class WebGl2Memory implements DeviceMemory {
   async run(kernel: IKernelRunShortcut, args: readonly object[], view: object | null, length: number, components: number): Promise<object> {
     // a kernel draws into its one output texture on every call (immutable: false): the view stays
     const t = (kernel as unknown as (...a: unknown[]) => GlArray)(...args);
-    return view ?? viewOf(t, length, components);
+    if (this.users.get(kernel)!.users === 1) return view ?? viewOf(t, t.texture, length, components);
+    // a kernel of several steps: this step's result is copied into its own texture before the next step of the kernel draws
+    const own = (view as GlArray | null) ?? viewOf(t, this.texture(t.internalFormat!, t.size[0], t.size[1]), length, components);
+    this.copy(t, own.texture);
+    return own;
+  }
+
+  /** A new texture of `format`, w × h, sampled texel by texel. */
+  private texture(format: number, w: number, h: number): WebGLTexture {
+    const gl = this.gl;
+    const texture = gl.createTexture();
+    if (!texture) throw new Error('DevicePlan: the WebGL2 context gave no texture');
+    this.owned.push(texture);
+    gl.bindTexture(gl.TEXTURE_2D, texture);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    gl.texStorage2D(gl.TEXTURE_2D, 1, format, w, h);
+    return texture;
+  }
+
+  /** Copies result t's texture into `into` (same size and format) on the device. */
+  private copy(t: GlArray, into: WebGLTexture): void {
+    const gl = this.gl;
+    const [w, h] = t.size;
+    // the kernel's framebuffer holds its output texture (gpu.js 2.24.1, gl/kernel.js)
+    gl.bindFramebuffer(gl.READ_FRAMEBUFFER, (t.kernel as { framebuffer: WebGLFramebuffer }).framebuffer);
+    gl.bindFramebuffer(gl.DRAW_FRAMEBUFFER, this.framebuffer);
+    gl.framebufferTexture2D(gl.DRAW_FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, into, 0);
+    gl.blitFramebuffer(0, 0, w, h, 0, 0, w, h, gl.COLOR_BUFFER_BIT, gl.NEAREST);
+    // the next kernel must not draw while `into` is attached here (a texture it may sample)
+    gl.framebufferTexture2D(gl.DRAW_FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, null, 0);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
   }
 
   unpack(length: number, components: number): KernelSpec | null {
-    if (components !== 2) return null;
-    // cell c = ⌊i/2⌋ as a vector; value i is its component i mod 2
-    const source = `function(S) {
-  const c = Math.floor(this.thread.x / 2);
-  const v = S[c];
-  if (this.thread.x - c * 2 === 0) {
-    return v[0];
-  }
-  return v[1];
-}`;
-    return { name: 'device_unpack2', source, output: [length] };
+    return components === 2 ? specFor(unpack2Spec, length) : null;
   }
 
   async read(array: object, length: number): Promise<Float32Array> {
@@ -170,18 +207,37 @@ class WebGl2Memory implements DeviceMemory {
     for (const t of this.owned) this.gl.deleteTexture(t);
     this.owned.length = 0;
     this.gl.deleteFramebuffer(this.framebuffer);
-    (this.probe as unknown as { destroy(): void }).destroy();
+    for (const k of [...this.users.keys(), this.probe]) (k as unknown as { destroy(): void }).destroy();
+    this.kernels.clear();
+    this.users.clear();
   }
 }
 
-/** A view of result t read as a flat array of `length` values (see above): an object of t's class over t's texture. */
-function viewOf(t: GlArray, length: number, components: number): GlArray {
-  if (components === 2) return t;
-  if (components !== 1 && components !== 4) throw new Error(`DevicePlan: webgl2 binds results of 1, 2 or 4 values per cell, not ${components}`);
-  const type: GlArrayType = components === 4 ? 'MemoryOptimizedNumberTexture' : 'ArrayTexture(1)';
+/**
+ * A view of result t over `texture` (t's own or a copy of it), read as a flat array of `length`
+ * values (see above; a result of two values per cell keeps its type and dims, for its unpack
+ * step): an object of t's class.
+ */
+function viewOf(t: GlArray, texture: WebGLTexture, length: number, components: number): GlArray {
+  if (components !== 1 && components !== 2 && components !== 4) throw new Error(`DevicePlan: webgl2 binds results of 1, 2 or 4 values per cell, not ${components}`);
   // no constructor call: gpu.js's counts the texture's references, and a view is none of them
-  const view = Object.create(Object.getPrototypeOf(t) as object) as GlArray;
-  return Object.assign(view, { texture: t.texture, size: t.size, context: t.context, kernel: t.kernel, output: [length], dimensions: Int32Array.of(length, 1, 1), type });
+  const view = Object.assign(Object.create(Object.getPrototypeOf(t) as object) as GlArray, t, { texture });
+  if (components === 2) return view;
+  const type: GlArrayType = components === 4 ? 'MemoryOptimizedNumberTexture' : 'ArrayTexture(1)';
+  return Object.assign(view, { output: [length], dimensions: Int32Array.of(length, 1, 1), type });
+}
+
+/** A Number result of `length` values out of one of two values per cell: cell c = ⌊i/2⌋ read as a vector, value i its component i mod 2. */
+function unpack2Spec(length: number): KernelSpec {
+  const source = `function(S) {
+  const c = Math.floor(this.thread.x / 2);
+  const v = S[c];
+  if (this.thread.x - c * 2 === 0) {
+    return v[0];
+  }
+  return v[1];
+}`;
+  return { name: 'device_unpack2', source, output: [length] };
 }
 
 /** Resolves once the GPU has run every command issued so far (a fence, polled once per task: the thread stays free meanwhile). */

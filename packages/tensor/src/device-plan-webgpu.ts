@@ -1,5 +1,5 @@
 import type { IKernelRunShortcut } from 'gpu.js';
-import type { Backend } from './backend.js';
+import type { Backend, KernelSpec } from './backend.js';
 import { type DeviceMemory, pipelineKernel } from './device-plan.js';
 
 /*
@@ -42,7 +42,7 @@ export async function openWebGpu(be: Backend): Promise<DeviceMemory> {
   // a one-cell pipeline kernel: its result gives the device and gpu.js's result class
   const probe = pipelineKernel(be, { name: 'device_probe', source: 'function() { return 0; }', output: [1] });
   const h = (await (probe as unknown as () => Promise<BufferResult>)()) as BufferResult;
-  const memory = new WebGpuMemory(probe, h.constructor as BufferResultClass, h.context, h.kernel);
+  const memory = new WebGpuMemory(be, probe, h.constructor as BufferResultClass, h.context, h.kernel);
   h.delete();
   return memory;
 }
@@ -50,13 +50,22 @@ export async function openWebGpu(be: Backend): Promise<DeviceMemory> {
 class WebGpuMemory implements DeviceMemory {
   private readonly owned: GpuBuffer[] = [];
   private readonly views: BufferResult[] = [];
+  private readonly kernels: IKernelRunShortcut[] = [];
 
   constructor(
+    private readonly be: Backend,
     private readonly probe: IKernelRunShortcut,
     private readonly Result: BufferResultClass,
     private readonly context: BufferResult['context'],
     private readonly reader: BufferResult['kernel'],
   ) {}
+
+  kernel(spec: KernelSpec): IKernelRunShortcut {
+    // one per step: each step's result keeps its own output buffer
+    const run = pipelineKernel(this.be, spec);
+    this.kernels.push(run);
+    return run;
+  }
 
   upload(values: Float32Array): BufferResult {
     // a storage binding of size 0 is invalid; a 4-byte buffer holds nothing of use
@@ -99,7 +108,8 @@ class WebGpuMemory implements DeviceMemory {
   destroy(): void {
     for (const v of this.views) v.delete();
     for (const b of this.owned) b.destroy();
-    (this.probe as unknown as { destroy(): void }).destroy();
+    for (const k of [...this.kernels, this.probe]) (k as unknown as { destroy(): void }).destroy();
+    this.kernels.length = 0;
     this.views.length = 0;
     this.owned.length = 0;
   }

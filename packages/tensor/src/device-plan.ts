@@ -19,9 +19,11 @@ import { openWebGpu } from './device-plan-webgpu.js';
  * same buffers or textures (a kernel keeps its output while the size holds), so the views stay
  * valid and nothing is allocated per call.
  *
- * Every step has a kernel instance of its own (its own output): the ViT runs kernels of one spec
- * several times in one pass (the blocks, the residual adds), and a result must live until its last
- * reader has run.
+ * The ViT runs kernels of one spec several times in one pass (the blocks, the residual adds), and
+ * a result must live until its last reader has run: on webgpu every step has a kernel of its own
+ * (its own output buffer); on webgl2, where every kernel compiles a shader program of its own (on
+ * a software GPU, seconds each), the steps of one spec share one kernel and each keeps a copy of
+ * its output in a texture of its own (a copy on the device, not a read).
  */
 
 /** A flat array of floats on the device: a plan's input, a constant, or a step's result. */
@@ -31,6 +33,8 @@ export interface DeviceArray {
 
 /** A device's arrays as a DevicePlan keeps them: buffers on webgpu, textures on webgl2. The arrays are the device's own objects, bound as kernel arguments. */
 export interface DeviceMemory {
+  /** The kernel a step of `spec` runs, compiled with `pipeline: true` (at its first call). */
+  kernel(spec: KernelSpec): IKernelRunShortcut;
   /** An array holding `values`, uploaded now. */
   upload(values: Float32Array): object;
   /** Overwrites an array made by upload() with as many values. */
@@ -47,7 +51,7 @@ export interface DeviceMemory {
   read(array: object, length: number): Promise<Float32Array>;
   /** Why the device cannot run now (it was lost), or null. */
   lost(): string | null;
-  /** Frees what upload() and the views made. */
+  /** Frees the kernels and what upload() and the views made. */
   destroy(): void;
 }
 
@@ -135,7 +139,7 @@ export class DevicePlan implements DeviceSteps {
 
   private step(spec: KernelSpec, args: readonly Slot[], length: number): Slot {
     const out: Slot = { length, view: null };
-    this.steps.push({ spec, run: pipelineKernel(this.be, spec), args, out });
+    this.steps.push({ spec, run: this.memory.kernel(spec), args, out });
     return out;
   }
 
@@ -180,7 +184,6 @@ export class DevicePlan implements DeviceSteps {
   /** Frees the kernels and the device arrays. */
   destroy(): void {
     this.memory.destroy();
-    for (const s of this.steps) (s.run as unknown as { destroy(): void }).destroy();
     this.steps.length = 0;
   }
 }

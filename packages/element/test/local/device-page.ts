@@ -46,9 +46,9 @@ interface ReadingContext {
   readPixels(x: number, y: number, width: number, height: number, format: number, type: number, ...rest: unknown[]): void;
 }
 
-// WebGL2's RED, RGBA and FLOAT (fixed by the spec)
-const CHANNELS: Record<number, number> = { 0x1903: 1, 0x1908: 4 };
-const FLOAT = 0x1406;
+// WebGL2's RED, RGB, RGBA, and UNSIGNED_BYTE, FLOAT (fixed by the spec)
+const CHANNELS: Record<number, number> = { 0x1903: 1, 0x1907: 3, 0x1908: 4 };
+const BYTES: Record<number, number> = { 0x1401: 1, 0x1406: 4 };
 
 const gl2 = (globalThis as unknown as { WebGL2RenderingContext?: { prototype: ReadingContext } }).WebGL2RenderingContext;
 if (gl2) {
@@ -56,7 +56,7 @@ if (gl2) {
   gl2.prototype.readPixels = function (this: ReadingContext, x: number, y: number, width: number, height: number, format: number, type: number, ...rest: unknown[]): void {
     reads.reads++;
     // an unexpected format or type counts as NaN bytes, which no assertion accepts
-    reads.bytes += width * height * (CHANNELS[format] ?? NaN) * (type === FLOAT ? 4 : NaN);
+    reads.bytes += width * height * (CHANNELS[format] ?? NaN) * (BYTES[type] ?? NaN);
     return original.call(this, x, y, width, height, format, type, ...rest);
   };
 }
