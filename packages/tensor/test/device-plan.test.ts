@@ -1,5 +1,5 @@
 // DevicePlan's pieces that run without a GPU: the gather kernel (on webasm, as any kernel) and the
-// refusal of a backend that is not webgpu. The device itself is exercised in Chromium
+// refusal of a backend that is neither webgpu nor webgl2. The device itself is exercised in Chromium
 // (packages/element/test/local/device-pass.test.ts).
 import { afterAll, describe, expect, it } from 'vitest';
 import { Backend } from '../src/backend.js';
