@@ -6,7 +6,7 @@ import type { Model } from './model.js';
 import { param } from './plan.js';
 
 /**
- * A model's forward pass kept on the GPU (webgpu): the op-by-op pass's kernels (convolutions,
+ * A model's forward pass kept on the GPU (webgpu, webgl2): the op-by-op pass's kernels (convolutions,
  * gemms, layer norms, attention) for one batch size, each step's result bound by the next step
  * on the device, the weights uploaded once, and only the logits read back. Where the op-by-op
  * pass unpacks a kernel's raw layout on the host (a gemm's tiles, a convolution's cells), a
@@ -26,7 +26,7 @@ export interface DeviceModelPlan {
 /** What a model's device pass records: its steps into `plan`, from the images to the logits. */
 export type DeviceForward = (plan: DeviceSteps, images: DeviceArray) => DeviceArray;
 
-/** The device pass of `model` on `be` (webgpu) for `batch` images per run. */
+/** The device pass of `model` on `be` (webgpu or webgl2) for `batch` images per run. */
 export async function buildDevicePlan(model: Model, be: Backend, batch: number): Promise<DeviceModelPlan> {
   const plan = await DevicePlan.open(be);
   try {

@@ -1,5 +1,5 @@
 // The device pass's steps (deviceForward), replayed on webasm in Node: every gather's index
-// table, every kernel's arguments and sizes as the webgpu DevicePlan records them, checked
+// table, every kernel's arguments and sizes as a DevicePlan records them, checked
 // against the inference plan without a GPU. The run on the device itself is checked in Chromium
 // (packages/element/test/local/device-pass.test.ts).
 import { join, resolve } from 'node:path';

@@ -1,5 +1,5 @@
 // DevicePlan's pieces that run without a GPU: the gather kernel (on webasm, as any kernel) and the
-// refusal of a backend that is not webgpu. The device itself is exercised in Chromium
+// refusal of a backend that is neither webgpu nor webgl2. The device itself is exercised in Chromium
 // (packages/element/test/local/device-pass.test.ts).
 import { afterAll, describe, expect, it } from 'vitest';
 import { Backend } from '../src/backend.js';
@@ -27,11 +27,11 @@ describe('gatherSpec', () => {
 });
 
 describe('DevicePlan', () => {
-  it('runs on webgpu alone, and says so', async () => {
+  it('runs on webgpu and webgl2 alone, and says so', async () => {
     const be = new Backend('webasm');
     try {
       expect(runsOnDevice(be)).toBe(false);
-      await expect(DevicePlan.open(be)).rejects.toThrow('DevicePlan: runs on webgpu, not webasm');
+      await expect(DevicePlan.open(be)).rejects.toThrow('DevicePlan: runs on webgpu or webgl2, not webasm');
     } finally {
       be.destroy();
     }

@@ -57,12 +57,11 @@ export async function verifyWeights(name: string, files: ModelFiles): Promise<vo
 /**
  * Images per call of the forward pass on the GPU modes: every call is padded to this many, so each
  * kernel compiles once, at load (a kernel's source holds its sizes; a second batch size would
- * compile every kernel again, which on a software GPU takes minutes). On webgpu the pass stays on
- * the device (buildDevicePlan: activations never leave it, one read of the logits per call); on
- * webgl2 it runs op by op. webasm runs the inference plan instead (the server's: kernels sized for
- * one image or a group of four, no padding), with one wasm memory per kernel shape
- * (PlanOptions.shareMemory): a page gets about a hundred wasm memories in all, fewer than a memory
- * per layer takes.
+ * compile every kernel again, which on a software GPU takes minutes). The pass stays on the device
+ * (buildDevicePlan: activations never leave it, one read of the logits per call). webasm runs the
+ * inference plan instead (the server's: kernels sized for one image or a group of four, no
+ * padding), with one wasm memory per kernel shape (PlanOptions.shareMemory): a page gets about a
+ * hundred wasm memories in all, fewer than a memory per layer takes.
  */
 export const CHUNK = 16;
 
@@ -74,7 +73,7 @@ interface Loaded {
   readonly threshold: number;
   /** webasm: the inference plan, which runs synchronously (the GPU modes read back asynchronously). */
   plan?: InferencePlan;
-  /** webgpu: the forward pass on the device. */
+  /** webgpu, webgl2: the forward pass on the device. */
   device?: DeviceModelPlan;
 }
 
@@ -182,7 +181,7 @@ export class LocalModels {
     return m.plan ? m.plan.run(images, count) : this.forward(m, images, count);
   }
 
-  /** What the device passes have read back so far (webgpu; zeros elsewhere): a prediction reads only its logits. */
+  /** What the device passes have read back so far (webgpu, webgl2; zeros on webasm): a prediction reads only its logits. */
   deviceReads(): { reads: number; values: number } {
     const all = { reads: 0, values: 0 };
     for (const m of this.models) {
@@ -192,7 +191,7 @@ export class LocalModels {
     return all;
   }
 
-  /** The forward pass in chunks of CHUNK images, the last one padded: on the device on webgpu, op by op on webgl2. */
+  /** The forward pass on the device in chunks of CHUNK images, the last one padded (op by op where a mode has no device plan). */
   private async forward(m: Loaded, images: Float32Array, count: number): Promise<Float32Array> {
     const logits = new Float32Array(count * 10);
     const batch = new Float32Array(CHUNK * 784);

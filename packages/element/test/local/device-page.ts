@@ -1,14 +1,14 @@
 /**
  * The page script of device-pass.test.ts: both models loaded by LocalModels on one backend in the
- * page, with every WebGPU buffer map counted (a map is the one way a WebGPU result reaches
- * JavaScript), so the test sees what a prediction reads back.
+ * page, with every WebGPU buffer map and every WebGL2 readPixels counted (the one way a result
+ * of either reaches JavaScript), so the test sees what a prediction reads back.
  */
 import { CHUNK, LOCAL_MODELS, LocalModels, type ModelFiles } from '../../src/local/engine.ts';
 import type { BrowserMode } from '../../src/local/modes.ts';
 
-/** Buffer maps and the bytes they covered. */
-export interface Maps {
-  maps: number;
+/** Read-backs (WebGPU buffer maps, WebGL2 readPixels calls) and the bytes they covered. */
+export interface Reads {
+  reads: number;
   bytes: number;
 }
 
@@ -16,9 +16,9 @@ export interface Maps {
 export interface DevicePassResult {
   readonly logits: Record<string, number[]>;
   readonly probabilities: Record<string, number[]>;
-  /** Maps made by the logits calls (one per model) and by the prediction, each after loading. */
-  readonly logitMaps: Maps;
-  readonly predictMaps: Maps;
+  /** Reads made by the logits calls (one per model) and by the prediction, each after loading. */
+  readonly logitReads: Reads;
+  readonly predictReads: Reads;
   readonly deviceReads: { reads: number; values: number };
   readonly kernels: { classes: string[]; expected: boolean };
   readonly loadMs: number;
@@ -31,18 +31,37 @@ interface MappableBuffer {
   mapAsync(mode: number, offset?: number, size?: number): Promise<void>;
 }
 
-const maps: Maps = { maps: 0, bytes: 0 };
+const reads: Reads = { reads: 0, bytes: 0 };
 const gpuBuffer = (globalThis as unknown as { GPUBuffer?: { prototype: MappableBuffer } }).GPUBuffer;
 if (gpuBuffer) {
   const original = gpuBuffer.prototype.mapAsync;
   gpuBuffer.prototype.mapAsync = function (this: MappableBuffer, mode: number, offset?: number, size?: number): Promise<void> {
-    maps.maps++;
-    maps.bytes += size ?? this.size - (offset ?? 0);
+    reads.reads++;
+    reads.bytes += size ?? this.size - (offset ?? 0);
     return original.call(this, mode, offset, size);
   };
 }
 
-const since = (start: Maps): Maps => ({ maps: maps.maps - start.maps, bytes: maps.bytes - start.bytes });
+interface ReadingContext {
+  readPixels(x: number, y: number, width: number, height: number, format: number, type: number, ...rest: unknown[]): void;
+}
+
+// WebGL2's RED, RGB, RGBA, and UNSIGNED_BYTE, FLOAT (fixed by the spec)
+const CHANNELS: Record<number, number> = { 0x1903: 1, 0x1907: 3, 0x1908: 4 };
+const BYTES: Record<number, number> = { 0x1401: 1, 0x1406: 4 };
+
+const gl2 = (globalThis as unknown as { WebGL2RenderingContext?: { prototype: ReadingContext } }).WebGL2RenderingContext;
+if (gl2) {
+  const original = gl2.prototype.readPixels;
+  gl2.prototype.readPixels = function (this: ReadingContext, x: number, y: number, width: number, height: number, format: number, type: number, ...rest: unknown[]): void {
+    reads.reads++;
+    // an unexpected format or type counts as NaN bytes, which no assertion accepts
+    reads.bytes += width * height * (CHANNELS[format] ?? NaN) * (BYTES[type] ?? NaN);
+    return original.call(this, x, y, width, height, format, type, ...rest);
+  };
+}
+
+const since = (start: Reads): Reads => ({ reads: reads.reads - start.reads, bytes: reads.bytes - start.bytes });
 
 async function devicePass(mode: BrowserMode, count: number): Promise<DevicePassResult> {
   const files: Partial<Record<(typeof LOCAL_MODELS)[number], ModelFiles>> = {};
@@ -56,19 +75,19 @@ async function devicePass(mode: BrowserMode, count: number): Promise<DevicePassR
   const local = await LocalModels.load(mode, files);
   const loadMs = performance.now() - started;
   try {
-    let start = { ...maps };
+    let start = { ...reads };
     const logits: Record<string, number[]> = {};
     for (const name of LOCAL_MODELS) logits[name] = Array.from(await local.logitsOf(name, images, count));
-    const logitMaps = since(start);
-    start = { ...maps };
+    const logitReads = since(start);
+    start = { ...reads };
     const answer = await local.predict(images, count);
-    const predictMaps = since(start);
+    const predictReads = since(start);
     const probabilities = Object.fromEntries(Object.entries(answer.probabilities).map(([k, v]) => [k, Array.from(v)]));
     const deviceReads = local.deviceReads();
     // two calls at once on one plan: each must get its own images' logits
     const [all, tail] = await Promise.all([local.logitsOf('vit', images, count), local.logitsOf('vit', images.subarray(CHUNK * 784), count - CHUNK)]);
     const overlapping = { all: Array.from(all), tail: Array.from(tail) };
-    return { logits, probabilities, logitMaps, predictMaps, deviceReads, kernels: local.kernels(), loadMs, overlapping };
+    return { logits, probabilities, logitReads, predictReads, deviceReads, kernels: local.kernels(), loadMs, overlapping };
   } finally {
     local.destroy();
   }

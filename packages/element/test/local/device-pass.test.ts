@@ -1,8 +1,8 @@
 /**
- * The forward pass on the device, in headless Chromium on webgpu (SwiftShader): LocalModels gives
- * the host inference plan's digits, logits and probabilities for both models, and a prediction
- * maps back only the logits (one map of CHUNK × 10 floats per chunk and model), which the page
- * counts at GPUBuffer.mapAsync.
+ * The forward pass on the device, in headless Chromium on webgpu and webgl2 (both SwiftShader):
+ * LocalModels gives the host inference plan's digits, logits and probabilities for both models,
+ * and a prediction reads back only the logits (one read of CHUNK × 10 floats per chunk and model),
+ * which the page counts at GPUBuffer.mapAsync and WebGL2RenderingContext.readPixels.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -29,6 +29,8 @@ const TOLERANCE = 1e-4;
 const LOAD_TIMEOUT_MS = 900_000;
 
 const MODELS = ['cnn', 'vit'] as const;
+/** The modes the device pass runs on, and the gpu.js kernel class each must run on. */
+const DEVICES = { webgpu: 'WebGPUKernel', webgl2: 'WebGL2Kernel' } as const;
 
 function argmax(row: ArrayLike<number>): number {
   let best = 0;
@@ -43,7 +45,7 @@ function worstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-describe('the forward pass on the device (webgpu in Chromium)', () => {
+describe.each(Object.entries(DEVICES))('the forward pass on the device (%s in Chromium)', (mode, kernelClass) => {
   let browser: Browser;
   let page: Page;
   let errors: string[];
@@ -81,8 +83,8 @@ describe('the forward pass on the device (webgpu in Chromium)', () => {
     await page.goto(`${ORIGIN}/`);
     await page.waitForFunction(() => 'devicePass' in globalThis);
     result = await page.evaluate(
-      ([count]) => (globalThis as unknown as { devicePass(mode: string, n: number): Promise<DevicePassResult> }).devicePass('webgpu', count),
-      [COUNT] as const,
+      ([m, count]) => (globalThis as unknown as { devicePass(mode: string, n: number): Promise<DevicePassResult> }).devicePass(m, count),
+      [mode, COUNT] as const,
     );
   }, 2 * LOAD_TIMEOUT_MS);
 
@@ -90,8 +92,8 @@ describe('the forward pass on the device (webgpu in Chromium)', () => {
     await browser?.close();
   });
 
-  it("gives the host inference plan's digits, logits and probabilities for both models, on WebGPUKernel", () => {
-    expect(result.kernels).toEqual({ classes: ['WebGPUKernel'], expected: true });
+  it(`gives the host inference plan's digits, logits and probabilities for both models, on ${kernelClass}`, () => {
+    expect(result.kernels).toEqual({ classes: [kernelClass], expected: true });
     for (const name of MODELS) {
       const got = result.logits[name];
       expect(worstDifference(got, want[name].logits), `${name} logits`).toBeLessThanOrEqual(TOLERANCE);
@@ -109,11 +111,11 @@ describe('the forward pass on the device (webgpu in Chromium)', () => {
     expect(tail).toEqual(result.logits.vit.slice(CHUNK * 10));
   });
 
-  it('reads back only the logits: one map of CHUNK × 10 floats per chunk and model', () => {
-    const perCall = { maps: CHUNKS, bytes: CHUNKS * CHUNK * 10 * 4 };
+  it('reads back only the logits: one read of CHUNK × 10 floats per chunk and model', () => {
+    const perCall = { reads: CHUNKS, bytes: CHUNKS * CHUNK * 10 * 4 };
     // logitsOf: each model once; predict: both models
-    expect(result.logitMaps).toEqual({ maps: MODELS.length * perCall.maps, bytes: MODELS.length * perCall.bytes });
-    expect(result.predictMaps).toEqual({ maps: MODELS.length * perCall.maps, bytes: MODELS.length * perCall.bytes });
+    expect(result.logitReads).toEqual({ reads: MODELS.length * perCall.reads, bytes: MODELS.length * perCall.bytes });
+    expect(result.predictReads).toEqual({ reads: MODELS.length * perCall.reads, bytes: MODELS.length * perCall.bytes });
     // the plans' own count, since loading (its one-image check, then the two calls above): every read one chunk's logits
     expect(result.deviceReads.reads).toBe(MODELS.length * (1 + 2 * CHUNKS));
     expect(result.deviceReads.values).toBe(result.deviceReads.reads * CHUNK * 10);
