@@ -198,7 +198,7 @@ async function startServer(port: number, healthPort: number, env: Record<string,
 
 /**
  * Probes /health/live at each of `urls` in turn, one probe every intervalMs, each on a fresh
- * connection as a kubelet's probe comes (it sends no keep-alive), from a process (and session) of
+ * connection as a kubelet's probe comes (it sends no keep-alive), from a process (and scheduling group) of
  * its own, so its times are the server's and not the load generator's event loop. The process is started before the
  * generator lowers its own priority, so it runs at the priority it was started with. It makes one
  * uncounted request to each URL before `ready` resolves: a fresh Node's first fetch loads its HTTP
@@ -227,8 +227,8 @@ function probe(urls: readonly string[], intervalMs: number): { ready: Promise<vo
       await new Promise((r) => setTimeout(r, ${intervalMs / Math.max(1, urls.length)}));
     }
     process.send({ times, failed }, () => process.exit(0));`;
-  // detached: a session of its own, so where the kernel shares the CPU between sessions (Linux's
-  // autogroups) the prober is not in the server's and the generator's group, as an orchestrator's
+  // detached (setsid): a scheduling group of its own, so where the kernel shares the CPU between such
+  // groups (Linux's autogroups) the prober is not in the server's and the generator's group, as an orchestrator's
   // probe process is not; its priority stays the one it started with
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
   const messages: unknown[] = [];
@@ -476,7 +476,7 @@ async function main(): Promise<void> {
       ...(over === undefined
         ? []
         : [
-            `/health/live during the overload, each port probed every 250 ms on a fresh connection from a process and session of its own (after one uncounted request each that loads its HTTP client): ` +
+            `/health/live during the overload, each port probed every 250 ms on a fresh connection from a process and scheduling group of its own (after one uncounted request each that loads its HTTP client): ` +
               PROBE_TARGETS.map((target) => {
                 const p = over.probes![target];
                 return `${target}: ${p.count} answered, p50 ${f(p.p50Ms)} ms, p99 ${f(p.p99Ms)} ms, max ${f(p.maxMs)} ms`;
