@@ -304,7 +304,8 @@ export class PlanKernels {
     const first = this.bySpec.get(spec);
     const share = this.options.shareMemory === true;
     let k = first && (share ? PlanKernel.sharing(first, arrays, first.sharedMemory) : PlanKernel.instance(first, arrays));
-    const handed = !k && !first ? this.handed().get(moduleKey(spec, arrays.map((a) => a.length))) : undefined;
+    // A key holds the whole source, so it is only built when there are modules to match it against.
+    const handed = !k && !first && this.options.modules?.length ? this.handed().get(moduleKey(spec, arrays.map((a) => a.length))) : undefined;
     if (handed) {
       k = PlanKernel.fromModule(spec, handed, arrays);
       this.be.executed.add(k.executedBy);
